@@ -1,0 +1,1 @@
+"""A peer-support community for residents and attending physicians."""

@@ -1,0 +1,173 @@
+"""The application factory: create_app(settings) -> Starlette, with routes, middleware and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from html import escape
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from community.db import Database
+from community.errors import ActionError, RateLimited
+from community.migrate import head_revisions
+from community.security import Passwords
+from community.settings import Settings
+from community.web import admin, auth, pages
+from community.web.common import SignInRequired, redirect, sign_in_url
+from community.web.middleware import AccessLog, RequestGuard, SecurityHeaders, ViewerMiddleware
+from community.web.templates import STATIC_DIR, Templates
+
+log = logging.getLogger(__name__)
+
+# Domain modules register their routes here (threads, reflections, rooms, ...).
+ROUTE_MODULES: list[str] = [
+    "community.web.auth",
+    "community.web.admin",
+    "community.web.pages",
+]
+OPTIONAL_ROUTE_MODULES: list[str] = [
+    "community.web.discussions",
+    "community.web.moderation",
+    "community.web.notifications",
+    "community.web.reflections",
+    "community.web.rooms",
+    "community.web.safety",
+]
+
+# Hooks that domain modules add for start-up/shutdown (e.g. the realtime hub): (app) -> async context manager.
+LIFESPAN_HOOKS: list[Callable] = []
+
+
+def _collect_routes() -> list[BaseRoute]:
+    import importlib
+
+    collected: list[BaseRoute] = []
+    for module in (auth, admin):
+        collected.extend(module.routes)
+    for name in OPTIONAL_ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        collected.extend(getattr(module, "routes", []))
+        hook = getattr(module, "lifespan", None)
+        if hook is not None and hook not in LIFESPAN_HOOKS:
+            LIFESPAN_HOOKS.append(hook)
+    collected.extend(pages.routes)
+    return collected
+
+
+def error_page_html(templates: Templates) -> Callable[[int, str, str], str]:
+    def page(status: int, title: str, message: str) -> str:
+        try:
+            return templates.env.get_template("errors/plain.html").render(status=status, title=title,
+                                                                          message=message)
+        except Exception:  # the error page must never fail
+            return f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(message)}</p>"
+    return page
+
+
+TITLES = {400: "Something in the request was not right", 403: "Not allowed", 404: "Page not found",
+          405: "Not allowed", 409: "Conflict", 413: "Too large", 429: "Please slow down",
+          500: "Something went wrong on our side"}
+MESSAGES = {
+    403: "You do not have access to this page. If you think you should, ask a moderator.",
+    404: "We could not find that page. It may have been moved or removed.",
+    405: "That action is not available here.",
+    500: "We are sorry: this is our fault, not yours. Please try again in a moment. Your draft is kept in your browser.",
+}
+
+
+def _error_response(request: Request, status: int, message: str = "",
+                    headers: dict[str, str] | None = None) -> Response:
+    templates: Templates = request.app.state.templates
+    return templates.render(request, "errors/error.html",
+                            {"status": status, "title": TITLES.get(status, "Error"),
+                             "message": message or MESSAGES.get(status, "")},
+                            status_code=status, headers=headers)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if exc.status_code not in (404, 405, 500) else ""
+    return _error_response(request, exc.status_code, detail if isinstance(detail, str) else "",
+                           headers=exc.headers)
+
+
+async def on_action_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ActionError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return _error_response(request, exc.status_code, exc.message, headers)
+
+
+async def on_sign_in_required(request: Request, exc: Exception) -> Response:
+    return redirect(request, sign_in_url(request), flash="Please sign in to continue.")
+
+
+async def on_server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return _error_response(request, 500)
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
+    """Builds the app; `db` may be injected (tests bind it to a rolled-back transaction)."""
+    database = db or Database(settings.database_url or "")
+    templates = Templates(settings)
+    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+    routes = _collect_routes()
+    routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from contextlib import AsyncExitStack
+
+        async with AsyncExitStack() as stack:
+            for hook in LIFESPAN_HOOKS:
+                await stack.enter_async_context(hook(app))
+            yield
+        if db is None:
+            await database.dispose()
+
+    middleware = [
+        Middleware(AccessLog),
+        Middleware(SecurityHeaders, settings=settings),
+        Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
+        Middleware(ViewerMiddleware, settings=settings, db=database),
+    ]
+    app = Starlette(
+        debug=False,
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={
+            HTTPException: on_http_exception,
+            ActionError: on_action_error,
+            SignInRequired: on_sign_in_required,
+            Exception: on_server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.templates = templates
+    app.state.passwords = passwords
+    app.state.migration_heads = head_revisions(settings.database_url or "")
+    return app
+
+
+def factory() -> Starlette:
+    """For `uvicorn --factory community.app:factory` and multi-worker serving: reads the environment."""
+    from community.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(settings)

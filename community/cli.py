@@ -1,0 +1,248 @@
+"""The `community` command: serve, migrate, seed, create-admin, invite, reset-link, and housekeeping."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from community.settings import Settings, SettingsError
+
+
+def _database_url(settings: Settings, *, start: bool = True) -> str:
+    """DATABASE_URL when set (production); otherwise the embedded server under var/pgdata."""
+    if settings.database_url:
+        return settings.database_url
+    if not start:
+        raise SystemExit("DATABASE_URL is not set and the embedded database was not started.")
+    from community.db import ensure_database, start_embedded, with_database
+
+    url = with_database(start_embedded(settings.var_dir), "community")
+    asyncio.run(ensure_database(url))
+    # Child processes (uvicorn workers) inherit the URL, and share this one server.
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"configuration error: {exc}") from None
+
+
+def _with_session(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    from community.db import Database
+
+    async def main() -> Any:
+        db = Database(url, pool_size=2)
+        try:
+            async with db.transaction() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from community.migrate import upgrade_blocking
+
+    url = _database_url(_settings())
+    upgrade_blocking(url)
+    print("migrations: database is at the newest revision")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from community import seed
+
+    url = _database_url(_settings())
+    counts = _with_session(url, seed.run)
+    print("seed: " + (", ".join(f"{k} +{v}" for k, v in counts.items()) or "nothing to add"))
+
+
+def _admin_link(settings: Settings, url: str, email: str, name: str, *, always: bool) -> None:
+    from community.actions import accounts
+
+    async def work(session: Any) -> str | None:
+        user, created = await accounts.ensure_admin(session, email=email, display_name=name)
+        if created or always or user.password_hash is None:
+            return await accounts.create_link(session, None, user.id, "setup", hours=72)
+        return None
+
+    token = _with_session(url, work)
+    if token:
+        print("\n  First sign-in for the admin (one-time link, valid 72 hours):\n"
+              f"  {settings.base_url}/link/{token}\n", flush=True)
+
+
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    from community.actions import accounts
+
+    settings = _settings()
+    url = _database_url(settings)
+    if args.email:
+        async def work(session: Any) -> str:
+            from sqlalchemy import func, select
+
+            from community.models.accounts import User
+
+            user = (await session.scalars(select(User).where(func.lower(User.email) == args.email.lower()))).first()
+            if user is None:
+                user = User(email=accounts.check_email(args.email),
+                            display_name=accounts.check_display_name(args.name), role="admin",
+                            handle=await accounts._unique_handle(session, args.name),
+                            guidelines_accepted_at=accounts.now())
+                session.add(user)
+                await session.flush()
+            else:
+                user.role = "admin"
+            return await accounts.create_link(session, None, user.id, "setup", hours=72)
+
+        token = _with_session(url, work)
+        print(f"Admin ready. One-time sign-in link (72 hours):\n{settings.base_url}/link/{token}")
+    else:
+        _admin_link(settings, url, "admin@localhost", "Admin", always=True)
+
+
+def cmd_invite(args: argparse.Namespace) -> None:
+    from community.actions import accounts
+
+    settings = _settings()
+    url = _database_url(settings)
+
+    async def work(session: Any) -> str:
+        _, token = await accounts.create_invitation(session, None, role=args.role, cohort=args.cohort or "",
+                                                    note=args.note or "", days=args.days)
+        return token
+
+    token = _with_session(url, work)
+    print(f"Invitation for a {args.role} (valid {args.days} days, single use):\n{settings.base_url}/join/{token}")
+
+
+def cmd_reset_link(args: argparse.Namespace) -> None:
+    from sqlalchemy import func, select
+
+    from community.actions import accounts
+    from community.models.accounts import User
+
+    settings = _settings()
+    url = _database_url(settings)
+
+    async def work(session: Any) -> str:
+        user = (await session.scalars(select(User).where(func.lower(User.email) == args.email.lower()))).first()
+        if user is None:
+            raise SystemExit(f"No member with email {args.email}")
+        return await accounts.create_link(session, None, user.id, "reset")
+
+    token = _with_session(url, work)
+    print(f"One-time password reset link (48 hours):\n{settings.base_url}/link/{token}")
+
+
+def cmd_housekeeping(args: argparse.Namespace) -> None:
+    from community import housekeeping
+
+    url = _database_url(_settings())
+    counts = _with_session(url, housekeeping.run)
+    print("housekeeping: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from community.logs import configure_logging
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if not args.host and not args.port:
+        pass
+    url = _database_url(settings)
+    if not args.no_bootstrap:
+        from community import seed
+        from community.migrate import upgrade_blocking
+
+        upgrade_blocking(url)
+        counts = _with_session(url, seed.run)
+        if any(counts.values()):
+            print("seed: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
+        _admin_link(settings, url, "admin@localhost", "Admin", always=False)
+    configure_logging(settings)
+    print(f"Serving on http://{host}:{port}  (Ctrl-C stops)", flush=True)
+    uvicorn.run(
+        "community.app:factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        ws="websockets",
+        ws_max_size=64 * 1024,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        timeout_graceful_shutdown=10,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="community", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="migrate, seed, ensure an admin, then serve HTTP and WebSockets",
+                           description="Serves the app with uvicorn. Without DATABASE_URL it starts the "
+                                       "embedded PostgreSQL under var/pgdata.")
+    serve.add_argument("--host", help="address to bind (default HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="number of worker processes (default 1)")
+    serve.add_argument("--no-bootstrap", action="store_true",
+                       help="skip migrate/seed/admin (when a separate one-shot job does them)")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations",
+                   description="Applies Alembic migrations up to the newest revision.").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed", help="add seed content (idempotent)",
+                   description="Adds categories, prompts and rooms; never duplicates, keeps admins' edits."
+                   ).set_defaults(func=cmd_seed)
+
+    admin = sub.add_parser("create-admin", help="create or promote an admin and print a one-time sign-in link",
+                           description="Without --email: makes sure an admin exists and prints its sign-in link.")
+    admin.add_argument("--email", help="email of the admin to create or promote")
+    admin.add_argument("--name", default="Admin", help="display name for a new admin")
+    admin.set_defaults(func=cmd_create_admin)
+
+    invite = sub.add_parser("invite", help="create an invitation link",
+                            description="Prints a single-use invitation link.")
+    invite.add_argument("--role", required=True, choices=["resident", "attending", "moderator", "admin"])
+    invite.add_argument("--cohort", help="cohort or program, e.g. 'IM 2027'")
+    invite.add_argument("--note", help="a note for the invitations list")
+    invite.add_argument("--days", type=int, default=7, help="days until it expires (default 7)")
+    invite.set_defaults(func=cmd_invite)
+
+    reset = sub.add_parser("reset-link", help="print a one-time password reset link for a member",
+                           description="For members who forgot their password; no mail server needed.")
+    reset.add_argument("--email", required=True)
+    reset.set_defaults(func=cmd_reset_link)
+
+    sub.add_parser("housekeeping", help="run retention jobs once (expired sessions, room transcripts)",
+                   description="Safe to run from cron on one host or many: jobs take advisory locks."
+                   ).set_defaults(func=cmd_housekeeping)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

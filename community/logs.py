@@ -1,0 +1,41 @@
+"""Logging set-up: JSON lines to stderr in production, readable lines in development."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+from community.settings import Settings
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if message.startswith("{") and message.endswith("}"):
+            try:
+                payload = json.loads(message)
+            except ValueError:
+                payload = {"message": message}
+        else:
+            payload = {"message": message}
+        payload.setdefault("level", record.levelname.lower())
+        payload.setdefault("logger", record.name)
+        payload.setdefault("ts", time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z")
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload)
+
+
+def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_json:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # uvicorn's own access log would duplicate ours (and include client addresses): off.
+    logging.getLogger("uvicorn.access").disabled = True

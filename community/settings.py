@@ -1,0 +1,160 @@
+"""Settings read from the environment (and an optional .env), built once and passed in."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_RESOURCES = (
+    ("988 Suicide & Crisis Lifeline", "Call or text 988 (United States), any time.", "tel:988"),
+    ("Physician Support Line", "Call 1-888-409-0141: free, confidential peer support by volunteer psychiatrists.",
+     "tel:18884090141"),
+    ("Crisis Text Line", "Text HOME to 741741 to reach a trained crisis counselor.", "sms:741741"),
+)
+
+
+class SettingsError(RuntimeError):
+    """Raised when the environment cannot produce a safe configuration."""
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Parses KEY=VALUE lines; the environment always wins over the file."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    value = env.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise SettingsError(f"{key} must be a whole number, not {value!r}") from exc
+
+
+def _parse_resources(value: str | None) -> tuple[tuple[str, str, str], ...]:
+    """CRISIS_RESOURCES is 'Name|description|link;Name|description|link'."""
+    if not value:
+        return DEFAULT_RESOURCES
+    items = []
+    for chunk in value.split(";"):
+        parts = [p.strip() for p in chunk.split("|")]
+        if len(parts) == 3 and parts[0]:
+            items.append((parts[0], parts[1], parts[2]))
+    return tuple(items) or DEFAULT_RESOURCES
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from outside; created by `from_env` or directly in tests."""
+
+    database_url: str | None = None
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    production: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = ROOT / "var"
+    # Sealing key for anonymous authorship; never stored in the database.
+    anon_key: str = ""
+    session_days: int = 30
+    invite_days: int = 7
+    max_body_bytes: int = 1024 * 1024
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    flag_hide_threshold: int = 3
+    new_member_approval_posts: int = 0
+    posts_per_minute: int = 6
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    log_json: bool = True
+    crisis_resources: tuple[tuple[str, str, str], ...] = DEFAULT_RESOURCES
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        """Scheme://host[:port] of BASE_URL, for Origin checks."""
+        scheme, _, rest = self.base_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+        env = dict(_read_dotenv(dotenv if dotenv is not None else ROOT / ".env"))
+        env.update(environ if environ is not None else os.environ)
+        production = _bool(env.get("PRODUCTION"), False) or env.get("APP_ENV", "").lower() == "production"
+        var_dir = Path(env.get("VAR_DIR") or ROOT / "var")
+        secret = env.get("SECRET_KEY", "")
+        anon_key = env.get("ANON_KEY", "")
+        if production:
+            if len(secret) < 32:
+                raise SettingsError("SECRET_KEY must be set (at least 32 characters) in production")
+            if len(anon_key) < 32:
+                raise SettingsError("ANON_KEY must be set (at least 32 characters) in production")
+            if not env.get("DATABASE_URL"):
+                raise SettingsError("DATABASE_URL must be set in production")
+        else:
+            secret = secret or _dev_secret(var_dir, "secret_key")
+            anon_key = anon_key or _dev_secret(var_dir, "anon_key")
+        host = env.get("HOST", "127.0.0.1")
+        port = _int(env, "PORT", 8000)
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            secret_key=secret,
+            base_url=(env.get("BASE_URL") or f"http://{host}:{port}").rstrip("/"),
+            production=production,
+            host=host,
+            port=port,
+            var_dir=var_dir,
+            anon_key=anon_key,
+            session_days=_int(env, "SESSION_DAYS", 30),
+            invite_days=_int(env, "INVITE_DAYS", 7),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 1024 * 1024),
+            login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
+            login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15),
+            flag_hide_threshold=_int(env, "FLAG_HIDE_THRESHOLD", 3),
+            new_member_approval_posts=_int(env, "NEW_MEMBER_APPROVAL_POSTS", 0),
+            posts_per_minute=_int(env, "POSTS_PER_MINUTE", 6),
+            log_json=_bool(env.get("LOG_JSON"), True),
+            crisis_resources=_parse_resources(env.get("CRISIS_RESOURCES")),
+        )
+
+
+def _dev_secret(var_dir: Path, name: str) -> str:
+    """Development only: a random key generated once into var/ and reused after."""
+    path = var_dir / name
+    if path.is_file():
+        value = path.read_text().strip()
+        if value:
+            return value
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

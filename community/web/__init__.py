@@ -1,0 +1,1 @@
+"""HTTP endpoints per domain; each module exports `routes`."""

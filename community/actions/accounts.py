@@ -302,10 +302,17 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
     await session.execute(query)
 
 
-async def load_viewer(session: AsyncSession, token: str) -> Viewer | None:
-    """One query per request: the session joined to its member, if valid."""
+async def load_viewer(session: AsyncSession, token: str, tag: str | None = None) -> Viewer | None:
+    """One query per request: the session joined to its member, with the unread notification count.
+
+    Notifications about anonymous content are addressed to the author's sealed tag, not the member id;
+    the caller passes that tag when it knows it (see web.middleware), so the count stays one round trip.
+    """
+    unread_filter = Notification.user_id == User.id
+    if tag:
+        unread_filter = or_(unread_filter, Notification.recipient_tag == tag)
     unread = (select(func.count()).select_from(Notification)
-              .where(Notification.user_id == User.id, Notification.read_at.is_(None)).scalar_subquery())
+              .where(unread_filter, Notification.read_at.is_(None)).scalar_subquery())
     row = (await session.execute(
         select(User, Session.id, unread).join(Session, Session.user_id == User.id)
         .where(Session.token_hash == token_hash(token), Session.expires_at > func.now(),
@@ -317,6 +324,11 @@ async def load_viewer(session: AsyncSession, token: str) -> Viewer | None:
     if is_suspended(user):
         return None
     return to_viewer(user, session_id, unread_count)
+
+
+async def count_tagged_unread(session: AsyncSession, tag: str) -> int:
+    return await session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.recipient_tag == tag, Notification.read_at.is_(None))) or 0
 
 
 # ---- passwords and one-time links ---------------------------------------------------------------------------

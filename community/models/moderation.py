@@ -94,14 +94,19 @@ class Sanction(Base):
 
 
 class Notification(Base):
+    """Addressed to a member id, or, for anything about anonymous content, to the author's sealed tag only
+    (see sealing.author_tag) so that the table cannot link a member to an anonymous piece."""
+
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_user_unread", "user_id", "created_at", postgresql_where=text("read_at IS NULL")),
         Index("ix_notifications_user_at", "user_id", "created_at"),
+        Index("ix_notifications_tag_at", "recipient_tag", "created_at"),
     )
 
     id: Mapped[int] = pk()
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    recipient_tag: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(30), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     url: Mapped[str | None] = mapped_column(String(300))

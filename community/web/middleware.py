@@ -7,6 +7,8 @@ import logging
 import secrets
 import time
 import uuid
+from collections import OrderedDict
+from dataclasses import replace
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,6 +18,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from community.actions import accounts
+from community.sealing import author_tag
 from community.settings import Settings
 
 access_log = logging.getLogger("community.access")
@@ -246,6 +249,23 @@ class ViewerMiddleware:
         self.settings = settings
         self.db = db
         self.flash_signer = URLSafeSerializer(settings.secret_key, salt="flash")
+        # session token -> member id, so the sealed notification tag is known before the one query.
+        self._member_of_token: OrderedDict[str, int] = OrderedDict()
+
+    async def _load(self, token: str) -> Any:
+        member_id = self._member_of_token.get(token)
+        tag = author_tag(self.settings.anon_key, member_id) if member_id is not None else None
+        async with self.db.transaction() as session:
+            viewer = await accounts.load_viewer(session, token, tag)
+            if viewer is not None and member_id is None:
+                unread = viewer.unread + await accounts.count_tagged_unread(
+                    session, author_tag(self.settings.anon_key, viewer.id))
+                viewer = replace(viewer, unread=unread)
+        if viewer is not None and member_id is None:
+            self._member_of_token[token] = viewer.id
+            if len(self._member_of_token) > 20000:
+                self._member_of_token.popitem(last=False)
+        return viewer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope.get("path", "").startswith("/static/"):
@@ -256,8 +276,7 @@ class ViewerMiddleware:
         viewer = None
         token = cookies.get(SESSION_COOKIE)
         if token and len(token) < 200:
-            async with self.db.transaction() as session:
-                viewer = await accounts.load_viewer(session, token)
+            viewer = await self._load(token)
         scope["user"] = viewer
         scope["session_token"] = token if viewer else None
         csrf = cookies.get(CSRF_COOKIE)

@@ -1,8 +1,8 @@
-"""foundation: accounts, moderation core
+"""foundation
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-22 01:47:22.525398
+Revises:
+Create Date: 2026-11-22 01:53:42.859973
 """
 
 from collections.abc import Sequence
@@ -103,7 +103,8 @@ def upgrade() -> None:
     )
     op.create_table('notifications',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('user_id', sa.BigInteger(), nullable=False),
+    sa.Column('user_id', sa.BigInteger(), nullable=True),
+    sa.Column('recipient_tag', sa.String(length=64), nullable=True),
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('url', sa.String(length=300), nullable=True),
@@ -112,6 +113,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
     )
+    op.create_index('ix_notifications_tag_at', 'notifications', ['recipient_tag', 'created_at'], unique=False)
     op.create_index('ix_notifications_user_at', 'notifications', ['user_id', 'created_at'], unique=False)
     op.create_index('ix_notifications_user_unread', 'notifications', ['user_id', 'created_at'], unique=False, postgresql_where=sa.text('read_at IS NULL'))
     op.create_table('one_time_links',
@@ -204,6 +206,7 @@ def downgrade() -> None:
     op.drop_table('one_time_links')
     op.drop_index('ix_notifications_user_unread', table_name='notifications', postgresql_where=sa.text('read_at IS NULL'))
     op.drop_index('ix_notifications_user_at', table_name='notifications')
+    op.drop_index('ix_notifications_tag_at', table_name='notifications')
     op.drop_table('notifications')
     op.drop_table('invitations')
     op.drop_index('ix_flags_target', table_name='flags')

@@ -75,7 +75,7 @@ def _admin_link(settings: Settings, url: str, email: str, name: str, *, always: 
 
     token = _with_session(url, work)
     if token:
-        print("\n  First sign-in for the admin (one-time link, valid 72 hours):\n"
+        print(f"\n  First sign-in for the admin ({email}; one-time link, valid 72 hours):\n"
               f"  {settings.base_url}/link/{token}\n", flush=True)
 
 
@@ -105,7 +105,7 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
         token = _with_session(url, work)
         print(f"Admin ready. One-time sign-in link (72 hours):\n{settings.base_url}/link/{token}")
     else:
-        _admin_link(settings, url, "admin@localhost", "Admin", always=True)
+        _admin_link(settings, url, os.environ.get("ADMIN_EMAIL", "admin@community.local"), "Admin", always=True)
 
 
 def cmd_invite(args: argparse.Namespace) -> None:
@@ -169,7 +169,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         counts = _with_session(url, seed.run)
         if any(counts.values()):
             print("seed: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
-        _admin_link(settings, url, "admin@localhost", "Admin", always=False)
+        _admin_link(settings, url, os.environ.get("ADMIN_EMAIL", "admin@community.local"), "Admin", always=False)
     configure_logging(settings)
     print(f"Serving on http://{host}:{port}  (Ctrl-C stops)", flush=True)
     uvicorn.run(

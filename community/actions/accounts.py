@@ -518,7 +518,7 @@ async def unsuspend(session: AsyncSession, actor: Viewer, user_id: int, reason: 
     return user
 
 
-async def ensure_admin(session: AsyncSession, *, email: str = "admin@localhost",
+async def ensure_admin(session: AsyncSession, *, email: str = "admin@community.local",
                        display_name: str = "Admin") -> tuple[User, bool]:
     """Makes sure at least one admin exists; returns (admin, created)."""
     existing = (await session.scalars(select(User).where(User.role == "admin", User.deleted_at.is_(None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import distinct, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.models.moderation import AuditEntry
@@ -35,4 +35,4 @@ async def for_target(session: AsyncSession, target_type: str, target_id: object,
 
 
 async def known_actions(session: AsyncSession) -> list[str]:
-    return list(await session.scalars(select(distinct(AuditEntry.action)).order_by(AuditEntry.action)))
+    return list(await session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))

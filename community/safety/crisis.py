@@ -42,7 +42,7 @@ _NORMALISE = str.maketrans({
 _SUBJ = (
     r"(?:\bI(?:'m|'ve|'d|'ll)?\b|\b(?:im|ive)\b|\bpart of me|^[\W_]*"
     r"|\b(?:is it|it's|it is|am I) (?:normal|okay|ok|weird|wrong|bad|crazy|selfish|strange) (?:to|that I|if I)\b"
-    r"|(?P<conj>\b(?:and|but|so|yet|or)\b))"
+    r"|\b(?:and|but|so|yet|or)\b)"
 )
 
 # Words that may sit between the subject and the core phrase: auxiliaries, hedges, intensifiers, verbs of wanting
@@ -56,10 +56,14 @@ _FILL_WORDS = (
     "finally increasingly fucking lowkey simply only too all again tbh ngl i im want wants wanted wanting wanna "
     "going gonna need needs plan planning tempted try tried trying urge urges to about of thinking thought think "
     "considering consider wish wished wishing hope hoping pray praying imagine imagining daydream daydreaming "
-    "fantasize fantasizing fantasise fantasising dream dreaming wonder wondering half kind sort bit little "
-    "a more days most some every night nights tonight today right ready seriously"
+    "fantasize fantasizing fantasise fantasising dream dreaming wonder wondering half bit little "
+    "a more most some nights tonight today right ready i'm i've i'd i'll id"
 )
-_FILL = r"(?:\s*\b(?:" + "|".join(_FILL_WORDS.split()) + r")\b)*\s*"
+# Multi-word fillers; none is a sequence of single fillers, so there is still only one way to read a phrase.
+_FILL_PHRASES = ("can't stop", "cant stop", "cannot stop", "couldn't stop", "kind of", "sort of", "a lot",
+                 "all the time", "more and more", "these days", "at times", "at night", "every day")
+_FILL = (r"(?:\s*\b(?:" + "|".join(p.replace(" ", r"\s+") for p in _FILL_PHRASES) + "|"
+         + "|".join(_FILL_WORDS.split()) + r")\b)*\s*")
 
 # "n't" with or without the apostrophe.
 _NT = r"(?:n'?t\b| not\b)"
@@ -77,8 +81,8 @@ class _Rule:
 
 
 def _compile(template: str) -> re.Pattern[str]:
-    """Turns a readable rule into a regex: spaces become \\s+, macros are expanded."""
-    source = template.replace(" ", r"\s+")
+    """Turns a readable rule into a regex: " *" becomes \\s*, other spaces \\s+, macros are expanded."""
+    source = template.replace(" *", r"\s*").replace(" ", r"\s+")
     for macro, body in _MACROS.items():
         source = source.replace(macro, body.replace(" ", r"\s+"))
     return re.compile(source, re.IGNORECASE)
@@ -121,7 +125,7 @@ _RULES: tuple[_Rule, ...] = (
           r"|\bwish(?:ing|ed)?(?: that)? I (?:had never been born|'d never been born|was never born|were never born|"
           r"didn'?t exist|did not exist|wasn'?t alive|weren'?t alive|wasn'?t here anymore|weren'?t here anymore|"
           r"wasn'?t around anymore)",
-          "wish", inherent=True),
+          "wish"),
     _rule("rather_dead", RISK,
           r"\bI(?:'d| would)? (?:honestly |really |just )?rather (?:be dead|die|not exist|not be alive)\b"
           r"(?! than (?!(?:keep|go on|live|continue|feel|wake|face|be here|be alive)))",
@@ -226,12 +230,16 @@ _RULES: tuple[_Rule, ...] = (
           + r"|%SUBJ%%FILL%\b(?:self[- ]?harm|self[- ]?harming|self[- ]?harmed)\b(?! (?:patients?|in|among|"
           r"research|rates?|screening|assessments?|risk|lecture|talk|module))"
           r"|%SUBJ%%FILL%\b(?:cutting|cut) again\b"
+          r"|%SUBJ%%FILL%\bcutting\b(?= *(?:[.,;!?]|$|again|more|lately|at night|for (?:a|months|weeks|years|\d)|"
+          r"since|on my|my (?:arms?|legs?|thighs?|wrists?|skin|stomach)))"
+          r"|%SUBJ%%FILL%\b(?:cut|cutting|slit|slitting|slash|slashing|burn|burning|burned|scratch|scratching) my "
+          r"(?:own )?(?:arms?|wrists?|thighs?|legs?|skin|stomach|forearms?|hips?)\b" + _ACCIDENT +
           r"|%SUBJ%%FILL%\b(?:relapsed|relapse|relapsing|slipped) (?:on|into|with|in|back into) "
           r"(?:self[- ]?harm|cutting|hurting myself)\b",
           "myself|self|cut|relaps|slipped"),
     _rule("urge_self_harm", RISK,
-          r"\b(?:I|I've|I have|I'm|I keep|my) (?:%FILL%)(?:have|had|get|getting|feel|feeling|fight|fighting|resist|"
-          r"resisting|struggling with|having)?(?: the| an| these| those| strong| such| constant)* urges? to "
+          r"\b(?:I|I've|I'm|my)\b%FILL%(?:(?:have|had|get|getting|feel|feeling|fight|fighting|resist|"
+          r"resisting|struggling with|having) )?(?:(?:the|an|these|those|strong|such|constant|an overwhelming) )*urges? to "
           r"(?:cut|self[- ]?harm|hurt myself|burn myself|harm myself|die|end it|kill myself|disappear)\b",
           "urge"),
     # --- risk: burden and "better off without me" -------------------------------------------------------------
@@ -242,7 +250,7 @@ _RULES: tuple[_Rule, ...] = (
           r"my team|my partner|my wife|my husband|people) )?(?:if|when) I (?:was |were |'m |am |just |finally )*"
           r"(?:dead|gone|died|didn'?t exist|wasn'?t here|weren'?t here|wasn'?t around|weren'?t around|disappeared|"
           r"stopped existing|were to die|never woke up|didn'?t wake up|wasn'?t alive|killed myself)\b",
-          "better off|if i|when i", inherent=True),
+          "better off|if i|when i"),
     _rule("burden", RISK,
           r"%SUBJ%%FILL%\b(?:a|just a|such a|nothing but a|only a|the) (?:huge |massive |total |complete |"
           r"constant |giant )?burden\b(?! (?:of|on the (?:system|schedule)|for the (?:program|schedule)))",
@@ -368,7 +376,7 @@ _RULES: tuple[_Rule, ...] = (
           r"|\bat the end of my (?:rope|tether)\b",
           "breaking point|rope|tether|rock bottom|lowest point|new low"),
     _rule("not_okay", DISTRESS,
-          r"%SUBJ%%FILL%(?:'m|am) (?:really |just |honestly |so |truly |actually )*(?:not|n't) (?:really |doing )?"
+          r"%SUBJ%%FILL%(?:(?:'m|am) )?(?:really |just |honestly |so |truly |actually )*not (?:really |doing )?"
           r"(?:okay|ok|alright|all right|fine|coping|doing well)\b(?! (?:with|to|that|if|for|about|when|on|in "
           r"(?:the|my|this)|at (?:the|this))\b)"
           r"|%SUBJ%%FILL%\b(?:not|n't) coping\b(?! with (?:the|this|my) (?!anymore))",
@@ -437,7 +445,8 @@ _NEGATOR = re.compile(
 
 # Someone other than the writer is being reported: "my patient kept saying I want to die" is clinical.
 _REPORTING = re.compile(
-    r"\b(\w+)(?:'s)?\s+(?:\w+ly\s+)?(?:kept\s+|keeps\s+|would\s+|was\s+|were\s+|has\s+been\s+)?(?:said|says|saying|"
+    r"\b(\w+)(?:'s)?\s+(?:(?:\w+ly|kept|keeps|keep|would|was|were|has|had|have|been|just|always|then|also|even|later|"
+    r"finally|once|first|never|\w+n'?t)\s+)*(?:said|says|saying|"
     r"told|tells|telling|stated|states|stating|reported|reports|reporting|endorsed|endorses|endorsing|denied|"
     r"denies|denying|screamed|screams|yelled|yells|wrote|writes|texted|whispered|asked|asks|asking|repeated|"
     r"repeats|repeating|cried|admits|charted|documented|quoted|mumbled|muttered|explained|disclosed|shared)\b",
@@ -473,6 +482,10 @@ _SELF_TALK = re.compile(
     % (_FILL, _FILL),
     re.IGNORECASE,
 )
+
+# A match whose subject is a conjunction ("...and want to disappear") needs the writer earlier in the sentence.
+_CONJ_START = re.compile(r"(?:and|but|so|yet|or)\b", re.IGNORECASE)
+_WRITER = re.compile(r"\bI\b|\b(?:im|ive)\b", re.IGNORECASE)
 
 _LEVEL_RANK = {NONE: 0, DISTRESS: 1, RISK: 2}
 
@@ -510,7 +523,7 @@ def _reported_by_other(sentence: str, start: int) -> bool:
 
 def _cancelled(rule: _Rule, sentence: str, m: re.Match[str]) -> bool:
     """Negation, someone else's words, a hypothetical, or a conjunction-subject without the writer present."""
-    if "conj" in rule.pattern.groupindex and m.group("conj") and not re.search(r"\bI\b|\bI'", sentence[:m.start()]):
+    if _CONJ_START.match(m.group()) and not _WRITER.search(sentence, 0, m.start()):
         return True
     prefix = _clause_prefix(sentence, m.start())
     if not rule.inherent_negation and _NEGATOR.search(prefix):
@@ -526,9 +539,14 @@ def _sentences(text: str) -> list[tuple[int, str]]:
 
 
 def _trim(sentence: str, start: int, end: int) -> tuple[int, int]:
-    """Drops leading whitespace/punctuation that elided-subject matches can pick up."""
+    """Drops leading punctuation (elided-subject matches) and a leading conjunction from a span."""
     while start < end and not sentence[start].isalnum():
         start += 1
+    conj = _CONJ_START.match(sentence, start, end)
+    if conj and end - conj.end() > 2:
+        start = conj.end()
+        while start < end and sentence[start].isspace():
+            start += 1
     return start, end
 
 

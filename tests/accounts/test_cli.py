@@ -1,0 +1,48 @@
+"""The `community` command: every subcommand has --help; invite and create-admin print working links."""
+
+import subprocess
+import sys
+
+import pytest
+
+from community.cli import build_parser
+
+SUBCOMMANDS = ["serve", "migrate", "seed", "create-admin", "invite", "reset-link", "housekeeping"]
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: community " + command in capsys.readouterr().out
+
+
+def test_serve_has_workers():
+    args = build_parser().parse_args(["serve", "--workers", "3"])
+    assert args.workers == 3
+
+
+async def test_invite_and_create_admin_commands(live_database, tmp_path):
+    env = {"DATABASE_URL": live_database, "VAR_DIR": str(tmp_path), "BASE_URL": "http://example.test",
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "community.cli", "invite", "--role", "attending", "--days", "3"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "http://example.test/join/" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "community.cli", "create-admin"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "http://example.test/link/" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "community.cli", "invite", "--role", "wizard"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+
+
+def test_production_refuses_without_secret(tmp_path):
+    env = {"PRODUCTION": "1", "DATABASE_URL": "postgresql://x@localhost/x", "VAR_DIR": str(tmp_path),
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "community.cli", "migrate"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in (result.stdout + result.stderr)

@@ -18,8 +18,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from community.actions import accounts
+from community.anon_key import current_anon_key
 from community.sealing import author_tag
 from community.settings import Settings
+from community.web.templates import CURRENT_CSRF
 
 access_log = logging.getLogger("community.access")
 
@@ -272,6 +274,7 @@ class ViewerMiddleware:
             scope["user"] = None
             await self.app(scope, receive, send)
             return
+        current_anon_key.set(self.settings.anon_key)  # for moderation adapters of anonymous content
         cookies = cookies_of(scope)
         viewer = None
         token = cookies.get(SESSION_COOKIE)
@@ -284,6 +287,7 @@ class ViewerMiddleware:
         if not csrf or len(csrf) > 100:
             csrf = new_csrf = secrets.token_urlsafe(24)
         scope["csrf_token"] = csrf
+        CURRENT_CSRF.set(csrf)
         flash_raw = cookies.get(FLASH_COOKIE)
         if flash_raw:
             try:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -72,6 +74,19 @@ def coarse_time(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%d %b %Y")
 
 
+CURRENT_CSRF: ContextVar[str] = ContextVar("csrf_token", default="")
+
+
+class _CsrfToken:
+    """`{{ csrf_token }}` for macros imported without context: reads the current request's token."""
+
+    def __str__(self) -> str:
+        return CURRENT_CSRF.get()
+
+    def __html__(self) -> str:
+        return escape(CURRENT_CSRF.get())
+
+
 class Templates:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -87,6 +102,7 @@ class Templates:
             static=lambda path: f"/static/{path}?v={versions.get(path, '0')}",
             settings=settings,
             resources=settings.crisis_resources,
+            csrf_token=_CsrfToken(),
         )
         self.env.filters.update(local_time=local_time, relative_time=relative_time, coarse_time=coarse_time)
 

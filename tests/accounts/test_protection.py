@@ -155,3 +155,14 @@ async def test_wrong_types_in_admin_forms(member_factory, login):
     assert response.status_code == 200
     response = await c.get("/admin/members?offset=-5&q=" + "%" * 300)
     assert response.status_code == 200
+
+
+async def test_forms_carry_the_csrf_token_of_the_cookie(client, member_factory, login):
+    page = await client.get("/signin")
+    token = client.cookies.get("csrf")
+    assert token and f'name="csrf_token" value="{token}"' in page.text
+    c = await login(await member_factory("admin"))
+    for path in ("/account", "/account/password", "/admin/invitations"):
+        html = (await c.get(path)).text
+        assert f'name="csrf_token" value="{c.cookies.get("csrf")}"' in html, path
+        assert 'name="csrf_token" value=""' not in html, path

@@ -1,0 +1,144 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright (never Playwright's own browser download),
+against a real `community serve` on 127.0.0.1 and a real PostgreSQL. On failure a screenshot and the page HTML
+are saved under artifacts/browser/<test>/."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from community.settings import ROOT
+from tests.conftest import LiveServer, clone_database, free_port
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+async def playwright_instance():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (make test installs it as root)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+async def browser(playwright_instance):
+    browser = await playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    await browser.close()
+
+
+@pytest.fixture(scope="module")
+async def server(database_urls, tmp_path_factory) -> AsyncIterator[LiveServer]:
+    """One real server (and database) per test module; journeys use fresh members so they do not collide."""
+    port = free_port()
+    url = await clone_database(database_urls, f"{database_urls['main'].rsplit('/', 1)[-1].split('?')[0][:-5]}"
+                                              f"_br{port}")
+    srv = LiveServer(url, port, tmp_path_factory.mktemp("browser"))
+    await asyncio.get_running_loop().run_in_executor(None, srv.wait_ready)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+async def new_page(browser, request):
+    """`await new_page(viewport=...)` -> a page in a fresh context (its own cookies); artifacts on failure."""
+    contexts = []
+
+    async def make(**options):
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = await browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return await context.new_page()
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed:
+        folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, context in enumerate(contexts):
+            for m, page in enumerate(context.pages):
+                try:
+                    await page.screenshot(path=str(folder / f"page{n}_{m}.png"), full_page=True)
+                    (folder / f"page{n}_{m}.html").write_text(await page.content())
+                except Exception:  # a closed page cannot be captured; keep going
+                    pass
+    for context in contexts:
+        await context.close()
+
+
+@pytest.fixture
+async def page(new_page):
+    return await new_page()
+
+
+async def admin_setup_link(server: LiveServer) -> str:
+    """Runs the real CLI, as an operator would, and returns the printed one-time link."""
+    env = {**os.environ, "DATABASE_URL": server.database_url, "BASE_URL": server.url, "VAR_DIR": "/tmp"}
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(os.sys.executable)), "-m", "community.cli", "create-admin", "--email",
+        f"admin{free_port()}@example.org", "--name", "Ada Admin", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT))
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    match = re.search(r"(http://\S+/link/\S+)", out.decode())
+    assert match, out.decode() + err.decode()
+    return match.group(1)
+
+
+async def invite_link(server: LiveServer, role: str) -> str:
+    env = {**os.environ, "DATABASE_URL": server.database_url, "BASE_URL": server.url, "VAR_DIR": "/tmp"}
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(os.sys.executable)), "-m", "community.cli", "invite", "--role", role, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT))
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    match = re.search(r"(http://\S+/join/\S+)", out.decode())
+    assert match, out.decode() + err.decode()
+    return match.group(1)
+
+
+PASSWORD = "a calm and long browser password"
+
+
+async def join(page, link: str, name: str, email: str) -> None:
+    await page.goto(link)
+    await page.get_by_label("Display name").fill(name)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_label("I have read and accept").check()
+    await page.get_by_role("button", name="Create my account").click()
+    await page.wait_for_url(re.compile(r"/account"))
+
+
+async def member_page(new_page, server: LiveServer, role: str, name: str, **options):
+    """A fresh browser context signed in as a new member who joined through a real invitation."""
+    page = await new_page(**options)
+    await join(page, await invite_link(server, role), name, f"{re.sub(r'[^a-z]', '', name.lower())}"
+                                                           f"{free_port()}@example.org")
+    return page

@@ -23,6 +23,7 @@ from community.settings import Settings
 from community.web import admin, auth, pages
 from community.web.common import SignInRequired, redirect, sign_in_url
 from community.web.middleware import AccessLog, RequestGuard, SecurityHeaders, ViewerMiddleware
+from community.web.routing import IndexedRouter
 from community.web.templates import STATIC_DIR, Templates
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # Same routes, same order, but only those that can match the first path segment are tried.
+    app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.db = database
     app.state.templates = templates

@@ -12,14 +12,10 @@ from community.settings import Settings
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if message.startswith("{") and message.endswith("}"):
-            try:
-                payload = json.loads(message)
-            except ValueError:
-                payload = {"message": message}
+        if isinstance(record.msg, dict):
+            payload = dict(record.msg)  # structured events (the access log) are logged as dicts
         else:
-            payload = {"message": message}
+            payload = {"message": record.getMessage()}
         payload.setdefault("level", record.levelname.lower())
         payload.setdefault("logger", record.name)
         payload.setdefault("ts", time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z")

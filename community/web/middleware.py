@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import secrets
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import replace
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -35,15 +33,19 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def cookies_of(scope: Scope) -> dict[str, str]:
+    """A small, forgiving Cookie header parser (http.cookies is slow and strict about odd values)."""
+    if "_cookies" in scope:
+        return scope["_cookies"]
+    cookies: dict[str, str] = {}
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header is treated as no cookies
-                return {}
-            return {k: m.value for k, m in jar.items()}
-    return {}
+            for chunk in value.decode("latin-1").split(";"):
+                key, sep, val = chunk.partition("=")
+                key = key.strip()
+                if sep and key and key not in cookies:
+                    cookies[key] = val.strip().strip('"')
+    scope["_cookies"] = cookies
+    return cookies
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -103,8 +105,9 @@ class AccessLog:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
-        request_id = "".join(ch for ch in request_id if ch.isalnum() or ch in "-_")[:64] or uuid.uuid4().hex[:16]
+        supplied = header(scope, b"x-request-id")
+        request_id = "".join(ch for ch in supplied if ch.isalnum() or ch in "-_")[:64] if supplied else ""
+        request_id = request_id or os.urandom(8).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = {"code": 0}
@@ -112,14 +115,14 @@ class AccessLog:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                MutableHeaders(scope=message).append("x-request-id", request_id)
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            access_log.info(json.dumps({
+            access_log.info({
                 "event": "access",
                 "request_id": request_id,
                 "type": scope["type"],
@@ -127,13 +130,25 @@ class AccessLog:
                 "route": getattr(route, "path", None) or "unmatched",
                 "status": status["code"],
                 "ms": round((time.perf_counter() - started) * 1000, 2),
-            }))
+            })
 
 
 class SecurityHeaders:
+    """Adds the security headers to every response, unless the endpoint set its own."""
+
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.hsts = settings.https
+        headers = [
+            (b"content-security-policy", CSP.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"x-frame-options", b"DENY"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if settings.https:
+            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -142,15 +157,9 @@ class SecurityHeaders:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("content-security-policy", CSP)
-                headers.setdefault("x-content-type-options", "nosniff")
-                headers.setdefault("referrer-policy", "same-origin")
-                headers.setdefault("x-frame-options", "DENY")
-                headers.setdefault("permissions-policy", "camera=(), microphone=(), geolocation=()")
-                headers.setdefault("cross-origin-opener-policy", "same-origin")
-                if self.hsts:
-                    headers.setdefault("strict-transport-security", "max-age=31536000; includeSubDomains")
+                existing = message.get("headers", ())
+                present = {name.lower() for name, _ in existing}
+                message["headers"] = [*existing, *(h for h in self.headers if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

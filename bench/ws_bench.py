@@ -1,0 +1,278 @@
+"""Room fan-out benchmark: latency from send to the LAST receiver (100 and 500 clients in one process, 500
+split across two processes) and server memory per idle connection. Not a test: `run() -> dict[str, float]`.
+
+The server is a `community serve` subprocess; receivers live in separate processes (time.monotonic_ns is
+system-wide on Linux, so send and receive times compare across processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ANON_KEY = "bench-anon-key-" + "b" * 40
+SECRET_KEY = "bench-secret-key-" + "s" * 40
+MESSAGES = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, database_url: str, var_dir: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(self.port),
+               "SECRET_KEY": SECRET_KEY, "ANON_KEY": ANON_KEY, "BASE_URL": self.url, "VAR_DIR": str(var_dir),
+               "LOG_JSON": "1", "ROOMS_QUEUE_SIZE": "1024"}
+        self.log = open(var_dir / f"bench-server-{self.port}.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen([sys.executable, "-m", "community.cli", "serve", "--no-bootstrap"],
+                                        env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=str(ROOT))
+
+    def wait_ready(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("bench server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+# ---- receivers (separate processes) -----------------------------------------------------------------------------
+
+def _receiver_main(conn: Any, targets: list[tuple[str, str]]) -> None:
+    asyncio.run(_receiver(conn, targets))
+
+
+async def _receiver(conn: Any, targets: list[tuple[str, str]]) -> None:
+    from websockets.asyncio.client import connect
+
+    latest: dict[str, int] = {}
+
+    async def reader(ws: Any) -> None:
+        async for raw in ws:
+            if raw.startswith('{"type":"message"'):
+                at = time.monotonic_ns()
+                cid = json.loads(raw).get("client_id")
+                if cid and at > latest.get(cid, 0):
+                    latest[cid] = at
+
+    sockets = []
+    for ws_url, origin_and_cookie in targets:
+        origin, cookie = origin_and_cookie.split("|", 1)
+        ws = await connect(ws_url, additional_headers={"Origin": origin, "Cookie": cookie}, open_timeout=30,
+                           max_size=2**20, compression=None)
+        sockets.append(ws)
+    tasks = [asyncio.create_task(reader(ws)) for ws in sockets]
+    conn.send("ready")
+    loop = asyncio.get_running_loop()
+    while True:
+        command = await loop.run_in_executor(None, conn.recv)
+        if command == "collect":
+            conn.send(dict(latest))
+            latest.clear()
+        else:
+            break
+    for task in tasks:
+        task.cancel()
+    for ws in sockets:
+        ws.transport.abort()
+
+
+# ---- set-up -------------------------------------------------------------------------------------------------------
+
+async def _prepare(database_url: str, members: int) -> tuple[int, list[str]]:
+    """Members with sessions, already participants of the night-float lounge; returns (room id, cookies)."""
+    from sqlalchemy import select, text
+
+    from community import seed
+    from community.actions.rooms import member_tag
+    from community.db import Database
+    from community.migrate import upgrade
+    from community.models.rooms import Room
+    from community.security import new_token, token_hash
+
+    await upgrade(database_url)
+    db = Database(database_url, pool_size=2)
+    try:
+        async with db.transaction() as session:
+            await seed.run(session)
+            room_id = (await session.scalars(select(Room.id).where(Room.slug == "night-float-lounge"))).one()
+            await session.execute(text("UPDATE rooms SET capacity = 10000 WHERE id = :id"), {"id": room_id})
+            tokens = [new_token() for _ in range(members)]
+            ids = (await session.execute(text(
+                "INSERT INTO users (email, display_name, handle, role) SELECT 'bench' || n || '-' || :run "
+                "|| '@example.org', 'Bench ' || n, 'bench_' || :run || '_' || n, 'resident' "
+                "FROM generate_series(1, :n) AS n RETURNING id"), {"n": members, "run": str(os.getpid())})).scalars().all()
+            await session.execute(text(
+                "INSERT INTO sessions (token_hash, user_id, expires_at) SELECT unnest(CAST(:hashes AS text[])), "
+                "unnest(CAST(:ids AS bigint[])), now() + interval '1 day'"),
+                {"hashes": [token_hash(t) for t in tokens], "ids": list(ids)})
+            await session.execute(text(
+                "INSERT INTO room_participants (room_id, member_tag, user_id, label) SELECT :room, "
+                "unnest(CAST(:tags AS text[])), unnest(CAST(:ids AS bigint[])), 'Bench member'"),
+                {"room": room_id, "tags": [member_tag(ANON_KEY, i, room_id) for i in ids], "ids": list(ids)})
+    finally:
+        await db.dispose()
+    return room_id, [f"session={t}" for t in tokens]
+
+
+class Receivers:
+    def __init__(self, targets: list[tuple[str, str]], processes: int = 4) -> None:
+        ctx = mp.get_context("spawn")
+        self.pipes = []
+        self.procs = []
+        chunk = -(-len(targets) // processes)
+        for i in range(processes):
+            part = targets[i * chunk:(i + 1) * chunk]
+            if not part:
+                continue
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_receiver_main, args=(child, part), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+        for pipe in self.pipes:
+            if not pipe.poll(120) or pipe.recv() != "ready":
+                raise RuntimeError("receivers did not connect")
+
+    def collect(self) -> dict[str, int]:
+        merged: dict[str, int] = {}
+        for pipe in self.pipes:
+            pipe.send("collect")
+        for pipe in self.pipes:
+            for cid, at in pipe.recv().items():
+                merged[cid] = max(at, merged.get(cid, 0))
+        return merged
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            pipe.send("quit")
+        for proc in self.procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+
+
+async def _measure(sender_url: str, origin: str, cookie: str, receivers: Receivers, label: str) -> dict[str, float]:
+    from websockets.asyncio.client import connect
+
+    ws = await connect(sender_url, additional_headers={"Origin": origin, "Cookie": cookie}, compression=None)
+    sent: dict[str, int] = {}
+    reader_done = asyncio.Event()
+
+    async def drain() -> None:
+        async for raw in ws:
+            if '"type":"ack"' in raw and json.loads(raw)["client_id"] == f"{label}-{MESSAGES - 1}":
+                reader_done.set()
+
+    draining = asyncio.create_task(drain())
+    for n in range(MESSAGES):
+        cid = f"{label}-{n}"
+        sent[cid] = time.monotonic_ns()
+        await ws.send(json.dumps({"type": "send", "client_id": cid, "text": f"Benchmark message {n}: steady."}))
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(reader_done.wait(), 30)
+    await asyncio.sleep(1.0)
+    latest = receivers.collect()
+    draining.cancel()
+    await ws.close()
+    lat = sorted((latest[cid] - at) / 1e6 for cid, at in sent.items() if cid in latest)
+    if len(lat) < MESSAGES:
+        raise RuntimeError(f"{label}: only {len(lat)} of {MESSAGES} messages reached every receiver process")
+    return {f"ws.{label}.p50_ms": round(statistics.median(lat), 2),
+            f"ws.{label}.p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2)}
+
+
+def run(database_url: str | None = None) -> dict[str, float]:
+    from community.db import ensure_database, start_embedded, with_database
+
+    var_dir = ROOT / "var" / "bench"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    server_url = database_url or os.environ.get("BENCH_DATABASE_URL") or start_embedded(ROOT / "var")
+    url = with_database(server_url, f"bench_ws_{os.getpid()}")
+    asyncio.run(ensure_database(url))
+    room_id, cookies = asyncio.run(_prepare(url, 501))
+    sender_cookie, cookies = cookies[0], cookies[1:]
+    results: dict[str, float] = {}
+    one = Server(url, var_dir)
+    two = None
+    receivers = None
+    try:
+        one.wait_ready()
+        ws_one = one.url.replace("http", "ws") + f"/rooms/{room_id}/ws"
+        time.sleep(1.0)
+        rss_before = _rss_kib(one.process.pid)
+        receivers = Receivers([(ws_one, f"{one.url}|{c}") for c in cookies[:100]], processes=2)
+        results.update(asyncio.run(_measure(ws_one, one.url, sender_cookie, receivers, "fanout100")))
+        receivers.stop()
+        receivers = Receivers([(ws_one, f"{one.url}|{c}") for c in cookies[:500]], processes=4)
+        time.sleep(1.0)
+        rss_after = _rss_kib(one.process.pid)
+        results["ws.idle_kib_per_conn"] = round((rss_after - rss_before) / 500, 2)
+        results.update(asyncio.run(_measure(ws_one, one.url, sender_cookie, receivers, "fanout500")))
+        receivers.stop()
+        two = Server(url, var_dir)
+        two.wait_ready()
+        ws_two = two.url.replace("http", "ws") + f"/rooms/{room_id}/ws"
+        split = [(ws_one, f"{one.url}|{c}") for c in cookies[:250]] + \
+                [(ws_two, f"{two.url}|{c}") for c in cookies[250:500]]
+        receivers = Receivers(split, processes=4)
+        results.update(asyncio.run(_measure(ws_one, one.url, sender_cookie, receivers, "cross500")))
+    finally:
+        if receivers is not None:
+            receivers.stop()
+        one.stop()
+        if two is not None:
+            two.stop()
+        asyncio.run(_drop(server_url, url))
+    return results
+
+
+async def _drop(server_url: str, url: str) -> None:
+    import asyncpg
+
+    from community.db import asyncpg_args
+
+    name = asyncpg_args(url)["database"]
+    conn = await asyncpg.connect(**{**asyncpg_args(server_url), "database": "postgres"})
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(sys.argv[1] if len(sys.argv) > 1 else None), indent=2))

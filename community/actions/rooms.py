@@ -1,0 +1,466 @@
+"""Live rooms: listing, scheduling sessions, joining (ground rules, pseudonyms), posting, history and retention.
+
+Every message and moderation event takes the room's next sequence number inside its own transaction
+(`UPDATE rooms SET last_seq = last_seq + 1 RETURNING last_seq`: the row lock also makes commit order
+equal seq order) and calls `pg_notify` there too, so the notification is delivered only on commit.
+The payload carries only "room:seq:kind"; every process's hub reads the rows itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community import sealing
+from community.errors import Forbidden, Invalid, NotFound, RateLimited
+from community.models.rooms import Room, RoomEvent, RoomMessage, RoomParticipant, RoomPresence
+from community.realtime import protocol
+from community.text import render_light
+from community.viewer import Viewer
+
+CHANNEL = "room_events"
+PRESENCE_FRESH_SECONDS = 90
+OPEN_EARLY = timedelta(minutes=30)  # a host may open a scheduled session this long before its start
+RETENTION_CHOICES = {"keep": None, "0": 0, "1": 1, "24": 24, "72": 72, "168": 168}
+
+_ADJECTIVES = ("Quiet", "Steady", "Gentle", "Patient", "Calm", "Warm", "Kind", "Brave", "Thoughtful", "Bright",
+               "Hopeful", "Careful", "Curious", "Tender", "Open", "Still", "Clear", "Soft", "Early", "Late")
+_NOUNS = ("Heron", "Willow", "Harbor", "Lantern", "Cedar", "River", "Sparrow", "Meadow", "Pine", "Otter",
+          "Comet", "Maple", "Wren", "Tide", "Fern", "Birch", "Finch", "Ridge", "Brook", "Aspen")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- keys for the review-queue adapter ----------------------------------------------------------------------
+# The TargetAdapter protocol passes no settings; the app's lifespan (and every action that receives the key)
+# records ANON_KEY here so the adapter can unseal an anonymous participant for a sanction.
+_keys: dict[str, str] = {}
+
+
+def remember_anon_key(anon_key: str) -> None:
+    if anon_key:
+        _keys["anon"] = anon_key
+
+
+def anon_key() -> str | None:
+    return _keys.get("anon")
+
+
+# ---- sequence numbers and notifications ---------------------------------------------------------------------
+
+async def notify(session: AsyncSession, room_id: int, seq: int, kind: str) -> None:
+    """Inside the caller's transaction: PostgreSQL delivers it on commit, to every process's hub."""
+    await session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                          {"channel": CHANNEL, "payload": f"{room_id}:{seq}:{kind}"})
+
+
+async def next_seq(session: AsyncSession, room_id: int) -> int:
+    seq = await session.scalar(update(Room).where(Room.id == room_id).values(last_seq=Room.last_seq + 1)
+                               .returning(Room.last_seq))
+    if seq is None:
+        raise NotFound("This room does not exist.")
+    return seq
+
+
+async def add_event(session: AsyncSession, room_id: int, kind: str, data: dict[str, Any] | None = None) -> int:
+    seq = await next_seq(session, room_id)
+    await session.execute(insert(RoomEvent).values(room_id=room_id, seq=seq, kind=kind, data=data or {}))
+    await notify(session, room_id, seq, "e")
+    return seq
+
+
+# ---- rooms --------------------------------------------------------------------------------------------------
+
+def can_moderate(viewer: Viewer, room: Room) -> bool:
+    return viewer.is_moderator or (room.host_id is not None and room.host_id == viewer.id)
+
+
+def is_overdue(room: Room, at: datetime | None = None) -> bool:
+    return room.kind == "scheduled" and room.state != "ended" and room.ends_at is not None \
+        and room.ends_at <= (at or now())
+
+
+async def access_room(session: AsyncSession, viewer: Viewer | None, room_id: int, *, lock: bool = False) -> Room:
+    if viewer is None:
+        raise Forbidden("Please sign in to enter a room.")
+    query = select(Room).where(Room.id == room_id)
+    if lock:
+        query = query.with_for_update()
+    room = (await session.scalars(query)).first()
+    if room is None:
+        raise NotFound("This room does not exist, or its session was removed.")
+    if is_overdue(room):
+        await end_room(session, room)
+    return room
+
+
+async def end_room(session: AsyncSession, room: Room) -> int:
+    room.state = "ended"
+    room.ended_at = min(now(), room.ends_at) if room.ends_at else now()
+    await session.flush()
+    return await add_event(session, room.id, "end", {})
+
+
+async def list_rooms(session: AsyncSession, viewer: Viewer) -> dict[str, list[tuple[Room, int]]]:
+    """Live now (open, or due and waiting for the host) and coming up, with how many people are present."""
+    at = now()
+    present = (select(RoomPresence.room_id, func.count(func.distinct(RoomPresence.participant_id)).label("n"))
+               .where(RoomPresence.seen_at > at - timedelta(seconds=PRESENCE_FRESH_SECONDS))
+               .group_by(RoomPresence.room_id).subquery())
+    rows = (await session.execute(
+        select(Room, func.coalesce(present.c.n, 0)).outerjoin(present, present.c.room_id == Room.id)
+        .where(Room.state != "ended", or_(Room.ends_at.is_(None), Room.ends_at > at))
+        .order_by(Room.kind.desc(), Room.starts_at.nulls_first(), Room.id).limit(200))).all()
+    live, upcoming = [], []
+    for room, count in rows:
+        due = room.starts_at is None or room.starts_at - OPEN_EARLY <= at
+        (live if room.state == "open" or due else upcoming).append((room, count))
+    return {"live": live, "upcoming": upcoming}
+
+
+def _local(value: str, tz: str, field: str) -> datetime:
+    try:
+        naive = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(fields={field: "Use a date and time like 2030-05-17 19:30."}) from None
+    try:
+        zone = ZoneInfo(tz or "UTC")
+    except (KeyError, ValueError, OSError):
+        zone = ZoneInfo("UTC")
+    return naive.replace(tzinfo=zone).astimezone(UTC) if naive.tzinfo is None else naive.astimezone(UTC)
+
+
+def _text(value: str, field: str, low: int, high: int, label: str) -> str:
+    value = value.strip()
+    if len(value) < low:
+        raise Invalid(fields={field: f"Please write {label}." if low <= 1 else f"Use at least {low} characters."})
+    if len(value) > high:
+        raise Invalid(fields={field: f"Use at most {high:,} characters."})
+    return value
+
+
+async def create_session(session: AsyncSession, viewer: Viewer, *, title: str, description: str,
+                         theme_prompt: str, starts_at: str, ends_at: str, capacity: int | None,
+                         ground_rules: str, retention: str, allow_anonymous: bool) -> Room:
+    if not viewer.can_host:
+        raise Forbidden("Only attendings and moderators can host a session.")
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    checks = {
+        "title": lambda: _text(title, "title", 3, 120, "a title"),
+        "description": lambda: _text(description, "description", 0, 2000, "a description"),
+        "theme_prompt": lambda: _text(theme_prompt, "theme_prompt", 0, 500, "a theme"),
+        "ground_rules": lambda: _text(ground_rules, "ground_rules", 20, 4000, "the ground rules"),
+        "starts_at": lambda: _local(starts_at, viewer.timezone, "starts_at"),
+        "ends_at": lambda: _local(ends_at, viewer.timezone, "ends_at"),
+    }
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if capacity is None or not 2 <= capacity <= 200:
+        errors["capacity"] = "Choose a capacity from 2 to 200 people."
+    if retention not in RETENTION_CHOICES:
+        errors["retention"] = "Choose how long the transcript is kept."
+    start, end = values.get("starts_at"), values.get("ends_at")
+    if start and start < now() - timedelta(minutes=5):
+        errors["starts_at"] = "The start is in the past."
+    elif start and start > now() + timedelta(days=366):
+        errors["starts_at"] = "Schedule at most a year ahead."
+    if start and end and not timedelta(minutes=10) <= end - start <= timedelta(hours=12):
+        errors["ends_at"] = "A session lasts from 10 minutes to 12 hours; check the end time."
+    if errors:
+        raise Invalid(fields=errors)
+    room = Room(kind="scheduled", title=values["title"], description=values["description"],
+                theme_prompt=values["theme_prompt"] or None, ground_rules=values["ground_rules"],
+                capacity=capacity, starts_at=start, ends_at=end, host_id=viewer.id,
+                retention_hours=RETENTION_CHOICES[retention], allow_anonymous=allow_anonymous, state="scheduled")
+    session.add(room)
+    await session.flush()
+    from community.actions import audit
+
+    await audit.record(session, viewer, "room.create", target_type="room", target_id=room.id,
+                       target_label=room.title)
+    return room
+
+
+# ---- participants -------------------------------------------------------------------------------------------
+
+def member_tag(key: str, user_id: int, room_id: int) -> str:
+    return sealing.author_tag(key, user_id, scope=f"room:{room_id}")
+
+
+def pseudonym(key: str, user_id: int, room_id: int) -> str:
+    n = sealing.pseudonym_index(key, user_id, f"room:{room_id}", len(_ADJECTIVES) * len(_NOUNS))
+    return f"{_ADJECTIVES[n % len(_ADJECTIVES)]} {_NOUNS[n // len(_ADJECTIVES)]}"
+
+
+async def find_participant(session: AsyncSession, key: str, viewer: Viewer, room_id: int) -> RoomParticipant | None:
+    return (await session.scalars(select(RoomParticipant).where(
+        RoomParticipant.room_id == room_id, RoomParticipant.member_tag == member_tag(key, viewer.id, room_id)))).first()
+
+
+async def join_room(session: AsyncSession, key: str, viewer: Viewer, room_id: int, *, accept: bool,
+                    anonymous: bool) -> RoomParticipant:
+    """First entry: the member acknowledges the ground rules and chooses (once) a name or a pseudonym."""
+    remember_anon_key(key)
+    room = await access_room(session, viewer, room_id)
+    existing = await find_participant(session, key, viewer, room_id)
+    if existing is not None:
+        if existing.removed_at:
+            raise Forbidden("You were removed from this session and cannot rejoin it.")
+        return existing
+    if room.state == "ended":
+        raise Forbidden("This session has ended.")
+    if not accept:
+        raise Invalid(fields={"accept": "Please read and acknowledge the ground rules to enter."})
+    if anonymous and not (viewer.role == "resident" and room.allow_anonymous):
+        raise Invalid(fields={"anonymous": "Joining under a pseudonym is for residents, in rooms that allow it."})
+    role = "host" if room.host_id == viewer.id else ("staff" if viewer.is_moderator else "member")
+    if anonymous:
+        label = pseudonym(key, viewer.id, room_id)
+        taken = set((await session.scalars(select(RoomParticipant.label).where(
+            RoomParticipant.room_id == room_id, RoomParticipant.label.like(f"{label}%")))).all())
+        n = 2
+        base = label
+        while label in taken:
+            label, n = f"{base} {n}", n + 1
+        participant = RoomParticipant(room_id=room_id, member_tag=member_tag(key, viewer.id, room_id), user_id=None,
+                                      anonymous=True, label=label, role="member",
+                                      sealed_member=sealing.seal(key, str(viewer.id)),
+                                      notify_tag=sealing.author_tag(key, viewer.id))
+    else:
+        participant = RoomParticipant(room_id=room_id, member_tag=member_tag(key, viewer.id, room_id),
+                                      user_id=viewer.id, anonymous=False, label=viewer.display_name, role=role)
+    session.add(participant)
+    await session.flush()
+    return participant
+
+
+async def access_participant(session: AsyncSession, key: str, viewer: Viewer | None,
+                             room_id: int) -> tuple[Room, RoomParticipant]:
+    """For the live socket: the room, and this member's participant row (rules acknowledged, not removed)."""
+    room = await access_room(session, viewer, room_id)
+    assert viewer is not None
+    participant = await find_participant(session, key, viewer, room_id)
+    if participant is None:
+        raise Forbidden("Please open the room page and acknowledge the ground rules first.")
+    if participant.removed_at is not None:
+        raise Forbidden("You were removed from this session and cannot rejoin it.")
+    if room.state == "ended":
+        raise Forbidden("This session has ended.")
+    return room, participant
+
+
+async def maybe_open(session: AsyncSession, viewer: Viewer, room: Room) -> int | None:
+    """A scheduled session opens when its host or a moderator arrives (not long before its start)."""
+    if room.state != "scheduled" or not can_moderate(viewer, room):
+        return None
+    if room.starts_at is not None and room.starts_at - OPEN_EARLY > now():
+        return None
+    locked = (await session.scalars(select(Room).where(Room.id == room.id).with_for_update())).one()
+    if locked.state != "scheduled":
+        return None
+    locked.state, locked.opened_at = "open", now()
+    await session.flush()
+    return await add_event(session, room.id, "open", {})
+
+
+# ---- presence -----------------------------------------------------------------------------------------------
+
+async def enter_presence(session: AsyncSession, room: Room, participant: RoomParticipant, process: str,
+                         viewer: Viewer) -> int:
+    if not can_moderate(viewer, room):
+        count = await session.scalar(
+            select(func.count(func.distinct(RoomPresence.participant_id))).where(
+                RoomPresence.room_id == room.id, RoomPresence.participant_id != participant.id,
+                RoomPresence.seen_at > now() - timedelta(seconds=PRESENCE_FRESH_SECONDS)))
+        if (count or 0) >= room.capacity:
+            raise Forbidden("This room is full right now. Please try again a little later.")
+    presence_id = await session.scalar(insert(RoomPresence).values(
+        room_id=room.id, participant_id=participant.id, process=process).returning(RoomPresence.id))
+    await notify(session, room.id, 0, "p")
+    return presence_id
+
+
+async def leave_presence(session: AsyncSession, room_id: int, presence_id: int) -> None:
+    await session.execute(delete(RoomPresence).where(RoomPresence.id == presence_id))
+    await notify(session, room_id, 0, "p")
+
+
+async def presence(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
+    rows = (await session.execute(
+        select(RoomParticipant.id, RoomParticipant.label, RoomParticipant.anonymous, RoomParticipant.role)
+        .where(RoomParticipant.room_id == room_id, RoomParticipant.removed_at.is_(None),
+               RoomParticipant.id.in_(select(RoomPresence.participant_id).where(
+                   RoomPresence.room_id == room_id,
+                   RoomPresence.seen_at > now() - timedelta(seconds=PRESENCE_FRESH_SECONDS))))
+        .order_by(RoomParticipant.label))).all()
+    return [{"pid": pid, "label": label, "anonymous": anon, "role": "member" if anon else role}
+            for pid, label, anon, role in rows]
+
+
+# ---- messages -----------------------------------------------------------------------------------------------
+
+@dataclass
+class Posted:
+    seq: int | None = None
+    message_id: int | None = None
+    held: Any = None  # the Screening when likely identifiers wait for the writer's confirmation
+    crisis: bool = False
+
+
+def _screen(body: str) -> Any:
+    try:
+        from community.actions import screening
+    except ImportError:  # the safety package is optional while it is being written
+        return None
+    return screening.screen(body)
+
+
+async def post_message(session: AsyncSession, key: str, viewer: Viewer, room_id: int, participant_id: int,
+                       body: str, *, client_id: str | None = None, confirm: bool = False) -> Posted:
+    room = await access_room(session, viewer, room_id)
+    participant = await session.get(RoomParticipant, participant_id, with_for_update=True)
+    if participant is None or participant.room_id != room_id:
+        raise Forbidden("You are not in this room.")
+    if participant.removed_at is not None:
+        raise Forbidden("You were removed from this session.")
+    staff = can_moderate(viewer, room)
+    at = now()
+    if room.state == "ended":
+        raise Forbidden("This session has ended.")
+    if room.state != "open":
+        raise Forbidden("The session has not started yet: it opens when the host arrives.")
+    if viewer.is_silenced(at):
+        raise Forbidden("Your account is silenced for now, so you can read but not write.")
+    if participant.muted_until and participant.muted_until > at:
+        raise Forbidden(f"You are muted in this room until {participant.muted_until:%H:%M} UTC.")
+    if room.locked and not staff:
+        raise Forbidden("The host has made the room read-only for now.")
+    if room.slow_mode_seconds and not staff and participant.last_message_at:
+        wait = (participant.last_message_at + timedelta(seconds=room.slow_mode_seconds) - at).total_seconds()
+        if wait > 0:
+            raise RateLimited(f"Slow mode is on: one message every {room.slow_mode_seconds} seconds. "
+                              f"Please wait {int(wait) + 1} s.", int(wait) + 1)
+    body = body.replace("\x00", "").strip()
+    if not body or len(body) > protocol.MAX_MESSAGE_CHARS:
+        raise Invalid(f"Messages are 1 to {protocol.MAX_MESSAGE_CHARS:,} characters.")
+    screening = _screen(body)
+    if screening is not None and screening.needs_confirmation(confirm):
+        return Posted(held=screening)
+    html = render_light(body)
+    seq = await next_seq(session, room_id)
+    message_id = await session.scalar(insert(RoomMessage).values(
+        room_id=room_id, seq=seq, participant_id=participant.id, body_text=body, body_html=html,
+        client_id=client_id).returning(RoomMessage.id))
+    participant.last_message_at = at
+    await notify(session, room_id, seq, "m")
+    crisis = False
+    if screening is not None:
+        from community.actions import screening as screening_module
+
+        await screening_module.record_shared(session, screening, target_kind="room_message", target_id=message_id)
+        crisis = screening.crisis_fired
+    return Posted(seq=seq, message_id=message_id, crisis=crisis)
+
+
+_MESSAGE_COLUMNS = (RoomMessage.seq, RoomMessage.id, RoomMessage.participant_id, RoomParticipant.label,
+                    RoomParticipant.anonymous, RoomParticipant.role, RoomMessage.body_html, RoomMessage.created_at,
+                    RoomMessage.client_id, RoomMessage.deleted_at)
+
+
+def _message_frames(rows: Any) -> list[dict[str, Any]]:
+    return [protocol.message_frame(seq=seq, id=mid, pid=pid, author=label, anonymous=anon,
+                                   role="member" if anon else role, html=html, at=at, client_id=client_id,
+                                   deleted=deleted is not None)
+            for seq, mid, pid, label, anon, role, html, at, client_id, deleted in rows]
+
+
+async def recent_messages(session: AsyncSession, room_id: int,
+                          limit: int = protocol.HISTORY_LIMIT) -> list[dict[str, Any]]:
+    rows = (await session.execute(
+        select(*_MESSAGE_COLUMNS).join(RoomParticipant, RoomParticipant.id == RoomMessage.participant_id)
+        .where(RoomMessage.room_id == room_id, RoomMessage.deleted_at.is_(None))
+        .order_by(RoomMessage.seq.desc()).limit(limit))).all()
+    return _message_frames(reversed(rows))
+
+
+async def events_after(session: AsyncSession, room_id: int, after: int,
+                       limit: int = 1000) -> list[dict[str, Any]]:
+    """Messages (deleted ones as tombstones) and events with seq > after, in seq order."""
+    rows = (await session.execute(
+        select(*_MESSAGE_COLUMNS).join(RoomParticipant, RoomParticipant.id == RoomMessage.participant_id)
+        .where(RoomMessage.room_id == room_id, RoomMessage.seq > after)
+        .order_by(RoomMessage.seq).limit(limit))).all()
+    frames = _message_frames(rows)
+    events = (await session.execute(
+        select(RoomEvent.seq, RoomEvent.kind, RoomEvent.data)
+        .where(RoomEvent.room_id == room_id, RoomEvent.seq > after).order_by(RoomEvent.seq).limit(limit))).all()
+    frames.extend(protocol.event_frame(seq, kind, data) for seq, kind, data in events)
+    frames.sort(key=lambda f: f["seq"])
+    if len(rows) == limit or len(events) == limit:  # keep a contiguous prefix only
+        top = min(rows[-1][0] if len(rows) == limit else 1 << 62, events[-1][0] if len(events) == limit else 1 << 62)
+        frames = [f for f in frames if f["seq"] <= top]
+    return frames
+
+
+def room_state(room: Room) -> dict[str, Any]:
+    return {"id": room.id, "title": room.title, "kind": room.kind, "state": room.state, "locked": room.locked,
+            "slow_mode_seconds": room.slow_mode_seconds, "last_seq": room.last_seq,
+            "ends_at": room.ends_at, "retention_hours": room.retention_hours}
+
+
+# ---- retention ----------------------------------------------------------------------------------------------
+
+async def purge_expired(session: AsyncSession) -> dict[str, int]:
+    """Ends overdue sessions, deletes transcripts past their retention, and forgets stale presence rows."""
+    at = now()
+    ended = 0
+    for room in (await session.scalars(select(Room).where(
+            Room.kind == "scheduled", Room.state != "ended", Room.ends_at <= at).with_for_update(skip_locked=True))):
+        await end_room(session, room)
+        ended += 1
+    due = (await session.scalars(select(Room.id).where(
+        Room.kind == "scheduled", Room.state == "ended", Room.retention_hours.is_not(None), Room.purged_at.is_(None),
+        Room.ended_at + func.make_interval(0, 0, 0, 0, Room.retention_hours) <= at))).all()
+    purged_messages = 0
+    if due:
+        result = await session.execute(delete(RoomMessage).where(RoomMessage.room_id.in_(due)))
+        purged_messages += result.rowcount or 0
+        await session.execute(delete(RoomEvent).where(RoomEvent.room_id.in_(due)))
+        await session.execute(delete(RoomParticipant).where(RoomParticipant.room_id.in_(due)))
+        await session.execute(update(Room).where(Room.id.in_(due)).values(purged_at=at))
+    # Standing rooms never end: their messages are kept for retention_hours after being written.
+    standing = (select(Room.id).where(Room.kind == "standing", Room.retention_hours.is_not(None),
+                                      RoomMessage.room_id == Room.id,
+                                      RoomMessage.created_at + func.make_interval(0, 0, 0, 0, Room.retention_hours)
+                                      <= at)).exists()
+    result = await session.execute(delete(RoomMessage).where(standing))
+    purged_messages += result.rowcount or 0
+    stale = await session.execute(delete(RoomPresence).where(
+        RoomPresence.seen_at < at - timedelta(seconds=PRESENCE_FRESH_SECONDS * 2)))
+    return {"room sessions ended": ended, "room transcripts purged": len(due),
+            "room messages purged": purged_messages, "stale room presence": stale.rowcount or 0}
+
+
+def transcript_note(room: Room) -> str:
+    if room.retention_hours is None:
+        return "The history of this room is kept."
+    if room.kind == "standing":
+        return f"Messages here are deleted {room.retention_hours} hours after they are written."
+    if room.retention_hours == 0:
+        return "The transcript is deleted when the session ends: what is said in the room stays in the room."
+    return (f"The transcript is deleted {room.retention_hours} hours after the session ends: "
+            "what is said in the room stays in the room.")
+
+
+from community.actions import room_moderation as _room_moderation  # noqa: E402,F401  (registers the adapter)

@@ -1,0 +1,182 @@
+"""Moderation decisions, for every kind of content, through its TargetAdapter.
+
+A decision may come from the queue or be taken directly (no flag). Each one is written to the audit log with its
+reason; the author (through the adapter: a sealed tag for anonymous writing) and the flaggers are told the
+outcome. For anonymous content, the audit entry names the content, never its author.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.actions import accounts, audit, notifications
+from community.actions.accounts import require_staff
+from community.actions.moderation import access_target, adapter_or_404, resolve
+from community.errors import Forbidden, Invalid
+from community.models.accounts import User
+from community.models.moderation import Sanction
+from community.moderation_targets import TargetView
+from community.settings import Settings
+from community.viewer import Viewer
+
+# Decisions that close the review item (and the flags), and those that act on the content or its thread only.
+RESOLVING = ("keep", "approve", "hide", "remove", "restore", "warn", "silence", "suspend")
+LABELS = {
+    "keep": "Keep (dismiss the flags)", "approve": "Approve", "hide": "Hide", "remove": "Remove",
+    "restore": "Restore", "warn": "Warn privately", "silence": "Silence", "suspend": "Suspend",
+    "edit": "Edit", "lock": "Lock thread", "unlock": "Unlock thread", "pin": "Pin thread",
+    "unpin": "Unpin thread", "move": "Move thread",
+}
+NEEDS_REASON = ("remove", "warn", "silence", "suspend", "edit", "hide")
+SILENCE_HOURS = {"1": "1 hour", "24": "1 day", "72": "3 days", "168": "1 week", "720": "30 days"}
+FLAGGER_OUTCOME = {
+    "keep": "reviewed it and decided it can stay",
+    "approve": "reviewed it and approved it",
+    "hide": "hid it",
+    "remove": "removed it",
+    "restore": "reviewed it and decided it can stay",
+    "warn": "reviewed it and contacted the writer privately",
+    "silence": "reviewed it and paused the writer's posting",
+    "suspend": "reviewed it and suspended the writer's account",
+}
+REASON_MAX = 1000
+
+
+@dataclass
+class Decision:
+    action: str
+    message: str          # for the moderator's flash
+    item_id: int | None
+
+
+def check_reason(action: str, reason: str) -> str | None:
+    reason = reason.strip()
+    if action in NEEDS_REASON and not reason:
+        raise Invalid(fields={"reason": "Please give a reason: the author sees it, and it is kept in the "
+                                        "audit log."})
+    if len(reason) > REASON_MAX:
+        raise Invalid(fields={"reason": f"Use at most {REASON_MAX:,} characters (this has {len(reason):,})."})
+    return reason or None
+
+
+async def _author_for_sanction(session: AsyncSession, viewer: Viewer, kind: str, target_id: int) -> User:
+    author_id = await adapter_or_404(kind).author_user_id(session, target_id)
+    user = await session.get(User, author_id) if author_id is not None else None
+    if user is None or user.deleted_at is not None:
+        raise Invalid("The writer's account no longer exists, so there is nobody to contact or sanction.")
+    if user.id == viewer.id:
+        raise Invalid("You cannot sanction yourself.")
+    if user.role in ("moderator", "admin") and not viewer.is_admin:
+        raise Forbidden("Only an admin can sanction a moderator or an admin.")
+    return user
+
+
+async def _suspend(session: AsyncSession, viewer: Viewer, view: TargetView, user: User, reason: str,
+                   days: int | None) -> None:
+    if not view.anonymous:
+        await accounts.suspend(session, viewer, user.id, reason, days)
+        return
+    # Anonymous writing: the same effect, without accounts.suspend's audit entry, which would name the member.
+    user.suspended_at = accounts.now()
+    user.suspended_until = accounts.now() + timedelta(days=days) if days else None
+    user.suspended_reason = reason
+    await accounts.revoke_sessions(session, user.id)
+
+
+def _int_param(params: dict[str, str], name: str, low: int, high: int, message: str, *,
+               optional: bool = False) -> int | None:
+    raw = (params.get(name) or "").strip()
+    if not raw and optional:
+        return None
+    if not raw.isdigit() or len(raw) > 6 or not low <= int(raw) <= high:
+        raise Invalid(fields={name: message})
+    return int(raw)
+
+
+async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, kind: str, target_id: int,
+                 action: str, reason: str = "", params: dict[str, str] | None = None) -> Decision:
+    require_staff(viewer)
+    params = params or {}
+    adapter = adapter_or_404(kind)
+    extra = getattr(adapter, "extra_decisions", ())
+    if action not in RESOLVING and action not in extra:
+        raise Invalid(fields={"action": "Choose one of the available decisions."})
+    reason_text = check_reason(action, reason)
+    view = await access_target(session, viewer, kind, target_id)
+    details: dict[str, Any] = {}
+    author_text: str | None = None
+    title = view.title
+    said = f" Reason: {reason_text}" if reason_text else ""
+
+    if action in extra:
+        described = await adapter.apply(session, viewer, settings, target_id, action, params)  # type: ignore[attr-defined]
+        details["change"] = described
+        author_text = f"A moderator {described} ({title}).{said}"
+    elif action in ("keep", "restore", "approve"):
+        if view.state == "removed" and action != "restore":
+            raise Invalid("This was removed; use Restore to bring it back.")
+        if view.state != "visible":
+            await adapter.set_state(session, target_id, "visible", None)
+            author_text = (f"Your writing ({title}) was approved and is now visible." if view.state == "pending"
+                           else f"A moderator reviewed your writing ({title}); it is visible again.")
+    elif action in ("hide", "remove"):
+        state = "hidden" if action == "hide" else "removed"
+        if view.state == state:
+            raise Invalid(f"This is already {state}.")
+        await adapter.set_state(session, target_id, state, reason_text)
+        verb = "hid" if action == "hide" else "removed"
+        author_text = f"A moderator {verb} your writing ({title}).{said}"
+    else:  # sanctions: warn, silence, suspend, with an optional action on the content
+        user = await _author_for_sanction(session, viewer, kind, target_id)
+        content = params.get("content", "")
+        if content not in ("", "hide", "remove"):
+            raise Invalid(fields={"content": "Choose what happens to the writing."})
+        until = None
+        if action == "warn":
+            author_text = (f"A private message from the moderators about your writing ({title}): {reason_text}"
+                           if not view.anonymous else
+                           f"A private check-in from the moderators about something you shared ({title}): "
+                           f"{reason_text}")
+        elif action == "silence":
+            hours = _int_param(params, "hours", 1, 24 * 365, "Choose how long posting is paused.")
+            assert hours is not None
+            until = datetime.now(UTC) + timedelta(hours=hours)
+            await accounts.set_silenced(session, user.id, until)
+            details["hours"] = hours
+            author_text = (f"A moderator paused your posting until {until:%d %B %Y, %H:%M} UTC. You can still "
+                           f"read.{said}")
+        else:
+            days = _int_param(params, "days", 1, 3650, "Choose between 1 and 3,650 days, or leave it empty.",
+                              optional=True)
+            await _suspend(session, viewer, view, user, reason_text or "", days)
+            details["days"] = days
+            until = datetime.now(UTC) + timedelta(days=days) if days else None
+            author_text = f"Your account was suspended.{said}"
+        session.add(Sanction(user_id=user.id, kind=action, reason=reason_text or "", until=until,
+                             created_by=viewer.id))
+        if content and view.state != ("hidden" if content == "hide" else "removed"):
+            await adapter.set_state(session, target_id, "hidden" if content == "hide" else "removed", reason_text)
+            details["content"] = content
+        if not view.anonymous:
+            details["member_id"] = user.id
+
+    item_id, flaggers = (None, [])
+    if action in RESOLVING:
+        item_id, flaggers = await resolve(session, viewer, kind, target_id, action, reason_text)
+    details.update({"item": item_id, "flags": len(flaggers)})
+    await audit.record(session, viewer, f"moderation.{action}", target_type=kind, target_id=target_id,
+                       target_label=title, reason=reason_text, details=details)
+    if author_text:
+        await adapter.notify_author(session, target_id, "warning" if action == "warn" else "moderation",
+                                    author_text, view.url if action not in ("remove", "suspend") else None)
+    outcome = FLAGGER_OUTCOME.get(action)
+    if outcome:
+        for flagger in flaggers:
+            if flagger != viewer.id:
+                await notifications.notify(session, user_id=flagger, kind="moderation",
+                                           text=f"Thank you for your flag on {title}. A moderator {outcome}.")
+    return Decision(action, f"Done: {LABELS[action].lower()}.", item_id)

@@ -1,0 +1,192 @@
+"""Moderating reflections without learning who wrote them; unmasking only by two admins with a written reason.
+
+- hide / remove / restore go through the adapters (the same path the shared review queue uses);
+- a sanction on a hidden author is applied through `author_user_id` and written with day-coarse times, and the
+  audit entry names the content, never the member (and does not repeat the reason that the member is shown);
+- a moderator's check-in message reaches the hidden author through their sealed tag;
+- unmasking: one admin requests with a reason, a different admin approves; the author is told. The member id
+  is never stored with the request: the two admins unseal it when they view the approved request.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.actions import audit
+from community.actions.accounts import check_reason, require_admin, require_staff, revoke_sessions
+from community.actions.reflection_targets import day_of, reflection_adapter, reply_adapter
+from community.errors import Forbidden, Invalid, NotFound
+from community.models.accounts import User
+from community.models.moderation import Sanction
+from community.models.reflections import Reflection, ReflectionReply, UnmaskRequest
+from community.viewer import Viewer
+
+KINDS = {"reflection": reflection_adapter, "reflection_reply": reply_adapter}
+DECISIONS = {"hide": "hidden", "remove": "removed", "restore": "visible"}
+SANCTIONS = ("silence", "suspend")
+
+
+def adapter_of(kind: str):  # type: ignore[no-untyped-def]
+    if kind not in KINDS:
+        raise NotFound("No such kind of content.")
+    return KINDS[kind]
+
+
+async def _target_exists(session: AsyncSession, kind: str, target_id: int) -> None:
+    model = Reflection if kind == "reflection" else ReflectionReply
+    row = await session.get(model, target_id)
+    if row is None or (kind == "reflection" and row.visibility == "private"):
+        raise NotFound("That content no longer exists.")
+
+
+async def decide(session: AsyncSession, actor: Viewer, kind: str, target_id: int, decision: str,
+                 reason: str) -> None:
+    require_staff(actor)
+    adapter = adapter_of(kind)
+    if decision not in DECISIONS:
+        raise Invalid(fields={"decision": "Choose hide, remove or restore."})
+    reason_text = check_reason(reason)
+    await _target_exists(session, kind, target_id)
+    await adapter.set_state(session, target_id, DECISIONS[decision], reason_text)
+    await audit.record(session, actor, f"{kind}.{decision}", target_type=kind, target_id=target_id,
+                       reason=reason_text)
+    if decision != "restore":
+        await adapter.notify_author(session, target_id, "moderation",
+                                    f"A moderator {DECISIONS[decision]} your writing. Reason: {reason_text}",
+                                    "/journal")
+
+
+async def sanction_hidden_author(session: AsyncSession, actor: Viewer, kind: str, target_id: int, *,
+                                 sanction: str, days: int | None, reason: str) -> None:
+    """Silences or suspends whoever wrote the content, without telling the moderator who that is."""
+    require_staff(actor)
+    adapter = adapter_of(kind)
+    if sanction not in SANCTIONS:
+        raise Invalid(fields={"sanction": "Choose silence or suspend."})
+    if sanction == "silence" and not days:
+        raise Invalid(fields={"days": "A silence needs a number of days (1 to 365)."})
+    if days is not None and not 1 <= days <= 365:
+        raise Invalid(fields={"days": "Choose between 1 and 365 days."})
+    reason_text = check_reason(reason) or ""
+    await _target_exists(session, kind, target_id)
+    member_id = await adapter.author_user_id(session, target_id)
+    user = await session.get(User, member_id) if member_id is not None else None
+    if user is None or user.deleted_at is not None:
+        raise Invalid("The writer of this content can no longer be reached; hide or remove the content instead.")
+    if user.id == actor.id:
+        raise Invalid("This sanction cannot be applied by you; ask another moderator.")
+    today = day_of(datetime.now(UTC))
+    until = today + timedelta(days=days + 1) if days else None  # whole days, to the end of the last one
+    if sanction == "silence":
+        user.silenced_until = until
+    else:
+        user.suspended_at, user.suspended_until, user.suspended_reason = today, until, reason_text
+        await revoke_sessions(session, user.id)
+    session.add(Sanction(user_id=user.id, kind=sanction, reason=reason_text, until=until, created_by=None,
+                         created_at=today))
+    await audit.record(session, actor, f"{kind}.sanction_author", target_type=kind, target_id=target_id,
+                       details={"sanction": sanction, "days": days, "note": "reason given to the member only"})
+    if sanction == "silence":
+        await adapter.notify_author(session, target_id, "moderation",
+                                    f"A moderator paused your sharing for {days} days. Reason: {reason_text}",
+                                    "/guidelines")
+
+
+async def check_in(session: AsyncSession, actor: Viewer, kind: str, target_id: int, message: str) -> None:
+    """A private, caring message to the writer (addressed to their sealed tag if anonymous)."""
+    require_staff(actor)
+    adapter = adapter_of(kind)
+    text = message.strip()
+    if not text:
+        raise Invalid(fields={"message": "Please write the message you want to send."})
+    if len(text) > 1000:
+        raise Invalid(fields={"message": "Use at most 1,000 characters."})
+    await _target_exists(session, kind, target_id)
+    url = f"/reflections/{target_id}" if kind == "reflection" else "/journal"
+    await adapter.notify_author(session, target_id, "check_in",
+                                f"A moderator is checking in about something you wrote: {text}", url)
+    await audit.record(session, actor, f"{kind}.check_in", target_type=kind, target_id=target_id)
+
+
+# ---- unmasking ---------------------------------------------------------------------------------------------
+
+async def _require_anonymous(session: AsyncSession, kind: str, target_id: int) -> None:
+    if kind == "reflection":
+        row = await session.get(Reflection, target_id)
+        ok = row is not None and row.visibility == "anonymous" and row.sealed_author is not None
+    elif kind == "reflection_reply":
+        reply = await session.get(ReflectionReply, target_id)
+        ok = reply is not None and reply.sealed_author is not None
+    else:
+        ok = False
+    if not ok:
+        raise NotFound("Only anonymous content whose writer can still be reached can be unmasked.")
+
+
+async def request_unmask(session: AsyncSession, actor: Viewer, kind: str, target_id: int,
+                         reason: str) -> UnmaskRequest:
+    require_admin(actor)
+    reason = reason.strip()
+    if len(reason) < 20:
+        raise Invalid(fields={"reason": "Please explain in writing (at least 20 characters) why the writer must "
+                                        "be identified; a second admin will read it, and so will the writer."})
+    if len(reason) > 2000:
+        raise Invalid(fields={"reason": "Use at most 2,000 characters."})
+    await _require_anonymous(session, kind, target_id)
+    pending = await session.scalar(select(UnmaskRequest.id).where(
+        UnmaskRequest.target_kind == kind, UnmaskRequest.target_id == target_id, UnmaskRequest.decision.is_(None)))
+    if pending:
+        raise Invalid("A request to unmask this writer is already waiting for a second admin.")
+    request = UnmaskRequest(target_kind=kind, target_id=target_id, reason=reason, requested_by=actor.id)
+    session.add(request)
+    await session.flush()
+    await audit.record(session, actor, "anonymity.unmask_request", target_type=kind, target_id=target_id,
+                       reason=reason, details={"request": request.id})
+    return request
+
+
+async def decide_unmask(session: AsyncSession, actor: Viewer, request_id: int, *, approve: bool,
+                        reason: str) -> UnmaskRequest:
+    require_admin(actor)
+    request = (await session.scalars(select(UnmaskRequest).where(UnmaskRequest.id == request_id)
+                                     .with_for_update())).first()
+    if request is None:
+        raise NotFound("No such request.")
+    if request.decision is not None:
+        raise Invalid(f"This request was already {request.decision}.")
+    if request.requested_by == actor.id:
+        raise Forbidden("A different admin must decide: the admin who asked cannot approve their own request.")
+    reason_text = check_reason(reason, required=not approve)
+    request.decision = "approved" if approve else "declined"
+    request.decided_by, request.decided_at, request.decision_reason = actor.id, datetime.now(UTC), reason_text
+    await session.flush()
+    await audit.record(session, actor, "anonymity.unmask" if approve else "anonymity.unmask_declined",
+                       target_type=request.target_kind, target_id=request.target_id,
+                       reason=request.reason if approve else reason_text, details={"request": request.id})
+    if approve:
+        await adapter_of(request.target_kind).notify_author(
+            session, request.target_id, "unmask",
+            "Two admins agreed to identify you as the writer of an anonymous piece. "
+            f"The reason they recorded: {request.reason}", "/journal")
+    return request
+
+
+async def list_unmask_requests(session: AsyncSession, actor: Viewer) -> list[UnmaskRequest]:
+    require_admin(actor)
+    return list(await session.scalars(select(UnmaskRequest).order_by(UnmaskRequest.decision.is_not(None),
+                                                                      UnmaskRequest.id.desc()).limit(100)))
+
+
+async def reveal(session: AsyncSession, actor: Viewer, request_id: int) -> User | None:
+    """Only after approval, and only to the two admins who took part."""
+    require_admin(actor)
+    request = await session.get(UnmaskRequest, request_id)
+    if request is None:
+        raise NotFound("No such request.")
+    if request.decision != "approved" or actor.id not in (request.requested_by, request.decided_by):
+        raise Forbidden("The writer is shown only to the two admins of an approved request.")
+    member_id = await adapter_of(request.target_kind).author_user_id(session, request.target_id)
+    return await session.get(User, member_id) if member_id is not None else None

@@ -1,0 +1,196 @@
+"""Supportive replies and reactions on shared reflections, with per-thread pseudonyms for anonymous voices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.actions import screening as screening_mod
+from community.actions.notifications import notify
+from community.actions.reflections import (
+    NeedsConfirmation,
+    access_reflection,
+    anon_tag,
+    check_body,
+    is_mine,
+    require_can_share,
+)
+from community.errors import Forbidden, Invalid, NotFound
+from community.models.accounts import User
+from community.models.reflections import REACTIONS, REPLY_MAX, Reflection, ReflectionReaction, ReflectionReply
+from community.sealing import author_tag, pseudonym_index, seal
+from community.text import render_markdown
+from community.viewer import Viewer
+
+# Calm nature words: "Anonymous · Heron". 64 of them, so pseudonym_index(..., 64) picks one.
+PSEUDONYMS = (
+    "Heron", "Willow", "Cedar", "Fern", "Moss", "River", "Meadow", "Sparrow", "Birch", "Maple", "Pebble", "Tide",
+    "Harbor", "Lark", "Wren", "Aspen", "Clover", "Dune", "Ember", "Finch", "Glade", "Hazel", "Iris", "Juniper",
+    "Kestrel", "Lichen", "Linden", "Marsh", "Nettle", "Oak", "Otter", "Pine", "Plover", "Quail", "Reed", "Rowan",
+    "Sage", "Sedge", "Shore", "Sorrel", "Spruce", "Stone", "Swift", "Thistle", "Thrush", "Tern", "Vale", "Wave",
+    "Alder", "Bay", "Brook", "Cloud", "Cove", "Dawn", "Elm", "Grove", "Hollow", "Laurel", "Lupin", "Mist",
+    "Poppy", "Robin", "Sky", "Yarrow",
+)
+REACTION_LABELS = {"thanks": "Thank you", "metoo": "Me too", "helped": "This helped"}
+
+
+def reply_tag(anon_key: str, user_id: int) -> str:
+    """Anonymous replies have their own tag scope: they do not link to the same member's reflections."""
+    return author_tag(anon_key, user_id, "reply")
+
+
+def reactor_tag(anon_key: str, user_id: int) -> str:
+    return author_tag(anon_key, user_id, "react")
+
+
+def pseudonym(anon_key: str, user_id: int, reflection_id: int) -> str:
+    """Stable within one reflection's thread; unlinkable across threads without the key."""
+    return PSEUDONYMS[pseudonym_index(anon_key, user_id, f"reflection:{reflection_id}", len(PSEUDONYMS))]
+
+
+async def _thread_pseudonym(session: AsyncSession, anon_key: str, user_id: int, reflection_id: int,
+                            tag: str) -> str:
+    """The member's pseudonym in this thread: reused if they spoke before, else the keyed choice, moved on to
+    the next free word if another participant already has it (so two people never share a name)."""
+    rows = (await session.execute(select(ReflectionReply.author_tag, ReflectionReply.pseudonym).where(
+        ReflectionReply.reflection_id == reflection_id, ReflectionReply.pseudonym.is_not(None)))).all()
+    for row_tag, name in rows:
+        if row_tag == tag:
+            return name
+    taken = {name for _, name in rows}
+    start = PSEUDONYMS.index(pseudonym(anon_key, user_id, reflection_id))
+    for step in range(len(PSEUDONYMS)):
+        name = PSEUDONYMS[(start + step) % len(PSEUDONYMS)]
+        if name not in taken:
+            return name
+    return f"{PSEUDONYMS[start]} {len(taken) + 1}"
+
+
+def check_reaction(kind: str) -> str:
+    if kind not in REACTIONS:
+        raise Invalid(fields={"kind": "Choose one of: thank you, me too, this helped."})
+    return kind
+
+
+@dataclass
+class ReplyView:
+    id: int
+    label: str
+    is_author: bool
+    anonymous: bool
+    body_html: str
+    state: str
+    created_at: datetime
+    mine: bool
+
+
+async def access_shared(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int) -> Reflection:
+    reflection = await access_reflection(session, viewer, anon_key, reflection_id)
+    if reflection.visibility == "private":
+        raise Forbidden("Private writing cannot receive replies or reactions.")
+    if reflection.state != "visible":
+        raise Forbidden("This reflection is not open for replies right now.")
+    return reflection
+
+
+async def create_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int, *, body: str,
+                       anonymous: bool, confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
+    reflection = await access_shared(session, viewer, anon_key, reflection_id)
+    text = check_body(body, REPLY_MAX)
+    require_can_share(viewer, "anonymous")
+    result = screening_mod.screen(text)
+    if result.needs_confirmation(confirmed):
+        raise NeedsConfirmation(result)
+    own = is_mine(reflection, viewer, anon_key)
+    # The author of an anonymous piece always replies anonymously: a named reply would unmask them.
+    anonymous = anonymous or (own and reflection.visibility == "anonymous")
+    reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
+                            anonymous=anonymous, is_author=own and anonymous)
+    if anonymous:
+        reply.author_tag = reply_tag(anon_key, viewer.id)
+        reply.sealed_author = seal(anon_key, str(viewer.id))
+        reply.pseudonym = None if reply.is_author else await _thread_pseudonym(session, anon_key, viewer.id,
+                                                                                reflection.id, reply.author_tag)
+    else:
+        reply.author_id = viewer.id
+    session.add(reply)
+    await session.flush()
+    await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
+    if not own:
+        url = f"/reflections/{reflection.id}#reply-{reply.id}"
+        what = f"“{reflection.title}”" if reflection.title else "your reflection"
+        if reflection.visibility == "anonymous" and reflection.author_tag:
+            await notify(session, tag=reflection.author_tag, kind="reflection_reply",
+                         text=f"Someone replied to your anonymous reflection {what}.", url=url)
+        elif reflection.visibility == "named" and reflection.author_id:
+            await notify(session, user_id=reflection.author_id, kind="reflection_reply",
+                         text=f"Someone replied to {what}.", url=url)
+    return reply, result
+
+
+def _reply_is_mine(reply: ReflectionReply, viewer: Viewer, anon_key: str) -> bool:
+    if reply.author_id is not None:
+        return reply.author_id == viewer.id
+    return reply.author_tag is not None and reply.author_tag == reply_tag(anon_key, viewer.id)
+
+
+async def delete_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply_id: int) -> int:
+    reply = await session.get(ReflectionReply, reply_id)
+    if reply is None or not _reply_is_mine(reply, viewer, anon_key):
+        raise NotFound("We could not find that reply among yours.")
+    reflection_id = reply.reflection_id
+    from community.actions.reflection_targets import withdraw_review_items
+
+    await withdraw_review_items(session, "reflection_reply", [reply.id])
+    await session.delete(reply)
+    return reflection_id
+
+
+async def list_replies(session: AsyncSession, viewer: Viewer, anon_key: str,
+                       reflection: Reflection) -> list[ReplyView]:
+    query = (select(ReflectionReply, User.display_name).outerjoin(User, User.id == ReflectionReply.author_id)
+             .where(ReflectionReply.reflection_id == reflection.id).order_by(ReflectionReply.id))
+    if not viewer.is_moderator:
+        query = query.where(ReflectionReply.state == "visible")
+    views = []
+    for reply, name in (await session.execute(query)).all():
+        if reply.anonymous or reply.author_id is None:
+            label = "Anonymous · author" if reply.is_author else f"Anonymous · {reply.pseudonym or 'former member'}"
+        else:
+            label = name or "Former member"
+        if reply.is_author and reflection.visibility == "named":
+            label = "author"
+        views.append(ReplyView(id=reply.id, label=label, is_author=reply.is_author,
+                               anonymous=reply.anonymous or reply.author_id is None, body_html=reply.body_html,
+                               state=reply.state, created_at=reply.created_at,
+                               mine=_reply_is_mine(reply, viewer, anon_key)))
+    return views
+
+
+async def toggle_reaction(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int,
+                          kind: str) -> bool:
+    """Adds the reaction, or takes it back if it was there; returns whether it is now on."""
+    kind = check_reaction(kind)
+    reflection = await access_shared(session, viewer, anon_key, reflection_id)
+    tag = reactor_tag(anon_key, viewer.id)
+    removed = await session.execute(delete(ReflectionReaction).where(
+        ReflectionReaction.reflection_id == reflection.id, ReflectionReaction.reactor_tag == tag,
+        ReflectionReaction.kind == kind))
+    if removed.rowcount:
+        return False
+    session.add(ReflectionReaction(reflection_id=reflection.id, reactor_tag=tag, kind=kind))
+    await session.flush()
+    return True
+
+
+async def my_reactions(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int) -> set[str]:
+    return set(await session.scalars(select(ReflectionReaction.kind).where(
+        ReflectionReaction.reflection_id == reflection_id,
+        ReflectionReaction.reactor_tag == reactor_tag(anon_key, viewer.id))))
+
+
+__all__ = ["PSEUDONYMS", "REACTION_LABELS", "anon_tag", "create_reply", "delete_reply", "list_replies",
+           "my_reactions", "pseudonym", "toggle_reaction"]

@@ -1,0 +1,390 @@
+"""Reflections: writing, visibility, the wall and the private journal.
+
+Who wrote a piece is kept in one of two ways, never both (see models.reflections):
+- named pieces: `author_id`;
+- private and anonymous pieces: `author_tag` (a keyed hash; private pieces use their own tag scope so that a
+  copy of the database cannot even tell that a journal and an anonymous piece share a writer), plus
+  `sealed_author` on anonymous pieces, which only the app can open (sanctions, approved unmasking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.actions import screening as screening_mod
+from community.actions.prompts import THEMES, check_theme
+
+# Importing reflection_targets registers the moderation adapters for "reflection" and "reflection_reply".
+from community.actions.reflection_targets import withdraw_review_items
+from community.errors import Forbidden, Invalid, NotFound
+from community.models.accounts import User
+from community.models.reflections import (
+    BODY_MAX,
+    SHARED,
+    TITLE_MAX,
+    VISIBILITIES,
+    Prompt,
+    Reflection,
+    ReflectionReaction,
+    ReflectionReply,
+)
+from community.sealing import author_tag, seal
+from community.text import plain_text, render_markdown
+from community.viewer import Viewer
+
+WALL_PAGE = 20
+VISIBILITY_LABELS = {
+    "private": "Private: only you, ever",
+    "anonymous": "Shared anonymously on the reflection wall",
+    "named": "Shared under your name",
+}
+
+
+class NeedsConfirmation(Invalid):
+    """Shared writing with likely patient identifiers: the writer must confirm before it is published."""
+
+    def __init__(self, screening: screening_mod.Screening) -> None:
+        super().__init__("Some words look like they could identify a patient. They are highlighted below. "
+                         "Please change them, or confirm that they are not patient identifiers.",
+                         fields={"confirm_phi": "Please confirm that the highlighted words are not patient "
+                                                "identifiers, or change them."})
+        self.screening = screening
+
+
+# ---- identity --------------------------------------------------------------------------------------------
+
+def anon_tag(anon_key: str, user_id: int) -> str:
+    """The tag of a member's anonymous pieces; notifications about them go to the same tag."""
+    return author_tag(anon_key, user_id)
+
+
+def journal_tag(anon_key: str, user_id: int) -> str:
+    return author_tag(anon_key, user_id, "journal")
+
+
+def set_owner(reflection: Reflection, anon_key: str, user_id: int, visibility: str) -> None:
+    """Writes the ownership columns for a visibility, clearing whatever another visibility needed."""
+    reflection.visibility = visibility
+    if visibility == "named":
+        reflection.author_id, reflection.author_tag, reflection.sealed_author = user_id, None, None
+    elif visibility == "anonymous":
+        reflection.author_id = None
+        reflection.author_tag = anon_tag(anon_key, user_id)
+        reflection.sealed_author = seal(anon_key, str(user_id))
+    else:
+        reflection.author_id, reflection.author_tag, reflection.sealed_author = None, journal_tag(anon_key, user_id), None
+
+
+def is_mine(reflection: Reflection, viewer: Viewer | None, anon_key: str) -> bool:
+    if viewer is None:
+        return False
+    if reflection.author_id is not None:
+        return reflection.author_id == viewer.id
+    return reflection.author_tag is not None and reflection.author_tag in (
+        anon_tag(anon_key, viewer.id), journal_tag(anon_key, viewer.id))
+
+
+def mine_clause(viewer: Viewer, anon_key: str):  # type: ignore[no-untyped-def]
+    return or_(Reflection.author_id == viewer.id,
+               Reflection.author_tag.in_([anon_tag(anon_key, viewer.id), journal_tag(anon_key, viewer.id)]))
+
+
+# ---- validation ------------------------------------------------------------------------------------------
+
+@dataclass
+class Draft:
+    title: str | None
+    body: str
+    visibility: str
+    prompt_id: int | None
+    theme: str | None
+
+
+def check_visibility(value: str) -> str:
+    value = value.strip()
+    if value not in VISIBILITIES:
+        raise Invalid(fields={"visibility": "Choose who can read this: private, anonymous or under your name."})
+    return value
+
+
+def check_title(value: str) -> str | None:
+    value = " ".join(value.split())
+    if len(value) > TITLE_MAX:
+        raise Invalid(fields={"title": f"Use at most {TITLE_MAX} characters for the title "
+                                       f"(this has {len(value)})."})
+    return value or None
+
+
+def check_body(value: str, limit: int = BODY_MAX, field: str = "body") -> str:
+    value = value.replace("\r\n", "\n").strip()
+    if not value:
+        raise Invalid(fields={field: "Please write something first; even a sentence is enough."})
+    if len(value) > limit:
+        raise Invalid(fields={field: f"Use at most {limit:,} characters (this has {len(value):,}). "
+                                     "Your text is kept below."})
+    return value
+
+
+def check_prompt_id(value: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) == 0:
+        raise Invalid(fields={"prompt_id": "That prompt is not valid; choose one from the prompt library."})
+    return int(value)
+
+
+async def check_draft(session: AsyncSession, *, title: str, body: str, visibility: str, prompt_id: str,
+                      theme: str) -> Draft:
+    """Validates every field at once so the writer sees all messages together."""
+    errors: dict[str, str] = {}
+    out: dict[str, object] = {}
+    checks = {"title": lambda: check_title(title), "body": lambda: check_body(body),
+              "visibility": lambda: check_visibility(visibility), "prompt_id": lambda: check_prompt_id(prompt_id),
+              "theme": lambda: check_theme(theme, required=False)}
+    for name, check in checks.items():
+        try:
+            out[name] = check()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if not errors.get("prompt_id") and out.get("prompt_id") is not None:
+        prompt = await session.get(Prompt, out["prompt_id"])
+        if prompt is None:
+            errors["prompt_id"] = "That prompt no longer exists; your text is kept, choose another or none."
+        elif not out.get("theme"):
+            out["theme"] = prompt.theme
+    if errors:
+        raise Invalid(fields=errors)
+    return Draft(**out)  # type: ignore[arg-type]
+
+
+def _screen(draft: Draft, confirmed: bool) -> screening_mod.Screening:
+    text = f"{draft.title}\n\n{draft.body}" if draft.title else draft.body
+    if draft.visibility not in SHARED:
+        # Private writing: resources for the writer only; identifiers are the writer's own business.
+        return screening_mod.screen(text, check_identifiers=False)
+    result = screening_mod.screen(text)
+    if result.needs_confirmation(confirmed):
+        raise NeedsConfirmation(result)
+    return result
+
+
+def require_can_share(viewer: Viewer, visibility: str) -> None:
+    if visibility in SHARED and viewer.is_silenced():
+        until = viewer.silenced_until.strftime("%d %B %Y") if viewer.silenced_until else ""
+        raise Forbidden(f"You cannot share writing until {until}. You can still write privately in your journal.")
+
+
+# ---- writing ---------------------------------------------------------------------------------------------
+
+async def create_reflection(session: AsyncSession, viewer: Viewer, anon_key: str, *, title: str, body: str,
+                            visibility: str, prompt_id: str = "", theme: str = "",
+                            confirmed: bool = False) -> tuple[Reflection, screening_mod.Screening]:
+    draft = await check_draft(session, title=title, body=body, visibility=visibility, prompt_id=prompt_id,
+                              theme=theme)
+    require_can_share(viewer, draft.visibility)
+    result = _screen(draft, confirmed)
+    reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
+                            prompt_id=draft.prompt_id, theme=draft.theme)
+    set_owner(reflection, anon_key, viewer.id, draft.visibility)
+    session.add(reflection)
+    await session.flush()
+    if draft.visibility in SHARED:
+        await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
+    return reflection, result
+
+
+async def access_reflection(session: AsyncSession, viewer: Viewer | None, anon_key: str,
+                            reflection_id: int) -> Reflection:
+    """Private pieces: the author only (others get 404: not even their existence is shown).
+    Hidden or removed shared pieces: the author and moderators."""
+    reflection = await session.get(Reflection, reflection_id)
+    if reflection is None or viewer is None:
+        raise NotFound("We could not find that reflection. It may have been withdrawn by its author.")
+    if is_mine(reflection, viewer, anon_key):
+        return reflection
+    if reflection.visibility == "private":
+        raise NotFound("We could not find that reflection. It may have been withdrawn by its author.")
+    if reflection.state != "visible" and not viewer.is_moderator:
+        raise NotFound("This reflection is not available.")
+    return reflection
+
+
+async def access_own(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int) -> Reflection:
+    reflection = await session.get(Reflection, reflection_id)
+    if reflection is None or not is_mine(reflection, viewer, anon_key):
+        raise NotFound("We could not find that reflection among your writing.")
+    return reflection
+
+
+async def update_reflection(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int, *,
+                            title: str, body: str, visibility: str, prompt_id: str = "", theme: str = "",
+                            confirmed: bool = False) -> tuple[Reflection, screening_mod.Screening]:
+    reflection = await access_own(session, viewer, anon_key, reflection_id)
+    draft = await check_draft(session, title=title, body=body, visibility=visibility, prompt_id=prompt_id,
+                              theme=theme)
+    if reflection.state == "removed" and draft.visibility in SHARED:
+        raise Forbidden("A moderator removed this piece from the wall, so it cannot be shared again. "
+                        "You can keep it private.")
+    require_can_share(viewer, draft.visibility)
+    result = _screen(draft, confirmed)
+    was_shared = reflection.visibility in SHARED
+    reflection.title, reflection.body = draft.title, draft.body
+    reflection.body_html = render_markdown(draft.body)
+    reflection.prompt_id, reflection.theme = draft.prompt_id, draft.theme
+    reflection.updated_at = datetime.now(UTC)
+    if draft.visibility != reflection.visibility:
+        set_owner(reflection, anon_key, viewer.id, draft.visibility)
+        if draft.visibility == "anonymous":
+            await _mask_own_replies(session, anon_key, viewer.id, reflection.id)
+    await session.flush()
+    if was_shared and draft.visibility == "private":
+        await _withdraw(session, reflection.id)
+    if draft.visibility in SHARED and (result.crisis_fired or result.findings or not was_shared):
+        await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
+    return reflection, result
+
+
+async def change_visibility(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int,
+                            visibility: str, confirmed: bool = False) -> Reflection:
+    reflection = await access_own(session, viewer, anon_key, reflection_id)
+    visibility = check_visibility(visibility)
+    reflection, _ = await update_reflection(
+        session, viewer, anon_key, reflection_id, title=reflection.title or "", body=reflection.body,
+        visibility=visibility, prompt_id=str(reflection.prompt_id or ""), theme=reflection.theme or "",
+        confirmed=confirmed)
+    return reflection
+
+
+async def delete_reflection(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int) -> None:
+    """The author deletes for good: replies and reactions go with it (cascade)."""
+    reflection = await access_own(session, viewer, anon_key, reflection_id)
+    await _withdraw(session, reflection.id)
+    await session.delete(reflection)
+    await session.flush()
+
+
+async def _mask_own_replies(session: AsyncSession, anon_key: str, user_id: int, reflection_id: int) -> None:
+    """A piece that becomes anonymous must not keep its author's signed replies beside it."""
+    rows = await session.scalars(select(ReflectionReply).where(
+        ReflectionReply.reflection_id == reflection_id, ReflectionReply.author_id == user_id))
+    for reply in rows:
+        reply.author_id, reply.anonymous, reply.is_author, reply.pseudonym = None, True, True, None
+        reply.author_tag = author_tag(anon_key, user_id, "reply")
+        reply.sealed_author = seal(anon_key, str(user_id))
+
+
+async def _withdraw(session: AsyncSession, reflection_id: int) -> None:
+    reply_ids = list(await session.scalars(select(ReflectionReply.id).where(
+        ReflectionReply.reflection_id == reflection_id)))
+    await withdraw_review_items(session, "reflection", [reflection_id])
+    await withdraw_review_items(session, "reflection_reply", reply_ids)
+
+
+# ---- reading ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Card:
+    id: int
+    title: str | None
+    excerpt: str
+    body_html: str
+    visibility: str
+    state: str
+    author_name: str | None  # only for named pieces
+    theme: str | None
+    prompt_id: int | None
+    prompt_title: str | None
+    created_at: datetime
+    replies: int = 0
+    reactions: dict[str, int] = field(default_factory=dict)
+    mine: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        return self.visibility != "named"
+
+    @property
+    def theme_label(self) -> str:
+        return THEMES.get(self.theme or "", "")
+
+
+def _card_query() -> Select:
+    return (select(Reflection, User.display_name, Prompt.title)
+            .outerjoin(User, User.id == Reflection.author_id)
+            .outerjoin(Prompt, Prompt.id == Reflection.prompt_id))
+
+
+async def _cards(session: AsyncSession, query: Select, viewer: Viewer | None, anon_key: str) -> list[Card]:
+    rows = (await session.execute(query)).all()
+    ids = [r[0].id for r in rows]
+    replies: dict[int, int] = {}
+    reactions: dict[int, dict[str, int]] = {}
+    if ids:
+        replies = dict((await session.execute(
+            select(ReflectionReply.reflection_id, func.count()).where(
+                ReflectionReply.reflection_id.in_(ids), ReflectionReply.state == "visible")
+            .group_by(ReflectionReply.reflection_id))).all())
+        for rid, kind, count in (await session.execute(
+                select(ReflectionReaction.reflection_id, ReflectionReaction.kind, func.count())
+                .where(ReflectionReaction.reflection_id.in_(ids))
+                .group_by(ReflectionReaction.reflection_id, ReflectionReaction.kind))).all():
+            reactions.setdefault(rid, {})[kind] = count
+    cards = []
+    for reflection, name, prompt_title in rows:
+        cards.append(Card(
+            id=reflection.id, title=reflection.title, excerpt=plain_text(reflection.body, 320),
+            body_html=reflection.body_html, visibility=reflection.visibility, state=reflection.state,
+            author_name=name if reflection.visibility == "named" else None, theme=reflection.theme,
+            prompt_id=reflection.prompt_id, prompt_title=prompt_title, created_at=reflection.created_at,
+            replies=replies.get(reflection.id, 0), reactions=reactions.get(reflection.id, {}),
+            mine=is_mine(reflection, viewer, anon_key)))
+    return cards
+
+
+def _search_clause(q: str):  # type: ignore[no-untyped-def]
+    return Reflection.search.op("@@")(func.websearch_to_tsquery("english", q))
+
+
+async def list_wall(session: AsyncSession, viewer: Viewer, anon_key: str, *, theme: str = "",
+                    prompt_id: int | None = None, q: str = "", before: int | None = None,
+                    limit: int = WALL_PAGE) -> list[Card]:
+    """Shared, visible pieces, newest first by id (ids leak no exact time), keyset-paginated."""
+    query = _card_query().where(Reflection.visibility.in_(SHARED), Reflection.state == "visible")
+    if theme in THEMES:
+        query = query.where(Reflection.theme == theme)
+    if prompt_id:
+        query = query.where(Reflection.prompt_id == prompt_id)
+    if q:
+        query = query.where(_search_clause(q))
+    if before:
+        query = query.where(Reflection.id < before)
+    return await _cards(session, query.order_by(Reflection.id.desc()).limit(limit), viewer, anon_key)
+
+
+async def list_journal(session: AsyncSession, viewer: Viewer, anon_key: str, *, q: str = "", theme: str = "",
+                       visibility: str = "", limit: int = 200) -> list[Card]:
+    """The author's own writing, all visibilities; only ever the viewer's."""
+    query = _card_query().where(mine_clause(viewer, anon_key))
+    if theme in THEMES:
+        query = query.where(Reflection.theme == theme)
+    elif theme == "none":
+        query = query.where(Reflection.theme.is_(None))
+    if visibility in VISIBILITIES:
+        query = query.where(Reflection.visibility == visibility)
+    if q:
+        query = query.where(_search_clause(q)).order_by(
+            func.ts_rank(Reflection.search, func.websearch_to_tsquery("english", q)).desc(), Reflection.id.desc())
+    else:
+        query = query.order_by(Reflection.id.desc())
+    return await _cards(session, query.limit(limit), viewer, anon_key)
+
+
+async def card_for(session: AsyncSession, viewer: Viewer, anon_key: str, reflection: Reflection) -> Card:
+    cards = await _cards(session, _card_query().where(Reflection.id == reflection.id), viewer, anon_key)
+    return cards[0]
+

@@ -1,0 +1,129 @@
+"""Watched words: an admin-managed list of words and phrases that block, hold for approval, or flag writing.
+
+Any pillar can call `check_watched(session, text)` before publishing. Matching is case-insensitive, on whole
+words, after Unicode compatibility folding (so full-width letters and ligatures do not slip through). A phrase
+may end in `*` to match any word that starts with it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.actions import audit
+from community.actions.accounts import require_admin
+from community.errors import Invalid, NotFound
+from community.models.discussions import WATCH_ACTIONS, WatchedWord
+from community.viewer import Viewer
+
+ACTION_LABELS = {
+    "block": "Block, with a message to the writer",
+    "approve": "Hold for a moderator's approval",
+    "flag": "Publish, and flag for review",
+}
+DEFAULT_BLOCK_MESSAGE = "This contains wording our community does not allow. Please rephrase it."
+
+
+@dataclass
+class WatchedResult:
+    blocked: bool = False
+    message: str | None = None            # shown to the writer when blocked
+    require_approval: bool = False
+    flag: bool = False
+    matches: list[tuple[str, str]] = field(default_factory=list)  # (phrase, action)
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.matches)
+
+
+def fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _pattern(phrase: str) -> re.Pattern[str]:
+    prefix = phrase.endswith("*")
+    words = fold(phrase.rstrip("*")).split()
+    body = r"\s+".join(re.escape(w) for w in words)
+    return re.compile(r"(?<!\w)" + body + (r"\w*" if prefix else r"(?!\w)"))
+
+
+def match(entries: list[WatchedWord], text: str) -> WatchedResult:
+    folded = fold(text)
+    result = WatchedResult()
+    for entry in entries:
+        if not _pattern(entry.phrase).search(folded):
+            continue
+        result.matches.append((entry.phrase, entry.action))
+        if entry.action == "block":
+            if not result.blocked:
+                result.message = entry.message or DEFAULT_BLOCK_MESSAGE
+            result.blocked = True
+        elif entry.action == "approve":
+            result.require_approval = True
+        else:
+            result.flag = True
+    return result
+
+
+async def list_words(session: AsyncSession) -> list[WatchedWord]:
+    return list(await session.scalars(select(WatchedWord).order_by(WatchedWord.phrase)))
+
+
+async def check_watched(session: AsyncSession, text: str) -> WatchedResult:
+    """What the watched-word list says about `text`; one query."""
+    return match(await list_words(session), text)
+
+
+def check_phrase(value: str) -> str:
+    value = " ".join(value.split())
+    if not value or value == "*":
+        raise Invalid(fields={"phrase": "Please enter a word or phrase."})
+    if len(value) > 100:
+        raise Invalid(fields={"phrase": "Use at most 100 characters."})
+    if "*" in value[:-1]:
+        raise Invalid(fields={"phrase": "A * is only allowed at the end, to match the start of a word."})
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise Invalid(fields={"phrase": "The phrase contains characters that cannot be shown."})
+    return fold(value)
+
+
+async def add_word(session: AsyncSession, actor: Viewer, *, phrase: str, action: str, message: str) -> WatchedWord:
+    require_admin(actor)
+    errors: dict[str, str] = {}
+    try:
+        phrase = check_phrase(phrase)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    if action not in WATCH_ACTIONS:
+        errors["action"] = "Choose what should happen: block, hold for approval, or flag."
+    message = " ".join(message.split())
+    if len(message) > 300:
+        errors["message"] = "Use at most 300 characters."
+    if errors:
+        raise Invalid(fields=errors)
+    word_id = await session.scalar(insert(WatchedWord).values(
+        phrase=phrase, action=action, message=message or None, created_by=actor.id,
+    ).on_conflict_do_nothing(index_elements=["phrase"]).returning(WatchedWord.id))
+    if word_id is None:
+        raise Invalid(fields={"phrase": "This word or phrase is already on the list."})
+    await audit.record(session, actor, "watched_word.add", target_type="watched_word", target_id=word_id,
+                       target_label=phrase, details={"action": action})
+    word = await session.get(WatchedWord, word_id)
+    assert word is not None
+    return word
+
+
+async def remove_word(session: AsyncSession, actor: Viewer, word_id: int) -> None:
+    require_admin(actor)
+    phrase = await session.scalar(delete(WatchedWord).where(WatchedWord.id == word_id)
+                                  .returning(WatchedWord.phrase))
+    if phrase is None:
+        raise NotFound("That word is no longer on the list.")
+    await audit.record(session, actor, "watched_word.remove", target_type="watched_word", target_id=word_id,
+                       target_label=phrase)

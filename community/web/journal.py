@@ -1,0 +1,37 @@
+"""The private journal: the member's own reflections (every visibility), by date or by theme, with search."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from community.actions import prompts as prompt_actions
+from community.actions import reflections as actions
+from community.models.reflections import VISIBILITIES
+from community.web.common import db_of, settings_of, viewer_of
+from community.web.templates import render
+
+
+async def journal(request: Request) -> Response:
+    viewer = viewer_of(request)
+    q = " ".join(request.query_params.get("q", "").replace("\x00", "").split())[:200]
+    theme = request.query_params.get("theme", "")
+    theme = theme if theme in prompt_actions.THEMES or theme == "none" else ""
+    view = "theme" if request.query_params.get("view") == "theme" else "date"
+    visibility = request.query_params.get("visibility", "")
+    visibility = visibility if visibility in VISIBILITIES else ""
+    async with db_of(request).transaction() as session:
+        cards = await actions.list_journal(session, viewer, settings_of(request).anon_key, q=q, theme=theme,
+                                           visibility=visibility)
+        weekly = await prompt_actions.prompt_of_week(session)
+    groups: dict[str, list[actions.Card]] = {}
+    if view == "theme":
+        for card in cards:
+            groups.setdefault(card.theme_label or "No theme", []).append(card)
+    return render(request, "reflections/journal.html", {
+        "cards": cards, "groups": groups, "q": q, "theme": theme, "view": view, "visibility": visibility,
+        "themes": prompt_actions.THEMES, "weekly": weekly, "visibility_labels": actions.VISIBILITY_LABELS})
+
+
+routes = [Route("/journal", journal)]

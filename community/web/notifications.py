@@ -1,0 +1,60 @@
+"""The in-app notifications page: newest first, mark one or all as read, open one (marks it read)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from community.actions import notifications
+from community.errors import NotFound
+from community.models.moderation import Notification
+from community.sealing import author_tag
+from community.web import ids  # noqa: F401  (registers the dbid convertor)
+from community.web.common import db_of, redirect, safe_next, settings_of, viewer_of
+from community.web.forms import read_form
+from community.web.templates import render
+
+PAGE = 50
+
+
+async def index(request: Request) -> Response:
+    viewer = viewer_of(request)
+    raw = request.query_params.get("before", "")
+    before = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    async with db_of(request).transaction() as session:
+        items = await notifications.list_for(session, viewer, settings_of(request).anon_key, before=before,
+                                             limit=PAGE)
+    return render(request, "notifications/index.html", {"items": items, "limit": PAGE})
+
+
+async def mark_read(request: Request) -> Response:
+    viewer = viewer_of(request)
+    form = await read_form(request)
+    form.check()
+    raw = form.get("id")
+    ids_ = [int(raw)] if raw.isdigit() and len(raw) < 19 else None
+    async with db_of(request).transaction() as session:
+        await notifications.mark_read(session, viewer, settings_of(request).anon_key, ids_)
+    return redirect(request, "/notifications", flash="Marked as read." if ids_ else "All marked as read.")
+
+
+async def open_one(request: Request) -> Response:
+    viewer = viewer_of(request)
+    anon_key = settings_of(request).anon_key
+    note_id = request.path_params["note_id"]
+    async with db_of(request).transaction() as session:
+        row = (await session.execute(select(Notification.url, Notification.user_id, Notification.recipient_tag)
+                                     .where(Notification.id == note_id))).first()
+        if row is None or not (row.user_id == viewer.id or row.recipient_tag == author_tag(anon_key, viewer.id)):
+            raise NotFound("This notification does not exist.")
+        await notifications.mark_read(session, viewer, anon_key, [note_id])
+    return redirect(request, safe_next(row.url, "/notifications"))
+
+
+routes = [
+    Route("/notifications", index),
+    Route("/notifications/read", mark_read, methods=["POST"]),
+    Route("/notifications/{note_id:dbid}", open_one),
+]

@@ -1,0 +1,45 @@
+"""Helpers for the reflection tests: writing through the real pages, reading rows back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from community.models.reflections import Prompt, Reflection
+
+ID_RE = re.compile(r"/reflections/(\d+)")
+
+
+async def write(client, *, body: str = "A quiet shift; I sat with a family for a while.", title: str = "",
+                visibility: str = "private", prompt_id: str = "", theme: str = "", **extra) -> int:
+    """Publishes through POST /reflections/new and returns the new reflection's id."""
+    response = await client.post_form("/reflections/new", {"title": title, "body": body, "visibility": visibility,
+                                                           "prompt_id": prompt_id, "theme": theme,
+                                                           "intent": "publish", **extra})
+    assert response.status_code == 303, response.text[:2000]
+    match = ID_RE.search(response.headers["location"])
+    assert match, response.headers["location"]
+    return int(match.group(1))
+
+
+@pytest.fixture
+def anon_key(settings) -> str:
+    return settings.anon_key
+
+
+@pytest.fixture
+def writer():
+    return write
+
+
+@pytest.fixture
+async def any_prompt(db):
+    async with db.transaction() as session:
+        return (await session.scalars(select(Prompt).where(Prompt.active.is_(True)).order_by(Prompt.id))).first()
+
+
+async def load(db, reflection_id: int) -> Reflection | None:
+    async with db.transaction() as session:
+        return await session.get(Reflection, reflection_id)

@@ -1,0 +1,93 @@
+"""The prompt library: seeding, the prompt of the week, and staff editing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from community.actions import prompts as actions
+from community.models.reflections import Prompt
+from community.seed import prompts as seed_prompts
+
+
+async def test_seed_has_enough_prompts_across_themes(db):
+    async with db.transaction() as session:
+        rows = list(await session.scalars(select(Prompt)))
+    assert len(rows) >= 36
+    assert len({p.theme for p in rows}) >= 7
+    assert {p.minutes for p in rows} == {2, 5, 15}
+    assert all(p.theme in actions.THEMES and p.title and p.text for p in rows)
+    assert len({p.slug for p in rows}) == len(rows)
+
+
+async def test_seed_is_idempotent_and_keeps_edits(db):
+    async with db.transaction() as session:
+        prompt = (await session.scalars(select(Prompt).where(Prompt.slug == "four-letter-word"))).one()
+        prompt.text = "An admin's better wording."
+        prompt.active = False
+    async with db.transaction() as session:
+        before = await session.scalar(select(func.count()).select_from(Prompt))
+        counts = await seed_prompts.seed(session)
+        after = await session.scalar(select(func.count()).select_from(Prompt))
+        edited = (await session.scalars(select(Prompt).where(Prompt.slug == "four-letter-word"))).one()
+    assert counts == {"prompts": 0} and before == after
+    assert edited.text == "An admin's better wording." and edited.active is False
+
+
+async def test_prompt_of_the_week_is_deterministic_and_rotates(db):
+    async with db.transaction() as session:
+        monday = await actions.prompt_of_week(session, date(2026, 3, 2))
+        sunday = await actions.prompt_of_week(session, date(2026, 3, 8))
+        next_week = await actions.prompt_of_week(session, date(2026, 3, 9))
+    assert monday.id == sunday.id
+    assert next_week.id != monday.id
+    assert actions.rotation_index(date(2026, 3, 2), 40) == actions.rotation_index(date(2026, 3, 6), 40)
+
+
+async def test_admin_pins_and_unpins(member_factory, login, db):
+    admin, mod = await member_factory("admin"), await member_factory("moderator")
+    async with db.transaction() as session:
+        target = (await session.scalars(select(Prompt).where(Prompt.slug == "one-breath"))).one()
+    assert (await (await login(mod)).post_form(f"/prompts/{target.id}/pin")).status_code == 403
+    client = await login(admin)
+    assert (await client.post_form(f"/prompts/{target.id}/pin")).status_code == 303
+    async with db.transaction() as session:
+        for day in (date(2026, 1, 5), date(2027, 7, 19)):
+            assert (await actions.prompt_of_week(session, day)).id == target.id
+    page = await client.get("/prompts")
+    assert "(pinned)" in page.text and target.title in page.text
+    assert (await client.post_form("/prompts/unpin")).status_code == 303
+    async with db.transaction() as session:
+        assert (await actions.prompt_of_week(session, date(2026, 3, 2))).pinned_at is None
+
+
+async def test_browse_by_theme_and_write_to_prompt(member_factory, login, any_prompt):
+    me = await login(await member_factory())
+    page = await me.get("/prompts", params={"theme": any_prompt.theme})
+    assert page.status_code == 200 and any_prompt.title in page.text
+    assert f"/reflections/new?prompt={any_prompt.id}" in page.text
+    compose = await me.get(f"/reflections/new?prompt={any_prompt.id}")
+    assert any_prompt.text.split("\"")[0][:30] in compose.text or any_prompt.title in compose.text
+    assert (await me.get("/prompts", params={"theme": "nonsense"})).status_code == 200
+    assert (await me.get("/reflections/new", params={"prompt": "²"})).status_code == 200
+
+
+async def test_staff_add_and_edit_prompts(member_factory, login, db):
+    member, mod = await member_factory("attending"), await member_factory("moderator")
+    assert (await (await login(member)).get("/prompts/new")).status_code == 403
+    client = await login(mod)
+    bad = await client.post_form("/prompts/new", {"theme": "nope", "title": "", "text": "x" * 1001, "minutes": "7"})
+    assert bad.status_code == 400
+    for message in ("Choose one of the themes", "Please enter the title", "at most 1,000", "2, 5 or 15"):
+        assert message in bad.text
+    ok = await client.post_form("/prompts/new", {"theme": "time", "title": "A pause", "text": "Where did you pause?",
+                                                 "minutes": "2"})
+    assert ok.status_code == 303
+    async with db.transaction() as session:
+        prompt = (await session.scalars(select(Prompt).where(Prompt.title == "A pause"))).one()
+    edit = await client.post_form(f"/prompts/{prompt.id}/edit", {"theme": "time", "title": "A longer pause",
+                                                                 "text": "Where?", "minutes": "15", "active": "yes"})
+    assert edit.status_code == 303
+    async with db.transaction() as session:
+        assert (await session.get(Prompt, prompt.id)).minutes == 15

@@ -8,12 +8,22 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.models.moderation import AuditEntry
+from community.sealing import seal, unseal
+
+SEALED_PREFIX = "sealed:"
 
 
 async def record(session: AsyncSession, actor: Any, action: str, *, target_type: str | None = None,
                  target_id: object = None, target_label: str | None = None, reason: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
-    """`actor` is a Viewer (or None for the system/CLI). Never pass an anonymous author here."""
+                 details: dict[str, Any] | None = None, seal_reason_with: str | None = None) -> None:
+    """`actor` is a Viewer (or None for the system/CLI). Never pass an anonymous author here.
+
+    `seal_reason_with` (the ANON_KEY) encrypts the reason: for sanctions on anonymous writing, the same
+    reason is stored on the member's row, and a plain copy here would link the member to the writing in a
+    database dump. Admins still read it in the app (see `readable_reason`).
+    """
+    if reason and seal_reason_with:
+        reason = SEALED_PREFIX + seal(seal_reason_with, reason)
     await session.execute(insert(AuditEntry).values(
         actor_id=getattr(actor, "id", None),
         actor_label=getattr(actor, "display_name", None) or "system",
@@ -24,3 +34,15 @@ async def record(session: AsyncSession, actor: Any, action: str, *, target_type:
         reason=reason or None,
         details=details or {},
     ))
+
+
+def readable_reason(reason: str | None, anon_key: str) -> str:
+    """The reason as admins read it: sealed reasons are opened with the app's key."""
+    if not reason:
+        return ""
+    if reason.startswith(SEALED_PREFIX):
+        try:
+            return unseal(anon_key, reason[len(SEALED_PREFIX):])
+        except Exception:  # a key rotated since: say so rather than fail the page
+            return "(sealed with an earlier key)"
+    return reason

@@ -80,11 +80,17 @@ async def _suspend(session: AsyncSession, viewer: Viewer, view: TargetView, user
     if not view.anonymous:
         await accounts.suspend(session, viewer, user.id, reason, days)
         return
-    # Anonymous writing: the same effect, without accounts.suspend's audit entry, which would name the member.
-    user.suspended_at = accounts.now()
-    user.suspended_until = accounts.now() + timedelta(days=days) if days else None
+    # Anonymous writing: the same effect, without accounts.suspend's audit entry, which would name the member,
+    # and with times cut to the day so they cannot be matched against the audit entry's exact time.
+    today = _day(accounts.now())
+    user.suspended_at = today
+    user.suspended_until = today + timedelta(days=days + 1) if days else None
     user.suspended_reason = reason
     await accounts.revoke_sessions(session, user.id)
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _int_param(params: dict[str, str], name: str, low: int, high: int, message: str, *,
@@ -145,6 +151,8 @@ async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, k
             hours = _int_param(params, "hours", 1, 24 * 365, "Choose how long posting is paused.")
             assert hours is not None
             until = datetime.now(UTC) + timedelta(hours=hours)
+            if view.anonymous:  # whole days, so the row's time cannot be matched with the audit entry
+                until = _day(until) + timedelta(days=1)
             await accounts.set_silenced(session, user.id, until)
             details["hours"] = hours
             author_text = (f"A moderator paused your posting until {until:%d %B %Y, %H:%M} UTC. You can still "
@@ -154,10 +162,15 @@ async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, k
                               optional=True)
             await _suspend(session, viewer, view, user, reason_text or "", days)
             details["days"] = days
-            until = datetime.now(UTC) + timedelta(days=days) if days else None
+            until = user.suspended_until
             author_text = f"Your account was suspended.{said}"
-        session.add(Sanction(user_id=user.id, kind=action, reason=reason_text or "", until=until,
-                             created_by=viewer.id))
+        if view.anonymous:
+            # No moderator id and only the day: nothing on this row lines up with the audit entry.
+            session.add(Sanction(user_id=user.id, kind=action, reason=reason_text or "", until=until,
+                                 created_by=None, created_at=_day(datetime.now(UTC))))
+        else:
+            session.add(Sanction(user_id=user.id, kind=action, reason=reason_text or "", until=until,
+                                 created_by=viewer.id))
         if content and view.state != ("hidden" if content == "hide" else "removed"):
             await adapter.set_state(session, target_id, "hidden" if content == "hide" else "removed", reason_text)
             details["content"] = content
@@ -168,8 +181,10 @@ async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, k
     if action in RESOLVING:
         item_id, flaggers = await resolve(session, viewer, kind, target_id, action, reason_text)
     details.update({"item": item_id, "flags": len(flaggers)})
+    sanction_on_anonymous = view.anonymous and action in ("warn", "silence", "suspend")
     await audit.record(session, viewer, f"moderation.{action}", target_type=kind, target_id=target_id,
-                       target_label=title, reason=reason_text, details=details)
+                       target_label=title, reason=reason_text, details=details,
+                       seal_reason_with=settings.anon_key if sanction_on_anonymous else None)
     if author_text:
         await adapter.notify_author(session, target_id, "warning" if action == "warn" else "moderation",
                                     author_text, view.url if action not in ("remove", "suspend") else None)

@@ -14,6 +14,7 @@ from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from community.actions.audit import readable_reason
 from community.settings import ROOT, Settings
 
 TEMPLATES_DIR = ROOT / "templates"
@@ -104,7 +105,8 @@ class Templates:
             resources=settings.crisis_resources,
             csrf_token=_CsrfToken(),
         )
-        self.env.filters.update(local_time=local_time, relative_time=relative_time, coarse_time=coarse_time)
+        self.env.filters.update(local_time=local_time, relative_time=relative_time, coarse_time=coarse_time,
+                                audit_reason=lambda reason: readable_reason(reason, settings.anon_key))
 
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None, *,
                status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:

@@ -282,3 +282,28 @@ async def test_6_unmasking_needs_two_admins_and_a_reason(scene, login, db):
     notes = (await scene["me"].get("/notifications")).text
     assert "Two admins agreed to identify you" in notes and "credible threat" in notes
 
+
+
+async def test_5_queue_sanction_on_anonymous_writing_leaves_no_link(member_factory, login, db):
+    """The shared review queue's silence/suspend on an anonymous piece: the member's rows carry only the day,
+    no moderator id, and the audit entry's reason is sealed (admins still read it in the app)."""
+    author = await member_factory(name="Hidden Writer")
+    mod = await member_factory("moderator")
+    admin = await member_factory("admin")
+    rid = await write(await login(author), title="Night float", body="Everything blurred together tonight.",
+                      visibility="anonymous")
+    moderator = await login(mod)
+    response = await moderator.post_form(f"/review/reflection/{rid}/decide",
+                                         {"action": "suspend", "reason": "Distinctive reason words", "days": "3"})
+    assert response.status_code in (200, 303), response.text[:1000]
+    async with db.transaction() as session:
+        user = await session.get(User, author.id)
+        sanction = (await session.scalars(select(Sanction).where(Sanction.user_id == author.id))).one()
+        entry = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "moderation.suspend"))).one()
+    assert user.suspended_at.astimezone(UTC).time() == time(0, 0)
+    assert sanction.created_by is None and sanction.created_at.astimezone(UTC).time() == time(0, 0)
+    assert "Distinctive reason words" not in (entry.reason or "")
+    assert str(author.id) not in str(entry.details) and entry.target_id == str(rid)
+    log = await (await login(admin)).get("/admin/audit?action=moderation.suspend")
+    assert "Distinctive reason words" in log.text
+    assert "Hidden Writer" not in log.text

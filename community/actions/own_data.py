@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.actions import audit
@@ -203,7 +203,7 @@ async def delete_account(session: AsyncSession, passwords: Passwords, viewer: Vi
         ReflectionReaction.reactor_tag == reactor_tag(anon_key, viewer.id)))
     await session.execute(delete(Notification).where(or_(
         Notification.user_id == viewer.id, Notification.recipient_tag == anon_tag(anon_key, viewer.id))))
-    for hook in DELETION_HOOKS:
+    for hook in [*DELETION_HOOKS, _discussions_deletion, _rooms_deletion]:
         await hook(session, viewer.id, anon_key, keep_shared)
     await revoke_sessions(session, viewer.id)
     user.email = f"deleted-{user.id}@deleted.invalid"
@@ -213,3 +213,33 @@ async def delete_account(session: AsyncSession, passwords: Passwords, viewer: Vi
     await audit.record(session, None, "member.delete_account", target_type="user", target_id=user.id,
                        target_label="Former member", details={"shared_writing": choice})
     await session.flush()
+
+
+async def _discussions_deletion(session: AsyncSession, user_id: int, anon_key: str, keep_shared: bool) -> None:
+    """Thread posts: removed (shown as "removed by the author" where replies depend on them), or left to
+    stand under "Former member" once the account row is scrubbed."""
+    try:
+        from community.models.discussions import Post
+    except ImportError:
+        return
+    if not keep_shared:
+        await session.execute(update(Post).where(Post.author_id == user_id, Post.state != "removed")
+                              .values(state="removed", deleted_by_author=True))
+
+
+async def _rooms_deletion(session: AsyncSession, user_id: int, anon_key: str, keep_shared: bool) -> None:
+    """Room messages: deleted from transcripts, or kept under "Former member"; the name snapshot goes."""
+    try:
+        from community.models.rooms import RoomMessage, RoomParticipant
+    except ImportError:
+        return
+    participant_ids = list(await session.scalars(select(RoomParticipant.id).where(RoomParticipant.user_id == user_id)))
+    if not participant_ids:
+        return
+    if not keep_shared:
+        await session.execute(update(RoomMessage).where(RoomMessage.participant_id.in_(participant_ids),
+                                                        RoomMessage.deleted_at.is_(None))
+                              .values(deleted_at=datetime.now(UTC)))
+    await session.execute(update(RoomParticipant).where(RoomParticipant.id.in_(participant_ids),
+                                                        RoomParticipant.anonymous.is_(False))
+                          .values(label="Former member"))

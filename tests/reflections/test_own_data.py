@@ -98,3 +98,21 @@ async def test_delete_account_keep_shared_anonymously(member_factory, login, db)
     assert all(r.author_id is None and r.author_tag is None and r.anonymous for r in replies)
     page = (await them.get(f"/reflections/{ids['named']}")).text
     assert "Shared with my name." in page and author.display_name not in page and "Anonymous" in page
+
+
+async def test_delete_account_removes_or_keeps_thread_posts(member_factory, login, db):
+    from community.models.discussions import Post
+    from tests.discussions.conftest import start_thread
+
+    for choice, expected_state in (("remove", "removed"), ("anonymize", "visible")):
+        author = await member_factory(name=f"Thread Author {choice}")
+        me = await login(author)
+        thread_id, _ = await start_thread(me, title=f"My thread {choice}", body="Words I wrote in a thread.")
+        done = await me.post_form("/account/data/delete", {"choice": choice, "password": PASSWORD})
+        assert done.status_code == 303
+        async with db.transaction() as session:
+            posts = list(await session.scalars(select(Post).where(Post.thread_id == thread_id)))
+        assert posts and all(p.state == expected_state for p in posts)
+        reader = await login(await member_factory())
+        page = await reader.get(f"/t/{thread_id}")
+        assert author.display_name not in page.text

@@ -148,10 +148,10 @@ async def admin_home(request: Request) -> Response:
 routes = [
     Route("/admin", admin_home),
     Route("/admin/members", members),
-    Route("/admin/members/{user_id:int}", member),
-    Route("/admin/members/{user_id:int}/{action}", member_action, methods=["POST"]),
+    Route("/admin/members/{user_id:dbid}", member),
+    Route("/admin/members/{user_id:dbid}/{action}", member_action, methods=["POST"]),
     Route("/admin/invitations", invitations, methods=["GET", "POST"]),
-    Route("/admin/invitations/{invitation_id:int}/revoke", revoke_invitation, methods=["POST"]),
+    Route("/admin/invitations/{invitation_id:dbid}/revoke", revoke_invitation, methods=["POST"]),
     Route("/admin/audit", audit),
 ]
 

@@ -180,6 +180,15 @@ class RequestGuard:
         self.error_page = error_page  # (status, title, message) -> html
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            # NUL cannot be stored in PostgreSQL text: no path holds one, and query strings lose it.
+            if "\x00" in scope.get("path", ""):
+                if scope["type"] == "http":
+                    await self._refuse(send, 404, "Page not found", "We could not find that page.")
+                return
+            query = scope.get("query_string", b"")
+            if b"%00" in query or b"\x00" in query:
+                scope["query_string"] = query.replace(b"\x00", b"").replace(b"%00", b"")
         if scope["type"] != "http" or scope["method"] not in UNSAFE:
             await self.app(scope, receive, send)
             return

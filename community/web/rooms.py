@@ -143,24 +143,24 @@ def _moderation(action: Callable[..., Any], fields: Callable[[Any], dict[str, An
 routes = [
     Route("/rooms", index),
     Route("/rooms/new", new_session, methods=["GET", "POST"]),
-    Route("/rooms/{room_id:int}", room_page),
-    Route("/rooms/{room_id:int}/join", join, methods=["POST"]),
-    Route("/rooms/{room_id:int}/lock", _moderation(
+    Route("/rooms/{room_id:dbid}", room_page),
+    Route("/rooms/{room_id:dbid}/join", join, methods=["POST"]),
+    Route("/rooms/{room_id:dbid}/lock", _moderation(
         room_moderation.set_lock, lambda f: {"locked": f.get("locked") == "1"}, "Room lock updated."),
         methods=["POST"]),
-    Route("/rooms/{room_id:int}/slow", _moderation(
+    Route("/rooms/{room_id:dbid}/slow", _moderation(
         room_moderation.set_slow_mode, lambda f: {"seconds": f.int("seconds", default=0, low=0, high=600)},
         "Slow mode updated."), methods=["POST"]),
-    Route("/rooms/{room_id:int}/end", _moderation(room_moderation.end_session, lambda f: {}, "The session has ended."),
+    Route("/rooms/{room_id:dbid}/end", _moderation(room_moderation.end_session, lambda f: {}, "The session has ended."),
           methods=["POST"]),
-    Route("/rooms/{room_id:int}/messages/{seq:int}/delete", _moderation(
+    Route("/rooms/{room_id:dbid}/messages/{seq:dbid}/delete", _moderation(
         room_moderation.delete_message, lambda f: {}, "The message was deleted."), methods=["POST"]),
-    Route("/rooms/{room_id:int}/participants/{pid:int}/mute", _moderation(
+    Route("/rooms/{room_id:dbid}/participants/{pid:dbid}/mute", _moderation(
         room_moderation.mute, lambda f: {"minutes": f.int("minutes", default=10, low=1, high=1440)},
         "The participant is muted."), methods=["POST"]),
-    Route("/rooms/{room_id:int}/participants/{pid:int}/remove", _moderation(
+    Route("/rooms/{room_id:dbid}/participants/{pid:dbid}/remove", _moderation(
         room_moderation.remove, lambda f: {}, "The participant was removed from this session."), methods=["POST"]),
-    WebSocketRoute("/rooms/{room_id:int}/ws", room_socket),
+    WebSocketRoute("/rooms/{room_id:dbid}/ws", room_socket),
 ]
 
 
@@ -236,7 +236,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     if not settings.database_url:
         yield
         return
-    hub = Hub(app.state.db, settings.database_url, queue_size=int(_env_float("ROOMS_QUEUE_SIZE", 256)))
+    hub = Hub(app.state.db, settings.database_url, queue_size=int(_env_float("ROOMS_QUEUE_SIZE", 256)),
+              send_timeout=app.state.room_limits.send_timeout)
     await hub.start()
     app.state.room_hub = hub
     restore = _on_shutdown_signal(hub)

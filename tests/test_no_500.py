@@ -1,0 +1,53 @@
+"""No input makes the server answer 500: every route, every role, with odd ids and garbage forms."""
+
+import re
+
+import pytest
+from starlette.routing import Mount, Route
+
+ODD_IDS = ["0", "1", "999999999999999999999999", "-1", "abc", "%00", "%FF", "1.5"]
+GARBAGE_FORMS = [
+    {},
+    {"title": "", "body": "", "reason": "", "action": "", "kind": "", "role": "", "days": "", "hours": ""},
+    {"title": "x" * 300, "body": "y" * 25000, "reason": "z" * 2000, "days": "-5", "hours": "1e9",
+     "action": "explode", "kind": "nonsense", "visibility": "public!", "choice": "??", "role": "emperor",
+     "category_id": "NaN", "prompt_id": "x", "theme": "../../etc", "position": "9" * 30, "capacity": "-1",
+     "starts_at": "yesterday", "ends_at": "2020-13-45T99:99", "retention_hours": "forever", "seconds": "[]"},
+    {"title": "<script>alert(1)</script>", "body": "<img src=x onerror=alert(1)>", "reason": "\u202e\u0000x",
+     "email": "a@b", "password": "p", "display_name": "\ud800"},
+]
+
+
+def concrete_paths(app) -> list[tuple[str, set[str]]]:
+    out = []
+    for route in app.router.routes:
+        if isinstance(route, Mount) or not isinstance(route, Route):
+            continue
+        params = re.findall(r"{([^}:]+)(?::[^}]+)?}", route.path)
+        if not params:
+            out.append((route.path, route.methods or {"GET"}))
+            continue
+        for odd in ODD_IDS:
+            path = re.sub(r"{[^}]+}", odd, route.path)
+            out.append((path, route.methods or {"GET"}))
+    return out
+
+
+@pytest.mark.parametrize("role", ["signed out", "resident", "moderator", "admin"])
+async def test_no_route_answers_500(app, client, member_factory, login, role):
+    c = client if role == "signed out" else await login(await member_factory(role))
+    failures = []
+    for path, methods in concrete_paths(app):
+        if path in ("/signout",):
+            continue
+        if "GET" in methods:
+            response = await c.get(path, params={"page": "-1", "before": "x", "q": "\x00%"})
+            if response.status_code >= 500:
+                failures.append(("GET", path, response.status_code))
+        if "POST" in methods:
+            for form in GARBAGE_FORMS:
+                clean = {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in form.items()}
+                response = await c.post_form(path, clean)
+                if response.status_code >= 500:
+                    failures.append(("POST", path, response.status_code, sorted(form)[:3]))
+    assert failures == []

@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from community.cli import server_options
+
 FORTUNES_TABLE = "bench_fortunes"
 FORTUNES = [
     "fortune: No such file or directory",
@@ -44,18 +46,8 @@ TEMPLATE = """<!doctype html>
 {% endfor %}</table></body></html>"""
 
 # Exactly what community/cli.py passes to uvicorn.run (keep in step), so the baselines pay the same server costs.
-UVICORN_OPTIONS = dict(
-    proxy_headers=True,
-    forwarded_allow_ips="127.0.0.1",
-    ws="websockets",
-    ws_max_size=64 * 1024,
-    ws_ping_interval=20,
-    ws_ping_timeout=20,
-    timeout_graceful_shutdown=10,
-    log_config=None,
-    access_log=False,
-    server_header=False,
-)
+# The same server settings as `community serve`, from one place.
+UVICORN_OPTIONS = server_options()
 
 
 async def create_fortunes(conn: asyncpg.Connection) -> None:

@@ -73,31 +73,107 @@ class Server:
 # ---- receivers (separate processes) -----------------------------------------------------------------------------
 
 def _receiver_main(conn: Any, targets: list[tuple[str, str]]) -> None:
-    asyncio.run(_receiver(conn, targets))
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        asyncio.run(_receiver(conn, targets))
+    else:
+        uvloop.run(_receiver(conn, targets))
+
+
+class _RawClient(asyncio.Protocol):
+    """A minimal RFC 6455 client for the receivers: no task, no queue, no JSON parsing per frame.
+
+    A receiver process holds 125 sockets on a 2-core machine that also runs the server; a full client library
+    spends more CPU per frame than the server does, and the bench would measure its own clients. This one
+    parses each frame as it arrives, notes when a room message arrives (and its client_id), answers pings
+    (masked pongs, so the server's keepalive is satisfied) and ignores everything else.
+    """
+
+    def __init__(self, request: bytes, latest: dict[str, int], opened: asyncio.Future[None]) -> None:
+        self.request = request
+        self.latest = latest
+        self.opened = opened
+        self.buf = bytearray()
+        self.handshaken = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed during the handshake"))
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.handshaken:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self.opened.set_exception(ConnectionError(bytes(buf[:80]).decode(errors="replace")))
+                return
+            del buf[:end + 4]
+            self.handshaken = True
+            self.opened.set_result(None)
+        pos = 0
+        size = len(buf)
+        while size - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            length = b1 & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            if size - pos < head + length:
+                break
+            start, pos = pos + head, pos + head + length
+            opcode = b0 & 0x0F
+            if opcode == 1 and buf.startswith(b'{"type":"message"', start):
+                at = time.monotonic_ns()
+                i = buf.find(b'"client_id":"', start, pos)
+                if i >= 0:
+                    j = buf.find(b'"', i + 13, pos)
+                    cid = buf[i + 13:j].decode()
+                    if at > self.latest.get(cid, 0):
+                        self.latest[cid] = at
+            elif opcode == 9 and self.transport is not None:  # ping -> pong, masked as a client must
+                payload = bytes(buf[start:pos])
+                mask = os.urandom(4)
+                masked = bytes(c ^ mask[k % 4] for k, c in enumerate(payload))
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+        if pos:
+            del buf[:pos]
 
 
 async def _receiver(conn: Any, targets: list[tuple[str, str]]) -> None:
-    from websockets.asyncio.client import connect
+    import base64
+    from urllib.parse import urlsplit
 
+    loop = asyncio.get_running_loop()
     latest: dict[str, int] = {}
-
-    async def reader(ws: Any) -> None:
-        async for raw in ws:
-            if raw.startswith('{"type":"message"'):
-                at = time.monotonic_ns()
-                cid = json.loads(raw).get("client_id")
-                if cid and at > latest.get(cid, 0):
-                    latest[cid] = at
-
-    sockets = []
+    clients = []
     for ws_url, origin_and_cookie in targets:
         origin, cookie = origin_and_cookie.split("|", 1)
-        ws = await connect(ws_url, additional_headers={"Origin": origin, "Cookie": cookie}, open_timeout=30,
-                           max_size=2**20, compression=None)
-        sockets.append(ws)
-    tasks = [asyncio.create_task(reader(ws)) for ws in sockets]
+        url = urlsplit(ws_url)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (f"GET {url.path}{'?' + url.query if url.query else ''} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                   f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                   f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\nCookie: {cookie}\r\n\r\n").encode()
+        opened: asyncio.Future[None] = loop.create_future()
+        _transport, client = await asyncio.wait_for(loop.create_connection(
+            lambda request=request, opened=opened: _RawClient(request, latest, opened), url.hostname, url.port), 30)
+        await asyncio.wait_for(opened, 30)
+        clients.append(client)
     conn.send("ready")
-    loop = asyncio.get_running_loop()
     while True:
         command = await loop.run_in_executor(None, conn.recv)
         if command == "collect":
@@ -105,10 +181,9 @@ async def _receiver(conn: Any, targets: list[tuple[str, str]]) -> None:
             latest.clear()
         else:
             break
-    for task in tasks:
-        task.cancel()
-    for ws in sockets:
-        ws.transport.abort()
+    for client in clients:
+        if client.transport is not None:
+            client.transport.abort()
 
 
 # ---- set-up -------------------------------------------------------------------------------------------------------

@@ -172,15 +172,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _admin_link(settings, url, os.environ.get("ADMIN_EMAIL", "admin@community.local"), "Admin", always=False)
     configure_logging(settings)
     print(f"Serving on http://{host}:{port}  (Ctrl-C stops)", flush=True)
-    uvicorn.run(
-        "community.app:factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
+    uvicorn.run("community.app:factory", factory=True, host=host, port=port, workers=args.workers,
+                **server_options())
+
+
+def server_options() -> dict[str, Any]:
+    """uvicorn settings shared by `serve` and the benchmarks' baselines (so they compare like with like)."""
+    return dict(
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        ws="websockets",
+        ws="websockets-sansio",  # no background tasks per connection; see community/realtime/sockets.py
+        ws_per_message_deflate=False,  # zlib state costs tens to hundreds of KiB per socket; frames are small
         ws_max_size=64 * 1024,
         ws_ping_interval=20,
         ws_ping_timeout=20,

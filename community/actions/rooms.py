@@ -8,6 +8,7 @@ The payload carries only "room:seq:kind"; every process's hub reads the rows its
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -297,15 +298,7 @@ async def leave_presence(session: AsyncSession, room_id: int, presence_id: int) 
 
 
 async def presence(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
-    rows = (await session.execute(
-        select(RoomParticipant.id, RoomParticipant.label, RoomParticipant.anonymous, RoomParticipant.role)
-        .where(RoomParticipant.room_id == room_id, RoomParticipant.removed_at.is_(None),
-               RoomParticipant.id.in_(select(RoomPresence.participant_id).where(
-                   RoomPresence.room_id == room_id,
-                   RoomPresence.seen_at > now() - timedelta(seconds=PRESENCE_FRESH_SECONDS))))
-        .order_by(RoomParticipant.label))).all()
-    return [{"pid": pid, "label": label, "anonymous": anon, "role": "member" if anon else role}
-            for pid, label, anon, role in rows]
+    return people_from_rows((await session.execute(text(_PRESENCE), {"room": room_id})).all())
 
 
 # ---- messages -----------------------------------------------------------------------------------------------
@@ -316,6 +309,7 @@ class Posted:
     message_id: int | None = None
     held: Any = None  # the Screening when likely identifiers wait for the writer's confirmation
     crisis: bool = False
+    frame: dict[str, Any] | None = None  # the committed message's frame, when the fast path wrote it
 
 
 def _screen(body: str) -> Any:
@@ -351,9 +345,7 @@ async def post_message(session: AsyncSession, key: str, viewer: Viewer, room_id:
         if wait > 0:
             raise RateLimited(f"Slow mode is on: one message every {room.slow_mode_seconds} seconds. "
                               f"Please wait {int(wait) + 1} s.", int(wait) + 1)
-    body = body.replace("\x00", "").strip()
-    if not body or len(body) > protocol.MAX_MESSAGE_CHARS:
-        raise Invalid(f"Messages are 1 to {protocol.MAX_MESSAGE_CHARS:,} characters.")
+    body = check_body(body)
     screening = _screen(body)
     if screening is not None and screening.needs_confirmation(confirm):
         return Posted(held=screening)
@@ -371,6 +363,72 @@ async def post_message(session: AsyncSession, key: str, viewer: Viewer, room_id:
         await screening_module.record_shared(session, screening, target_kind="room_message", target_id=message_id)
         crisis = screening.crisis_fired
     return Posted(seq=seq, message_id=message_id, crisis=crisis)
+
+
+# The common case of a send in ONE statement and one round trip (autocommit: the statement is its own
+# transaction, and PostgreSQL delivers the NOTIFY on its commit). It writes only when every check of
+# `post_message` passes (room open and not overdue, participant present, not muted, not read-only or staff,
+# slow mode respected); otherwise it changes nothing and returns no row, and the caller runs `post_message`,
+# which says exactly why. Lock order is the same as there: the participant row, then the room row (whose lock
+# keeps commit order equal to seq order).
+_FAST_POST_SQL = f"""
+WITH p AS (
+    UPDATE room_participants p SET last_message_at = $8
+      FROM rooms r
+     WHERE p.id = $2 AND p.room_id = $1 AND r.id = $1 AND p.removed_at IS NULL AND r.state = 'open'
+       AND NOT (r.kind = 'scheduled' AND r.ends_at IS NOT NULL AND r.ends_at <= $8)
+       AND (p.muted_until IS NULL OR p.muted_until <= $8)
+       AND (NOT r.locked OR $4 OR r.host_id = $3)
+       AND (r.slow_mode_seconds = 0 OR $4 OR r.host_id = $3 OR p.last_message_at IS NULL
+            OR p.last_message_at + make_interval(secs => r.slow_mode_seconds) <= $8)
+ RETURNING p.id, p.label, p.anonymous, p.role
+), s AS (
+    UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM p) RETURNING last_seq
+), m AS (
+    INSERT INTO room_messages (room_id, seq, participant_id, body_text, body_html, client_id)
+    SELECT $1, s.last_seq, $2, $5, $6, $7 FROM s RETURNING id, seq, created_at
+)
+SELECT m.id, m.seq, m.created_at, p.label, p.anonymous, p.role, pg_notify('{CHANNEL}', $9 || m.seq || ':m')
+  FROM m, p
+"""
+
+
+def check_body(body: str) -> str:
+    body = body.replace("\x00", "").strip()
+    if not body or len(body) > protocol.MAX_MESSAGE_CHARS:
+        raise Invalid(f"Messages are 1 to {protocol.MAX_MESSAGE_CHARS:,} characters.")
+    return body
+
+
+async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant_id: int, body: str, *,
+                            client_id: str | None = None, confirm: bool = False) -> Posted | None:
+    """`post_message` on a raw asyncpg connection, for the live socket's hot path; None: take the careful path.
+
+    Same checks, same rows, same notification; only sends that need nothing else (no review item, no error)
+    are done here, everything else returns None so `post_message` does it in a session.
+    """
+    at = now()
+    if viewer.is_silenced(at):
+        return None
+    try:
+        body = check_body(body)
+    except Invalid:
+        return None
+    screening = _screen(body)
+    if screening is not None and (screening.needs_confirmation(confirm) or screening.crisis_fired
+                                  or screening.findings):
+        return None  # held, or a review item to open in the same transaction: the careful path
+    html = render_light(body)
+    row = await conn.fetchrow(_FAST_POST_SQL, room_id, participant_id, viewer.id, viewer.is_moderator, body, html,
+                              client_id, at, f"{room_id}:")
+    if row is None:
+        return None
+    # The frame every reader would build from these rows (see frames_from_rows): the sending process delivers it
+    # to its own subscribers at once, without waiting for its NOTIFY and reading the row back.
+    frame = protocol.message_frame(seq=row["seq"], id=row["id"], pid=participant_id, author=row["label"],
+                                   anonymous=row["anonymous"], role="member" if row["anonymous"] else row["role"],
+                                   html=html, at=row["created_at"], client_id=client_id, deleted=False)
+    return Posted(seq=row["seq"], message_id=row["id"], frame=frame)
 
 
 _MESSAGE_COLUMNS = (RoomMessage.seq, RoomMessage.id, RoomMessage.participant_id, RoomParticipant.label,
@@ -394,23 +452,55 @@ async def recent_messages(session: AsyncSession, room_id: int,
     return _message_frames(reversed(rows))
 
 
+# One query for everything after a seq: messages (tombstones for deleted ones) and events, in seq order, so a
+# LIMIT always leaves a contiguous prefix. Written for SQLAlchemy's text(); EVENTS_AFTER_PG is the same for
+# asyncpg ($1 room, $2 after, $3 limit), used by the hub.
+_EVENTS_AFTER = """
+SELECT m.seq, m.id, m.participant_id, p.label, p.anonymous, p.role, m.body_html, m.created_at, m.client_id,
+       m.deleted_at IS NOT NULL AS deleted, NULL::text AS kind, NULL::jsonb AS data
+  FROM room_messages m JOIN room_participants p ON p.id = m.participant_id
+ WHERE m.room_id = :room AND m.seq > :after
+UNION ALL
+SELECT e.seq, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, e.kind, e.data
+  FROM room_events e
+ WHERE e.room_id = :room AND e.seq > :after
+ ORDER BY 1 LIMIT :limit
+"""
+EVENTS_AFTER_PG = _EVENTS_AFTER.replace(":room", "$1").replace(":after", "$2").replace(":limit", "$3")
+
+_PRESENCE = f"""
+SELECT r.id, r.label, r.anonymous, r.role
+  FROM room_participants r
+ WHERE r.room_id = :room AND r.removed_at IS NULL AND r.id IN (
+       SELECT participant_id FROM room_presence
+        WHERE room_id = :room AND seen_at > now() - interval '{PRESENCE_FRESH_SECONDS} seconds')
+ ORDER BY r.label
+"""
+PRESENCE_PG = _PRESENCE.replace(":room", "$1")
+
+
+def frames_from_rows(rows: Any) -> list[dict[str, Any]]:
+    frames = []
+    for seq, mid, pid, label, anon, role, html, at, client_id, deleted, kind, data in rows:
+        if kind is None:
+            frames.append(protocol.message_frame(seq=seq, id=mid, pid=pid, author=label, anonymous=anon,
+                                                 role="member" if anon else role, html=html, at=at,
+                                                 client_id=client_id, deleted=deleted))
+        else:
+            frames.append(protocol.event_frame(seq, kind, data if isinstance(data, dict) else json.loads(data)))
+    return frames
+
+
+def people_from_rows(rows: Any) -> list[dict[str, Any]]:
+    return [{"pid": pid, "label": label, "anonymous": anon, "role": "member" if anon else role}
+            for pid, label, anon, role in rows]
+
+
 async def events_after(session: AsyncSession, room_id: int, after: int,
                        limit: int = 1000) -> list[dict[str, Any]]:
     """Messages (deleted ones as tombstones) and events with seq > after, in seq order."""
-    rows = (await session.execute(
-        select(*_MESSAGE_COLUMNS).join(RoomParticipant, RoomParticipant.id == RoomMessage.participant_id)
-        .where(RoomMessage.room_id == room_id, RoomMessage.seq > after)
-        .order_by(RoomMessage.seq).limit(limit))).all()
-    frames = _message_frames(rows)
-    events = (await session.execute(
-        select(RoomEvent.seq, RoomEvent.kind, RoomEvent.data)
-        .where(RoomEvent.room_id == room_id, RoomEvent.seq > after).order_by(RoomEvent.seq).limit(limit))).all()
-    frames.extend(protocol.event_frame(seq, kind, data) for seq, kind, data in events)
-    frames.sort(key=lambda f: f["seq"])
-    if len(rows) == limit or len(events) == limit:  # keep a contiguous prefix only
-        top = min(rows[-1][0] if len(rows) == limit else 1 << 62, events[-1][0] if len(events) == limit else 1 << 62)
-        frames = [f for f in frames if f["seq"] <= top]
-    return frames
+    rows = (await session.execute(text(_EVENTS_AFTER), {"room": room_id, "after": after, "limit": limit})).all()
+    return frames_from_rows(rows)
 
 
 def room_state(room: Room) -> dict[str, Any]:

@@ -6,7 +6,8 @@ Server -> client frames (JSON text):
   gap       {missed}                           the resume point is too old: a reset history follows
   message   {seq, id, pid, author, anonymous, role, html, at, client_id, deleted}
   event     {seq, kind, ...}                   delete / mute / remove / slow / lock / open / end
-  presence  {people: [{pid, label, anonymous, role}]}
+  presence  {people: [{pid, label, anonymous, role}]}    the whole list: once per connection (from the hub)
+            {joined: [{pid, label, anonymous, role}], left: [pid]}   then only what changed
   ack       {client_id, seq}                   after commit
   held      {client_id, findings, highlighted} likely patient identifiers: nothing was sent
   resources {resources}                        crisis language: calm help for the sender

@@ -1,8 +1,9 @@
 """The room WebSocket: authenticate (session cookie + Origin), subscribe, replay, then a reader and a writer.
 
 The writer is the only task that sends: live items from the hub, and this socket's own acks and errors, all
-through one bounded queue. A client that stops reading fills its queue and is closed with 1013; the hub and
-everyone else never wait for it.
+through one bounded queue (the hub's `Subscriber`). A client that stops reading fills its queue, or leaves a
+send stuck past the send timeout (the hub's watchdog), and is closed with 1013; the hub and everyone else never
+wait for it. Two tasks per connection besides uvicorn's own: the reader and the writer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from community.actions import room_moderation
@@ -79,8 +81,7 @@ async def room_socket(websocket: WebSocket) -> None:
     db = app.state.db
     key = settings.anon_key
     try:  # checks before anything is registered
-        async with db.transaction() as session:
-            await rooms_actions.access_participant(session, key, viewer, room_id)
+        await _check(db, key, viewer, room_id)
     except ActionError as exc:
         await _refuse(websocket, protocol.CLOSE_POLICY, exc.message or "not allowed in this room")
         return
@@ -102,36 +103,51 @@ async def room_socket(websocket: WebSocket) -> None:
 
     try:
         try:
-            async with db.transaction() as session:
-                room, participant = await rooms_actions.access_participant(session, key, viewer, room_id)
-                await rooms_actions.maybe_open(session, viewer, room)
-                presence_id = await rooms_actions.enter_presence(session, room, participant, app.state.room_process,
-                                                                 viewer)
-                await session.refresh(room)
-                welcome, history, replayed = await _opening(session, viewer, room, participant, after)
+            presence_id, pid, replayed, texts = await _enter(db, key, viewer, room_id, app.state.room_process, after)
         except ActionError as exc:
             await _refuse(websocket, protocol.CLOSE_POLICY, exc.message or "not allowed in this room")
             return
-        await websocket.accept()
-        await websocket.send_text(protocol.dumps(welcome))
-        for frame in history:
-            await websocket.send_text(protocol.dumps(frame))
-        session_state = _Session(websocket, sub, viewer, room_id, participant.id, key, db, limits, replayed)
+        await _greet(websocket, texts)
+        # This frame lives as long as the connection: keep nothing of the opening (the history alone is tens
+        # of KiB per socket) beyond what the session needs.
+        del texts
+        session_state = _Session(websocket, sub, viewer, room_id, pid, key, db, limits, replayed, hub)
         await session_state.run(release)
     finally:
         await release()
 
 
+async def _greet(websocket: WebSocket, texts: list[str]) -> None:
+    await websocket.accept()
+    for text in texts:
+        await websocket.send_text(text)
+
+
+async def _check(db: Any, key: str, viewer: Viewer, room_id: int) -> None:
+    async with db.transaction() as session:
+        await rooms_actions.access_participant(session, key, viewer, room_id)
+
+
+async def _enter(db: Any, key: str, viewer: Viewer, room_id: int, process: str,
+                 after: int | None) -> tuple[int, int, int, list[str]]:
+    """Presence, then the opening frames (serialised): (presence id, participant id, replayed seq, texts)."""
+    async with db.transaction() as session:
+        room, participant = await rooms_actions.access_participant(session, key, viewer, room_id)
+        await rooms_actions.maybe_open(session, viewer, room)
+        presence_id = await rooms_actions.enter_presence(session, room, participant, process, viewer)
+        await session.refresh(room)
+        welcome, history, replayed = await _opening(session, viewer, room, participant, after)
+    return presence_id, participant.id, replayed, [protocol.dumps(welcome), *map(protocol.dumps, history)]
 
 
 async def _opening(session: Any, viewer: Viewer, room: Any, participant: Any,
                    after: int | None) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
     """The welcome frame and the history or replay, read after subscribing; returns the replayed max seq."""
-    people = await rooms_actions.presence(session, room.id)
+    # No presence list here: the hub sends this socket the whole list with its next read (see hub.py), then
+    # only changes, so the welcome of each of 500 joiners does not carry (and read) 500 people.
     welcome = {"type": "welcome", "room": rooms_actions.room_state(room),
                "me": {"pid": participant.id, "label": participant.label, "anonymous": participant.anonymous,
-                      "can_moderate": rooms_actions.can_moderate(viewer, room)},
-               "people": people}
+                      "can_moderate": rooms_actions.can_moderate(viewer, room)}}
     frames: list[dict[str, Any]] = []
     last = room.last_seq
     # Rows committed after `last` was read come live; keeping them out here means no duplicates.
@@ -150,7 +166,7 @@ async def _opening(session: Any, viewer: Viewer, room: Any, participant: Any,
 
 class _Session:
     def __init__(self, websocket: WebSocket, sub: Subscriber, viewer: Viewer, room_id: int, pid: int, key: str,
-                 db: Any, limits: Limits, replayed: int) -> None:
+                 db: Any, limits: Limits, replayed: int, hub: Hub) -> None:
         self.ws = websocket
         self.sub = sub
         self.viewer = viewer
@@ -160,55 +176,66 @@ class _Session:
         self.db = db
         self.limits = limits
         self.replayed = replayed
+        self.hub = hub
 
     def _direct(self, text: str) -> None:
         self.sub.offer((0, text, None))
 
     async def run(self, release: Any) -> None:
+        sub = self.sub
         writer = asyncio.create_task(self._write())
+        sub.writer = writer
         reader = asyncio.create_task(self._read())
-        closing = asyncio.create_task(self.sub.closing.wait())
+        # The reader ending (the client went away, or broke the rules) wakes the writer through the subscriber.
+        reader.add_done_callback(lambda _t: sub._wake())
         try:
-            await asyncio.wait({writer, reader, closing}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (writer, reader, closing):
+            sub.writer = None
+            for task in (writer, reader):
                 task.cancel()
-            for task in (writer, reader, closing):
+            for task in (writer, reader):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if reader.done() and not reader.cancelled() and reader.exception() is None and not self.sub.closing.is_set():
+        if reader.done() and not reader.cancelled() and reader.exception() is None and not sub.closed:
             return  # the client went away
-        code = self.sub.close_code or protocol.CLOSE_NORMAL
+        code = sub.close_code or protocol.CLOSE_NORMAL
         await release()
         # A client that stopped reading may never take the close frame: do not wait on it for long.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
-                await self.ws.close(code, _reason(self.sub.close_reason))
+                await self.ws.close(code, _reason(sub.close_reason))
 
     async def _write(self) -> None:
-        queue = self.sub.queue
+        sub = self.sub
+        items = sub.items
         send = self.ws.send_text
         replayed = self.replayed
+        loop = asyncio.get_running_loop()
         while True:
-            seq, text, frame = await queue.get()
-            if seq and seq <= replayed:
-                continue  # already part of this connection's history or replay
-            try:
-                async with asyncio.timeout(self.limits.send_timeout):
-                    await send(text)
-            except TimeoutError:
-                log.info("room %s: a frame was not written in %.0f s; disconnecting", self.room_id,
-                         self.limits.send_timeout)
-                self.sub.close(protocol.CLOSE_TRY_AGAIN, "too slow: a message could not be delivered")
+            await sub.wait()
+            if sub.closed:
                 return
-            if frame is not None and frame.get("type") == "event":
-                kind = frame.get("kind")
-                if kind == "remove" and frame.get("pid") == self.pid:
-                    self.sub.close(protocol.CLOSE_POLICY, "removed from this session")
-                    return
-                if kind == "end":
-                    self.sub.close(protocol.CLOSE_NORMAL, "the session has ended")
-                    return
+            if not items:
+                return  # woken without anything to send: the reader has ended
+            while items:
+                seq, text, frame = items.popleft()
+                if seq and seq <= replayed:
+                    continue  # already part of this connection's history or replay
+                # No timer per frame: the hub's watchdog closes (and so cancels) a send stuck this long.
+                sub.sending_since = loop.time()
+                try:
+                    await send(text)
+                finally:
+                    sub.sending_since = 0.0
+                if frame is not None and frame.get("type") == "event":
+                    kind = frame.get("kind")
+                    if kind == "remove" and frame.get("pid") == self.pid:
+                        sub.close(protocol.CLOSE_POLICY, "removed from this session")
+                        return
+                    if kind == "end":
+                        sub.close(protocol.CLOSE_NORMAL, "the session has ended")
+                        return
 
     async def _read(self) -> None:
         bad = 0
@@ -247,11 +274,29 @@ class _Session:
     async def _send(self, frame: dict[str, Any]) -> None:
         client_id = frame.get("client_id")
         started = time.perf_counter()
+        confirm = frame.get("confirm") is True
         try:
-            async with self.db.transaction() as session:
-                posted = await rooms_actions.post_message(
-                    session, self.key, self.viewer, self.room_id, self.pid, frame["text"], client_id=client_id,
-                    confirm=frame.get("confirm") is True)
+            posted = None
+            conn = None
+            try:
+                pool = await self.hub.acquire_pool()
+                conn = await pool.acquire(timeout=10)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.info("room %s: no fast-path connection (%s)", self.room_id, type(exc).__name__)
+            if conn is not None:
+                try:  # one statement, one round trip, when nothing needs the careful path
+                    posted = await rooms_actions.post_message_fast(conn, self.viewer, self.room_id, self.pid,
+                                                                   frame["text"], client_id=client_id,
+                                                                   confirm=confirm)
+                finally:
+                    await pool.release(conn)
+                if posted is not None and posted.frame is not None:
+                    self.hub.deliver(self.room_id, posted.frame)  # committed: local sockets need no read-back
+            if posted is None:
+                async with self.db.transaction() as session:
+                    posted = await rooms_actions.post_message(
+                        session, self.key, self.viewer, self.room_id, self.pid, frame["text"],
+                        client_id=client_id, confirm=confirm)
         except ActionError as exc:
             self._direct(protocol.error(_error_code(exc), exc.message, client_id))
             return

@@ -126,6 +126,7 @@ if (root) {
         }
         break;
       case "remove":
+        present.delete(e.pid);
         people.querySelector(`[data-pid="${e.pid}"]`)?.remove();
         break;
       case "slow": roomState.slow_mode_seconds = e.seconds; showState(roomState); break;
@@ -134,6 +135,21 @@ if (root) {
       case "end": roomState.state = "ended"; showState(roomState); announce("The session has ended."); break;
       default: break;
     }
+  }
+
+  // Presence: the server sends the whole list once per connection ({people}), then only changes
+  // ({joined, left}); both are applied to this map, which is kept sorted by label for display.
+  const present = new Map();
+  const byLabel = (a, b) => a.label.localeCompare(b.label);
+
+  function applyPresence(frame) {
+    if (frame.people) {
+      present.clear();
+      for (const person of frame.people) present.set(person.pid, person);
+    }
+    for (const person of frame.joined || []) present.set(person.pid, person);
+    for (const pid of frame.left || []) present.delete(pid);
+    renderPeople([...present.values()].sort(byLabel));
   }
 
   function renderPeople(list) {
@@ -217,7 +233,7 @@ if (root) {
         me = frame.me;
         roomState = frame.room;
         showState(roomState);
-        renderPeople(frame.people);
+        if (frame.people) applyPresence({ people: frame.people }); // older servers sent the list here
         attempt = 0;
         form.hidden = roomState.state === "ended";
         setStatus("live", "Live: connected.");
@@ -239,7 +255,7 @@ if (root) {
         break;
       case "message": addMessage(frame, true); break;
       case "event": applyEvent(frame, true); break;
-      case "presence": renderPeople(frame.people); break;
+      case "presence": applyPresence(frame); break;
       case "ack": pending.delete(frame.client_id); break;
       case "held": held(frame); break;
       case "resources": resources(frame); break;

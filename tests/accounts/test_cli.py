@@ -1,5 +1,6 @@
 """The `community` command: every subcommand has --help; invite and create-admin print working links."""
 
+import asyncio
 import subprocess
 import sys
 
@@ -26,16 +27,17 @@ def test_serve_has_workers():
 async def test_invite_and_create_admin_commands(live_database, tmp_path):
     env = {"DATABASE_URL": live_database, "VAR_DIR": str(tmp_path), "BASE_URL": "http://example.test",
            "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "community.cli", "invite", "--role", "attending", "--days", "3"],
-                            env=env, capture_output=True, text=True, timeout=60)
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "community.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    result = await asyncio.to_thread(run, "invite", "--role", "attending", "--days", "3")
     assert result.returncode == 0, result.stderr
     assert "http://example.test/join/" in result.stdout
-    result = subprocess.run([sys.executable, "-m", "community.cli", "create-admin"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = await asyncio.to_thread(run, "create-admin")
     assert result.returncode == 0, result.stderr
     assert "http://example.test/link/" in result.stdout
-    result = subprocess.run([sys.executable, "-m", "community.cli", "invite", "--role", "wizard"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = await asyncio.to_thread(run, "invite", "--role", "wizard")
     assert result.returncode != 0
 
 

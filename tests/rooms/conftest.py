@@ -64,6 +64,35 @@ async def quiet(ws: ClientConnection, seconds: float = 0.5) -> list[dict[str, An
     return frames
 
 
+def apply_presence(people: dict[int, dict[str, Any]], frame: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """What the browser does with a presence frame: the whole list (`people`), or changes (`joined`, `left`)."""
+    if "people" in frame:
+        people.clear()
+        people.update({p["pid"]: p for p in frame["people"]})
+    for p in frame.get("joined", ()):
+        people[p["pid"]] = p
+    for pid in frame.get("left", ()):
+        people.pop(pid, None)
+    return people
+
+
+async def presence_until(ws: ClientConnection, predicate: Callable[[dict[int, dict[str, Any]]], bool],
+                         people: dict[int, dict[str, Any]] | None = None, seen: list[dict[str, Any]] | None = None,
+                         within: float = 8.0) -> dict[int, dict[str, Any]]:
+    """Applies the presence frames in `seen` (if given), then receives until the list satisfies `predicate`."""
+    people = {} if people is None else people
+    for frame in seen or ():
+        if frame.get("type") == "presence":
+            apply_presence(people, frame)
+    if predicate(people):
+        return people
+    async with asyncio.timeout(within):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame.get("type") == "presence" and predicate(apply_presence(people, frame)):
+                return people
+
+
 def is_message(text_: str | None = None) -> Callable[[dict[str, Any]], bool]:
     return lambda f: f.get("type") == "message" and (text_ is None or text_ in f.get("html", ""))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rooms.conftest import is_message, quiet, recv_until
+from tests.rooms.conftest import is_message, presence_until, quiet, recv_until
 
 pytestmark = pytest.mark.live
 
@@ -36,10 +36,8 @@ async def test_two_members_exchange_messages(rooms_env):
     assert reply["seq"] == ack["seq"] + 1
 
     # Presence lists both, by name only.
-    both = [f for f in seen_a if f["type"] == "presence" and len(f["people"]) == 2]
-    presence = both[-1] if both else await recv_until(
-        wa, lambda f: f["type"] == "presence" and len(f["people"]) == 2, within=5)
-    assert {p["label"] for p in presence["people"]} == {ada.user.display_name, ben.user.display_name}
+    people = await presence_until(wa, lambda people: len(people) == 2, seen=seen_a, within=5)
+    assert {p["label"] for p in people.values()} == {ada.user.display_name, ben.user.display_name}
 
     # A fresh connection gets the recent history.
     wc = await rooms_env.ws(server, ada, room)

@@ -15,7 +15,7 @@ from community.actions.discussions import REACTION_LABELS, NeedsConfirmation, Pu
 from community.errors import ActionError, Invalid, NotFound
 from community.models.discussions import Category, Post, Thread
 from community.text import quote_markdown
-from community.web import discussion_admin, ids  # noqa: F401  (registers the dbid convertor)
+from community.web import discussion_admin, ids, post_fragments  # noqa: F401  (ids: the dbid convertor)
 from community.web.common import db_of, form_error, redirect, settings_of, viewer_of
 from community.web.forms import Form, read_form
 from community.web.templates import render
@@ -103,6 +103,8 @@ async def thread(request: Request) -> Response:
     page_number = _page_param(request)
     async with db_of(request).transaction() as session:
         page = await reads.thread_page(session, viewer, request.path_params["thread_id"], page_number)
+    post_fragments.render_posts(request.app.state.templates.env, page, viewer, viewer.timezone,
+                                request.scope.get("csrf_token", ""))
     return render(request, "discussions/thread.html", {
         "page": page, "thread": page.thread, "reaction_labels": REACTION_LABELS,
         "show_support": request.query_params.get("support") == "1", "page_size": reads.PAGE_SIZE})

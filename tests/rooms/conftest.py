@@ -35,12 +35,12 @@ class Member:
         return f"session={self.token}"
 
 
-async def recv(ws: ClientConnection, within: float = 5.0) -> dict[str, Any]:
+async def recv(ws: ClientConnection, within: float = 15.0) -> dict[str, Any]:
     raw = await asyncio.wait_for(ws.recv(), within)
     return json.loads(raw)
 
 
-async def recv_until(ws: ClientConnection, predicate: Callable[[dict[str, Any]], bool], within: float = 8.0,
+async def recv_until(ws: ClientConnection, predicate: Callable[[dict[str, Any]], bool], within: float = 20.0,
                      seen: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Receives frames until one matches (returned); every frame is appended to `seen`."""
     async with asyncio.timeout(within):
@@ -78,7 +78,7 @@ def apply_presence(people: dict[int, dict[str, Any]], frame: dict[str, Any]) -> 
 
 async def presence_until(ws: ClientConnection, predicate: Callable[[dict[int, dict[str, Any]]], bool],
                          people: dict[int, dict[str, Any]] | None = None, seen: list[dict[str, Any]] | None = None,
-                         within: float = 8.0) -> dict[int, dict[str, Any]]:
+                         within: float = 20.0) -> dict[int, dict[str, Any]]:
     """Applies the presence frames in `seen` (if given), then receives until the list satisfies `predicate`."""
     people = {} if people is None else people
     for frame in seen or ():

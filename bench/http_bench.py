@@ -257,8 +257,8 @@ async def populate(url: str) -> Fixture:
                 users.append(user)
             await session.flush()
             tokens = [await accounts.create_session(session, u.id, 30) for u in users]
-        async with db.transaction() as session:
-            viewers = [await accounts.load_viewer(session, t) for t in tokens]
+        async with db.raw() as connection:
+            viewers = [await accounts.load_viewer(connection, t) for t in tokens]
         fixture = Fixture(url=url, cookie=f"session={tokens[0]}; csrf=benchcsrftoken", user_id=users[0].id)
 
         try:

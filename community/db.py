@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,19 +52,30 @@ def with_database(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
+async def _no_reset(connection: Any) -> None:
+    """The raw pool runs single autocommit statements only, so asyncpg's reset query would be a wasted trip."""
+
+
 class Database:
     """Owns the engine; hands out sessions inside transactions."""
 
     def __init__(self, url: str, *, pool_size: int = 10, engine: AsyncEngine | None = None,
                  bind: AsyncConnection | None = None) -> None:
         self.url = url
+        self.pool_size = pool_size
         self.engine = engine or create_async_engine(
             async_url(url),
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # No ping on every checkout (a round trip per request): stale connections are recycled by age,
+            # and one that the server closed is discarded by SQLAlchemy on its first error.
+            pool_pre_ping=False,
             pool_recycle=1800,
         )
+        self._bound = bind is not None
+        self._bind = bind
+        self._pool: Any = None
+        self._pool_lock = asyncio.Lock()
         if bind is not None:
             # Tests: every session joins the test's outer transaction through a savepoint,
             # so commits inside the app are rolled back at the end of the test.
@@ -79,7 +91,52 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """For pages: no BEGIN/COMMIT round trips; each statement commits on its own (autocommit).
+
+        Use it for reads, and at most single-statement idempotent writes (e.g. a read-position upsert).
+        In tests (bound to an outer transaction) it is an ordinary savepoint transaction.
+        """
+        if self._bound:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                yield session
+
+    @asynccontextmanager
+    async def raw(self) -> AsyncIterator[Any]:
+        """A bare asyncpg connection for the hottest read paths (the per-request session lookup, page queries).
+
+        Statements run in autocommit and are prepared once per connection; no ORM, no BEGIN/COMMIT, no reset
+        on release. Only for single statements that leave no session state (no SET, LISTEN or locks).
+        In tests it is the test's own connection, inside its rolled-back transaction.
+        """
+        if self._bind is not None:
+            raw = await self._bind.get_raw_connection()
+            yield raw.driver_connection
+            return
+        pool = self._pool or await self._open_pool()
+        async with pool.acquire() as connection:
+            yield connection
+
+    async def _open_pool(self) -> Any:
+        import asyncpg
+
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    **asyncpg_args(self.url), min_size=1, max_size=self.pool_size, timeout=10,
+                    max_inactive_connection_lifetime=300, reset=_no_reset)
+        return self._pool
+
     async def dispose(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         await self.engine.dispose()
 
 

@@ -6,8 +6,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.actions import audit
@@ -302,39 +303,31 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
     await session.execute(query)
 
 
-def _viewer_statement(tagged: bool):  # type: ignore[no-untyped-def]
-    """Built once (per variant): plain columns, no ORM entity; the statement cache then skips compilation."""
-    unread_filter = Notification.user_id == User.id
-    if tagged:
-        unread_filter = or_(unread_filter, Notification.recipient_tag == bindparam("tag"))
-    unread = (select(func.count()).select_from(Notification)
-              .where(unread_filter, Notification.read_at.is_(None)).scalar_subquery())
-    return (select(User.id, User.display_name, User.handle, User.role, User.email, User.timezone,
-                   User.silenced_until, User.created_at, User.suspended_at, User.suspended_until,
-                   Session.id.label("session_id"), unread.label("unread"))
-            .join(Session, Session.user_id == User.id)
-            .where(Session.token_hash == bindparam("token_hash"), Session.expires_at > func.now(),
-                   User.deleted_at.is_(None)))
+VIEWER_SQL = """
+SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
+       u.suspended_at, u.suspended_until, s.id AS session_id,
+       (SELECT count(*) FROM notifications n
+         WHERE n.read_at IS NULL AND (n.user_id = u.id OR n.recipient_tag = $2::text)) AS unread
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.token_hash = $1 AND s.expires_at > now() AND u.deleted_at IS NULL
+"""
 
 
-_VIEWER = {False: _viewer_statement(False), True: _viewer_statement(True)}
-
-
-async def load_viewer(session: AsyncSession, token: str, tag: str | None = None) -> Viewer | None:
-    """One query per request: the session joined to its member, with the unread notification count.
+async def load_viewer(connection: Any, token: str, tag: str | None = None) -> Viewer | None:
+    """One statement per request, on a raw asyncpg connection (Database.raw): the session joined to its
+    member, with the unread notification count.
 
     Notifications about anonymous content are addressed to the author's sealed tag, not the member id;
     the caller passes that tag when it knows it (see web.middleware), so the count stays one round trip.
     """
-    params = {"token_hash": token_hash(token)}
-    if tag:
-        params["tag"] = tag
-    row = (await session.execute(_VIEWER[bool(tag)], params)).first()
-    if row is None or is_suspended(row):  # type: ignore[arg-type]
+    row = await connection.fetchrow(VIEWER_SQL, token_hash(token), tag)
+    if row is None:
         return None
-    return Viewer(id=row.id, display_name=row.display_name, handle=row.handle, role=row.role, email=row.email,
-                  timezone=row.timezone, session_id=row.session_id, silenced_until=row.silenced_until,
-                  created_at=row.created_at, unread=row.unread)
+    if row["suspended_at"] is not None and (row["suspended_until"] is None or row["suspended_until"] > now()):
+        return None
+    return Viewer(id=row["id"], display_name=row["display_name"], handle=row["handle"], role=row["role"],
+                  email=row["email"], timezone=row["timezone"], session_id=row["session_id"],
+                  silenced_until=row["silenced_until"], created_at=row["created_at"], unread=row["unread"])
 
 
 async def count_tagged_unread(session: AsyncSession, tag: str) -> int:

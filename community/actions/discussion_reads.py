@@ -124,7 +124,10 @@ WITH t AS (
 ), seen AS (
   INSERT INTO thread_reads (user_id, thread_id, last_read_position, updated_at)
   SELECT :uid, t.id, LEAST(:last_on_page, t.post_count), now() FROM t
-  WHERE t.state = 'visible' OR :staff OR (t.author_id = :uid AND t.state <> 'removed')
+  WHERE (t.state = 'visible' OR :staff OR (t.author_id = :uid AND t.state <> 'removed'))
+    -- Write only when the position advances: a re-read then writes nothing, so it needs no commit flush.
+    AND NOT EXISTS (SELECT 1 FROM thread_reads r WHERE r.user_id = :uid AND r.thread_id = t.id
+                    AND r.last_read_position >= LEAST(:last_on_page, t.post_count))
   ON CONFLICT (user_id, thread_id) DO UPDATE
     SET last_read_position = GREATEST(thread_reads.last_read_position, EXCLUDED.last_read_position),
         updated_at = now()

@@ -50,7 +50,7 @@ def _composer_error(request: Request, template: str, exc: ActionError, form: For
 
 async def categories_index(request: Request) -> Response:
     viewer_of(request)
-    async with db_of(request).transaction() as session:
+    async with db_of(request).read() as session:
         categories = await reads.list_categories(session)
     return render(request, "discussions/index.html", {"categories": categories})
 
@@ -58,7 +58,7 @@ async def categories_index(request: Request) -> Response:
 async def category(request: Request) -> Response:
     viewer = viewer_of(request)
     cursor = request.query_params.get("after", "")[:80]
-    async with db_of(request).transaction() as session:
+    async with db_of(request).read() as session:
         page = await reads.category_page(session, viewer, request.path_params["slug"], cursor)
     return render(request, "discussions/category.html", {"page": page, "category": page.category,
                                                          "page_size": reads.PAGE_SIZE})
@@ -101,7 +101,8 @@ async def new_thread(request: Request) -> Response:
 async def thread(request: Request) -> Response:
     viewer = viewer_of(request)
     page_number = _page_param(request)
-    async with db_of(request).transaction() as session:
+    # Autocommit: the page's read-position upsert is one statement, so no BEGIN/COMMIT round trips are needed.
+    async with db_of(request).read() as session:
         page = await reads.thread_page(session, viewer, request.path_params["thread_id"], page_number)
     post_fragments.render_posts(request.app.state.templates.env, page, viewer, viewer.timezone,
                                 request.scope.get("csrf_token", ""))

@@ -275,12 +275,13 @@ class ViewerMiddleware:
     async def _load(self, token: str) -> Any:
         member_id = self._member_of_token.get(token)
         tag = author_tag(self.settings.anon_key, member_id) if member_id is not None else None
-        async with self.db.transaction() as session:
-            viewer = await accounts.load_viewer(session, token, tag)
-            if viewer is not None and member_id is None:
+        async with self.db.raw() as connection:
+            viewer = await accounts.load_viewer(connection, token, tag)
+        if viewer is not None and member_id is None:
+            async with self.db.read() as session:
                 unread = viewer.unread + await accounts.count_tagged_unread(
                     session, author_tag(self.settings.anon_key, viewer.id))
-                viewer = replace(viewer, unread=unread)
+            viewer = replace(viewer, unread=unread)
         if viewer is not None and member_id is None:
             self._member_of_token[token] = viewer.id
             if len(self._member_of_token) > 20000:
@@ -320,7 +321,8 @@ class ViewerMiddleware:
                 if new_csrf:
                     headers.append("set-cookie", cookie_header(CSRF_COOKIE, new_csrf, self.settings,
                                                                max_age=60 * 60 * 24 * 365))
-                if flash_raw and not scope.get("flash_set"):
+                # A flash waits through redirects (/p/1 -> /t/1#p1) until a page shows it.
+                if flash_raw and not scope.get("flash_set") and not 300 <= message["status"] < 400:
                     headers.append("set-cookie", cookie_header(FLASH_COOKIE, "", self.settings, max_age=0))
                 if stale_session and not scope.get("session_set"):
                     headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", self.settings, max_age=0))

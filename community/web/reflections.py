@@ -51,7 +51,7 @@ async def wall(request: Request) -> Response:
     prompt_id = int_param(request, "prompt")
     q = " ".join(request.query_params.get("q", "").split())[:200].replace("\x00", "")
     before = int_param(request, "before")
-    async with db_of(request).transaction() as session:
+    async with db_of(request).read() as session:
         cards = await actions.list_wall(session, viewer, key_of(request), theme=theme, prompt_id=prompt_id, q=q,
                                         before=before)
         prompt = await session.get(prompt_actions.Prompt, prompt_id) if prompt_id else None

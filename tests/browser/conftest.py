@@ -37,9 +37,13 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+def chromium_installed() -> bool:
+    return Path(CHROMIUM).exists()
+
+
 @pytest.fixture(scope="session")
 async def playwright_instance():
-    if not Path(CHROMIUM).exists():
+    if not chromium_installed():
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (make test installs it as root)")
     from playwright.async_api import async_playwright
 
@@ -142,3 +146,52 @@ async def member_page(new_page, server: LiveServer, role: str, name: str, **opti
     await join(page, await invite_link(server, role), name, f"{re.sub(r'[^a-z]', '', name.lower())}"
                                                            f"{free_port()}@example.org")
     return page
+
+
+# ---- shared by the journeys -----------------------------------------------------------------------------------
+
+DEVICES = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+              "has_touch": True},
+}
+
+
+@pytest.fixture(params=list(DEVICES))
+def device(request) -> dict:
+    """Context options for the journeys that run at a desktop size and at a phone size."""
+    return dict(DEVICES[request.param])
+
+
+async def admin_page(new_page, server: LiveServer, **options):
+    """A fresh context signed in as a new admin, created with the real CLI and its one-time link."""
+    page = await new_page(**options)
+    await page.goto(await admin_setup_link(server))
+    await page.get_by_label("New password", exact=True).fill(PASSWORD)
+    await page.get_by_label("Repeat the new password").fill(PASSWORD)
+    await page.get_by_role("button", name="Save and sign in").click()
+    await page.wait_for_url(server.url + "/")
+    return page
+
+
+async def nav_link(page, name: str):
+    """A link of the main navigation (the same on a phone: the header wraps, it never hides links)."""
+    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
+
+
+def unique(word: str) -> str:
+    """A word (letters only, so search treats it as one plain word) found nowhere else in the database: tests
+    share one server per module."""
+    return word + "".join("qwertyuiop"[int(d)] for d in str(free_port()))
+
+
+async def new_member(new_page, server: LiveServer, role: str, first_name: str, **options):
+    """(page, identity): a new member with a name, email and handle found nowhere else in the database."""
+    from community.actions.accounts import _handle_base
+
+    n = free_port()
+    name = f"{first_name} Tester{n}"
+    email = f"{first_name.lower()}.t{n}@example.org"
+    page = await new_page(**options)
+    await join(page, await invite_link(server, role), name, email)
+    return page, {"name": name, "email": email, "handle": _handle_base(name)}

@@ -56,3 +56,68 @@ async def test_signed_in_pages(server, new_page, scheme):
     await admin.get_by_role("button", name="Create my account").click()
     problems += await serious_violations(admin)
     assert problems == []
+
+
+async def test_pages_with_content(server, new_page):
+    """The pages that only exist with content: a category, a thread, the composers, a single reflection, a live
+    room, the flag form, the review queue with an item, a review page, and the audit log with entries."""
+    from tests.browser.conftest import admin_page, new_member, unique
+    from tests.browser.flows import CATEGORY, enter_room, reply_in_thread, say_in_room, start_thread
+
+    admin = await admin_page(new_page, server)
+    member, _ = await new_member(new_page, server, "resident", "Axel")
+    thread_url = await start_thread(member, server, f"Checking in {unique('a')}",
+                                    "How is everyone doing this week? Mine was long but kind.")
+    await reply_in_thread(member, thread_url, "Adding a second thought: the night team was wonderful.")
+    await member.goto(server.url + "/reflections/new")
+    await member.get_by_label("Your reflection").fill("A short reflection about a long, kind week on the wards.")
+    await member.get_by_label("Shared anonymously on the reflection wall").check()
+    await member.get_by_role("button", name="Save reflection").click()
+    await member.wait_for_url(re.compile(r"/reflections/\d+$"))
+    reflection_url = member.url
+    await member.goto(server.url + "/rooms")
+    await member.get_by_role("link", name="Night-float lounge").click()
+    room_url = member.url
+    await enter_room(member, room_url)
+    await say_in_room(member, "Evening, everyone. Quiet night so far.")
+
+    await admin.goto(thread_url)
+    await admin.get_by_role("button", name="Pin thread").click()  # an audit entry
+    await admin.locator("article.post").last.get_by_role("link", name="Flag").click()
+    flag_url = admin.url
+    await admin.get_by_label("Off-topic").check()
+    await admin.get_by_role("button", name="Send to moderators").click()  # a queue item
+    await admin.goto(server.url + "/review")
+    await admin.locator("li.queue-item").first.get_by_role("link", name="Review and decide").click()
+    review_url = admin.url
+
+    member_state = await member.context.storage_state()
+    admin_state = await admin.context.storage_state()
+    problems = []
+    for scheme in ("light", "dark"):
+        page = await new_page(color_scheme=scheme, storage_state=member_state)
+        problems += await audit(page, server, [f"/c/{CATEGORY}", thread_url.removeprefix(server.url),
+                                               f"/c/{CATEGORY}/new", reflection_url.removeprefix(server.url)])
+        await page.goto(thread_url)
+        await page.locator("article.post").first.get_by_role("link", name="Quote").click()
+        problems += await serious_violations(page)  # the reply composer, with a quote
+        await page.get_by_label("Your reply").fill("Mr. Alvarez in bed 4 asked after you.")
+        await page.get_by_role("button", name="Post reply").click()
+        await page.get_by_role("group", name="Please check for patient details").wait_for()
+        problems += await serious_violations(page)  # the identifier check, with highlights
+        await page.goto(room_url)
+        await page.locator("#room-connection[data-state=live]").wait_for()
+        await page.locator("#room-log li.msg").first.wait_for()
+        problems += await serious_violations(page)
+        staff = await new_page(color_scheme=scheme, storage_state=admin_state)
+        for url in (server.url + "/review", review_url, server.url + "/admin/audit", thread_url):
+            await staff.goto(url)
+            problems += await serious_violations(staff)
+        await staff.goto(server.url + "/admin/audit")
+        assert await staff.locator("tbody tr").count() >= 2
+        await staff.goto(server.url + "/review")
+        assert await staff.locator("li.queue-item").count() >= 1
+        other, _ = await new_member(new_page, server, "resident", "Bea", color_scheme=scheme)
+        await other.goto(flag_url)
+        problems += await serious_violations(other)
+    assert problems == []

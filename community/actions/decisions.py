@@ -32,6 +32,10 @@ LABELS = {
     "unpin": "Unpin thread", "move": "Move thread",
 }
 NEEDS_REASON = ("remove", "warn", "silence", "suspend", "edit", "hide")
+# The decisions of the review page's main form that need its Reason field, in the page's order (its label).
+DECIDE_NEEDS_REASON = tuple(a for a in RESOLVING if a in NEEDS_REASON)
+# The form field that carries the reason, by action: the thread tools' edit form has its own (f-edit-reason).
+REASON_FIELD = {"edit": "edit-reason"}
 SILENCE_HOURS = {"1": "1 hour", "24": "1 day", "72": "3 days", "168": "1 week", "720": "30 days"}
 FLAGGER_OUTCOME = {
     "keep": "reviewed it and decided it can stay",
@@ -55,11 +59,13 @@ class Decision:
 
 def check_reason(action: str, reason: str) -> str | None:
     reason = reason.strip()
+    field = REASON_FIELD.get(action, "reason")
     if action in NEEDS_REASON and not reason:
-        raise Invalid(fields={"reason": "Please give a reason: the author sees it, and it is kept in the "
-                                        "audit log."})
+        raise Invalid(f"A reason is required to {action}: please write it in the Reason field.",
+                      fields={field: "Please give a reason: the author sees it, and it is kept in the "
+                                     "audit log."})
     if len(reason) > REASON_MAX:
-        raise Invalid(fields={"reason": f"Use at most {REASON_MAX:,} characters (this has {len(reason):,})."})
+        raise Invalid(fields={field: f"Use at most {REASON_MAX:,} characters (this has {len(reason):,})."})
     return reason or None
 
 

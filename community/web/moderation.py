@@ -77,7 +77,7 @@ async def _detail_context(request: Request, kind: str, target_id: int) -> dict[s
     adapter = moderation.adapter_or_404(kind)
     return {"entry": entry, "view": entry.view, "kind": kind, "extra": getattr(adapter, "extra_decisions", ()),
             "labels": decisions.LABELS, "silence_hours": decisions.SILENCE_HOURS, "categories": categories,
-            "waited": moderation.waited}
+            "waited": moderation.waited, "needs_reason": decisions.DECIDE_NEEDS_REASON}
 
 
 async def review_target(request: Request) -> Response:

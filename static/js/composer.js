@@ -2,6 +2,9 @@
 // crisis resources when the words suggest the writer may be at risk, and a privacy warning when the text
 // seems to contain patient identifiers. Attach with data-screen on a <textarea> (data-screen="private"
 // for private journal entries: resources only, no identifier check). Nothing is stored or reported.
+// When the form lets the writer choose who reads it, data-screen-from="<radio group name>" makes data-screen
+// follow that choice (a radio's data-screen-as, else "private" for the value "private" and "shared" for any
+// other), and the draft is screened again at once: private = resources only, shared = identifiers too.
 
 const DELAY_MS = 700;
 
@@ -54,8 +57,12 @@ function privacyPanel(result) {
   return box;
 }
 
+const latest = new WeakMap(); // textarea -> number of its newest check: an older answer is dropped
+
 async function screenText(textarea) {
   const text = textarea.value;
+  const check = (latest.get(textarea) || 0) + 1;
+  latest.set(textarea, check);
   const panel = panelFor(textarea);
   if (text.trim().length < 8) {
     panel.replaceChildren();
@@ -75,19 +82,47 @@ async function screenText(textarea) {
   } catch (error) {
     return; // offline: the server screens again when the post is submitted
   }
-  if (textarea.value !== text) return; // a newer check is on its way
+  if (latest.get(textarea) !== check) return; // a newer check (new text, or a new visibility) is on its way
   const parts = [];
   if (result.crisis) parts.push(resourcesPanel());
   if (result.findings && result.findings.length) parts.push(privacyPanel(result));
   panel.replaceChildren(...parts);
 }
 
+function screenModeOf(radio) {
+  return radio.dataset.screenAs || (radio.value === "private" ? "private" : "shared");
+}
+
+// Keeps data-screen in step with the radio group named by data-screen-from; calls onChange when it changes.
+function followVisibility(textarea, onChange) {
+  const group = textarea.dataset.screenFrom;
+  const scope = textarea.form || document;
+  if (!group) return;
+  const radios = [...scope.querySelectorAll(`input[type="radio"][name="${CSS.escape(group)}"]`)];
+  const sync = () => {
+    const checked = radios.find((radio) => radio.checked);
+    if (!checked) return false;
+    const mode = screenModeOf(checked);
+    if (textarea.dataset.screen === mode) return false;
+    textarea.dataset.screen = mode;
+    return true;
+  };
+  for (const radio of radios) radio.addEventListener("change", () => { if (sync()) onChange(); });
+  sync(); // the browser may have restored another choice than the one the server rendered (back button)
+  window.addEventListener("pageshow", () => { if (sync()) onChange(); });
+}
+
 export function attach(textarea) {
   let timer = null;
+  const now = () => {
+    clearTimeout(timer);
+    screenText(textarea);
+  };
   textarea.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(() => screenText(textarea), DELAY_MS);
   });
+  followVisibility(textarea, now);
   if (textarea.value.trim()) screenText(textarea);
 }
 

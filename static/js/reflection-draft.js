@@ -110,7 +110,7 @@ function setUp(form) {
       if (response.ok) {
         lastSent = text;
         dirty = false;
-        say(`Draft saved ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.`);
+        say(`Draft saved ${new Date().toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" })}.`);
       } else {
         const problem = await response.json().catch(() => ({}));
         say(`${problem.error || "The draft could not be saved to the server."} It is kept in this browser.`);

@@ -1,5 +1,7 @@
 // Live room client: connects, resumes from the last seq it saw after any drop (backoff with jitter),
 // announces new messages politely to screen readers, and keeps the view steady as messages arrive.
+// The browser's `offline` event shows "offline" at once (a dead network often leaves the socket looking open
+// for minutes); `online` drops that possibly stale socket and reconnects at once, resuming after `lastSeq`.
 const root = document.getElementById("room");
 
 if (root) {
@@ -15,7 +17,9 @@ if (root) {
   const textarea = document.getElementById("room-text");
   const counter = document.getElementById("room-count");
   const template = document.getElementById("room-message-template");
-  const timeFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", timeZone: tz });
+  // The server renders times as "%H:%M" in the member's time zone (data-tz): the same here, whatever the
+  // browser's locale or zone, so live and reloaded messages read alike.
+  const timeFormat = makeTimeFormat(tz);
 
   let lastSeq = Number(root.dataset.lastSeq || 0);
   let me = { pid: Number(root.dataset.pid), can_moderate: root.dataset.canModerate === "1" };
@@ -24,7 +28,8 @@ if (root) {
   let retryTimer = null;
   let pingTimer = null;
   let final = false;              // removed, ended, or refused: do not reconnect
-  const pending = new Map();      // client_id -> text, until acknowledged
+  let offline = navigator.onLine === false;  // the browser says the network is gone
+  const pending = new Map();      // client_id -> {text, socket}, until acknowledged or seen
 
   const setStatus = (state, text) => {
     statusEl.dataset.state = state;
@@ -50,7 +55,7 @@ if (root) {
   };
 
   const send = (frame) => {
-    if (ws && ws.readyState === WebSocket.OPEN) {
+    if (ws && ws.readyState === WebSocket.OPEN && !offline) {
       ws.send(JSON.stringify(frame));
       return true;
     }
@@ -81,6 +86,7 @@ if (root) {
 
   function addMessage(m, live) {
     if (m.seq > lastSeq) lastSeq = m.seq;
+    if (m.client_id && pending.has(m.client_id)) pending.delete(m.client_id); // ours, committed
     if (document.getElementById(`m${m.seq}`)) return; // already shown: no duplicates
     if (m.deleted) return;
     document.getElementById("room-empty")?.remove();
@@ -178,7 +184,7 @@ if (root) {
   }
 
   function held(frame) {
-    const text = pending.get(frame.client_id) || "";
+    const text = pending.get(frame.client_id)?.text || "";
     pending.delete(frame.client_id);
     showPanel("held", (p) => {
       const h = document.createElement("p");
@@ -235,6 +241,7 @@ if (root) {
         showState(roomState);
         if (frame.people) applyPresence({ people: frame.people }); // older servers sent the list here
         attempt = 0;
+        offline = false; // a welcome came through: whatever navigator.onLine says, the network works
         form.hidden = roomState.state === "ended";
         setStatus("live", "Live: connected.");
         break;
@@ -249,6 +256,7 @@ if (root) {
         if (frame.last_seq > lastSeq) lastSeq = frame.last_seq;
         if (frame.reset) log.scrollTop = log.scrollHeight;
         if (!frame.reset && frame.items.length) announce(`${frame.items.length} update(s) while you were reconnecting.`);
+        recoverUnsent();
         break;
       case "gap":
         announce("You were away for a while: showing the most recent messages.");
@@ -261,7 +269,7 @@ if (root) {
       case "resources": resources(frame); break;
       case "error":
         if (frame.client_id && pending.has(frame.client_id)) {
-          if (!textarea.value) textarea.value = pending.get(frame.client_id);
+          if (!textarea.value) textarea.value = pending.get(frame.client_id).text;
           pending.delete(frame.client_id);
         }
         showPanel("error", (p) => { p.textContent = frame.message; });
@@ -270,8 +278,33 @@ if (root) {
     }
   }
 
+  // Messages written into a socket that then died, and not in the history of the new one: never committed.
+  // They go back into the box (nothing is re-sent on its own: the member decides).
+  function recoverUnsent() {
+    const lost = [...pending].filter(([, p]) => p.socket !== ws);
+    if (!lost.length) return;
+    for (const [clientId] of lost) pending.delete(clientId);
+    const texts = lost.map(([, p]) => p.text);
+    if (textarea.value.trim()) texts.push(textarea.value);
+    textarea.value = texts.join("\n\n");
+    counter.textContent = `${textarea.value.length.toLocaleString()} / 2,000`;
+    showPanel("error", (p) => { p.textContent = "The connection dropped before your message was sent; it is back in the box."; });
+  }
+
+  function showOffline() {
+    setStatus("offline", "Offline: waiting for the network. Nothing you missed will be lost.");
+  }
+
   function scheduleReconnect() {
     attempt += 1;
+    if (offline) {
+      // No point hammering a dead network: `online` reconnects at once. A slow retry covers a browser
+      // whose online/offline signal is wrong.
+      showOffline();
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(connect, 30000 * (0.5 + Math.random()));
+      return;
+    }
     const delay = Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
     setStatus("reconnecting", `Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
     clearTimeout(retryTimer);
@@ -282,12 +315,17 @@ if (root) {
     if (final) return;
     clearTimeout(retryTimer);
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    setStatus("connecting", "Connecting…");
-    ws = new WebSocket(`${scheme}://${location.host}/rooms/${roomId}/ws?after=${lastSeq}`);
-    ws.addEventListener("message", (event) => {
+    if (offline) showOffline(); else setStatus("connecting", "Connecting…");
+    const socket = new WebSocket(`${scheme}://${location.host}/rooms/${roomId}/ws?after=${lastSeq}`);
+    ws = socket;
+    // Every handler first checks that this is still the current socket: a stale one, closed on `online`,
+    // reports its close (and may even deliver a late frame) after its replacement has taken over.
+    socket.addEventListener("message", (event) => {
+      if (socket !== ws) return;
       try { onFrame(JSON.parse(event.data)); } catch (err) { console.error(err); }
     });
-    ws.addEventListener("close", (event) => {
+    socket.addEventListener("close", (event) => {
+      if (socket !== ws) return;
       clearInterval(pingTimer);
       ws = null;
       if (event.code === 1008 || (event.code === 1000 && roomState.state === "ended")) {
@@ -298,7 +336,8 @@ if (root) {
       }
       scheduleReconnect();
     });
-    ws.addEventListener("open", () => {
+    socket.addEventListener("open", () => {
+      if (socket !== ws) return;
       clearInterval(pingTimer);
       pingTimer = setInterval(() => send({ type: "ping" }), 25000);
     });
@@ -306,7 +345,7 @@ if (root) {
 
   function submit(text, confirm = false) {
     const clientId = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now() + Math.random());
-    pending.set(clientId, text);
+    pending.set(clientId, { text, socket: ws });
     if (!send({ type: "send", client_id: clientId, text, confirm })) {
       pending.delete(clientId);
       textarea.value = text;
@@ -337,12 +376,38 @@ if (root) {
   textarea.addEventListener("input", () => {
     counter.textContent = `${textarea.value.length.toLocaleString()} / 2,000`;
   });
-  window.addEventListener("online", () => { if (!ws && !final) connect(); });
+  window.addEventListener("offline", () => {
+    offline = true;
+    if (!final) showOffline();
+  });
+  window.addEventListener("online", () => {
+    offline = false;
+    if (final) return;
+    // The socket may look open but be dead (a real network loss is only noticed at the next write or TCP
+    // timeout): replace it now, resuming after the last seq this page saw.
+    const stale = ws;
+    ws = null;
+    clearInterval(pingTimer);
+    if (stale) {
+      try { stale.close(1000, "reconnecting after the network came back"); } catch (err) { /* already closing */ }
+    }
+    attempt = 0;
+    connect();
+  });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && !ws && !final) connect();
+    if (document.visibilityState === "visible" && !ws && !final && !offline) connect();
   });
   for (const t of log.querySelectorAll("time.msg-time")) t.textContent = timeFormat.format(new Date(t.dateTime));
   log.scrollTop = log.scrollHeight;
   form.hidden = false;
   connect();
+}
+
+function makeTimeFormat(timeZone) {
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  try {
+    return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: timeZone || "UTC" });
+  } catch (err) {
+    return new Intl.DateTimeFormat("en-GB", options); // an unknown zone: the browser's own, still 24-hour
+  }
 }

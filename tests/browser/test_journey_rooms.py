@@ -102,3 +102,83 @@ async def test_live_room_reconnect_and_mute(server, new_page, device):
     await expect(room_message(host, "Can anyone hear me?")).to_have_count(0)
     await say_in_room(host, "Let us pause here for a moment.")
     await expect(room_message(resident, "Let us pause here")).to_have_count(1)
+
+
+async def test_room_follows_the_browsers_offline_and_online_events(server, new_page):
+    """A real network loss leaves the socket looking open (nothing arrives, nothing errors): `offline` shows it at
+    once, and `online` drops the stale socket and resumes after the last seq seen, without waiting for the old
+    socket to time out. Live times use the member's zone and a 24-hour clock, like the server's."""
+    host, _ = await new_member(new_page, server, "attending", "Ines", **DEVICES["desktop"])
+    room_url = await schedule_room(host, server, f"Night shift {unique('room')}")
+    await enter_room(host, room_url)
+    # A browser in another zone with a 12-hour locale: the member's zone (UTC by default) and %H:%M still win.
+    resident, _ = await new_member(new_page, server, "resident", "Omar", **DEVICES["desktop"],
+                                   locale="en-US", timezone_id="America/Los_Angeles")
+    sockets = []      # (page side, server side, url)
+    dead = {"on": False}   # the network is gone: frames vanish both ways, but nobody sees a close
+
+    def through(ws):
+        server_side = ws.connect_to_server()
+        entry = {"page": ws, "server": server_side, "url": ws.url, "closed_by_page": False}
+
+        def to_server(message):
+            if not dead["on"]:
+                server_side.send(message)
+
+        def to_page(message):
+            if not dead["on"]:
+                ws.send(message)
+
+        async def page_closed(code, reason):
+            entry["closed_by_page"] = True
+            await server_side.close(code=code, reason=reason)
+
+        ws.on_message(to_server)
+        server_side.on_message(to_page)
+        ws.on_close(page_closed)
+        sockets.append(entry)
+
+    await resident.route_web_socket(re.compile(r"/rooms/\d+/ws"), through)
+    await enter_room(resident, room_url)
+    await say_in_room(host, "First, how is everyone sleeping?")
+    first = room_message(resident, "how is everyone sleeping")
+    await expect(first).to_have_count(1)
+    seen = int(await first.get_attribute("data-seq"))
+
+    # 24-hour time in the member's zone (UTC), the same as the server renders for this message.
+    live_time = await first.locator("time.msg-time").inner_text()
+    assert re.fullmatch(r"[0-2]\d:[0-5]\d", live_time), live_time
+    html = await (await resident.request.get(room_url)).text()
+    server_time = re.search(rf'id="m{seen}".*?<time class="msg-time"[^>]*>([^<]+)</time>', html, re.S).group(1)
+    assert live_time == server_time
+
+    # The network goes: the page says so at once, though its socket still looks open.
+    dead["on"] = True
+    await resident.context.set_offline(True)
+    await expect(resident.locator("#room-connection")).to_have_attribute("data-state", "offline", timeout=2_000)
+    assert len(sockets) == 1 and not sockets[0]["closed_by_page"]
+    missed = [f"Meanwhile {n}: nights are hard for everyone." for n in range(1, 4)]
+    for text in missed:
+        await say_in_room(host, text)
+    await expect(room_message(host, missed[-1])).to_have_count(1)
+    await say_in_room(resident, "Typed while offline.")
+    await expect(resident.locator("#room-panel")).to_contain_text("Not connected right now")
+    await expect(resident.get_by_label("Your message")).to_have_value("Typed while offline.")
+
+    # Back: the stale socket is closed and a new one resumes after the last seq seen, at once (no backoff).
+    dead["on"] = False
+    await resident.context.set_offline(False)
+    await expect(resident.locator("#room-connection")).to_have_attribute("data-state", "live", timeout=5_000)
+    assert sockets[0]["closed_by_page"]
+    assert len(sockets) == 2 and sockets[1]["url"].endswith(f"?after={seen}"), [s["url"] for s in sockets]
+    for text in missed:
+        await expect(room_message(resident, text)).to_have_count(1)
+    await say_in_room(host, "And after the break.")
+    await expect(room_message(resident, "after the break")).to_have_count(1)
+    bodies = await resident.locator("#room-log li.msg .msg-body").all_inner_texts()
+    assert bodies[-5:] == ["First, how is everyone sleeping?", *missed, "And after the break."]
+    seqs = await resident.locator("#room-log li.msg").evaluate_all("els => els.map((e) => Number(e.dataset.seq))")
+    assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)
+    await resident.get_by_role("button", name="Send", exact=True).click()
+    await expect(room_message(host, "Typed while offline.")).to_have_count(1)
+    await expect(room_message(resident, "Typed while offline.")).to_have_count(1)

@@ -64,3 +64,32 @@ async def test_composer_safety(server, new_page, device):
     await expect(page.locator("#f-body-safety .phi-live")).to_have_count(0)
     await entry.fill("A quiet shift. I ate lunch sitting down for once.")
     await expect(page.locator("#f-body-safety .crisis-panel")).to_have_count(0)
+
+
+async def test_reflection_composer_follows_the_visibility_choice(server, new_page):
+    """The identifier check follows "Who can read it" as it changes, without a reload: private = resources only,
+    shared (anonymously or by name) = identifiers too."""
+    page, _ = await new_member(new_page, server, "resident", "Vera")
+    await page.goto(server.url + "/reflections/new")
+    entry = page.get_by_label("Your reflection")
+    live = page.locator("#f-body-safety")
+    await expect(entry).to_have_attribute("data-screen", "private")
+    await entry.fill(PATIENT)
+    await page.wait_for_timeout(1200)  # the debounced check has answered: nothing for a private entry
+    await expect(live.locator(".phi-live")).to_have_count(0)
+
+    await page.get_by_label("Shared anonymously on the reflection wall").check()
+    await expect(entry).to_have_attribute("data-screen", "shared")
+    await expect(live.locator(".phi-live mark.phi").filter(has_text="Alvarez")).to_have_count(1)
+
+    await page.get_by_label("Private: only you, ever").check()
+    await expect(entry).to_have_attribute("data-screen", "private")
+    await expect(live.locator(".phi-live")).to_have_count(0)
+
+    await page.get_by_label("Shared under your name").check()
+    await expect(live.locator(".phi-live")).to_be_visible()
+    # Crisis words still bring up the resources in either mode.
+    await page.get_by_label("Private: only you, ever").check()
+    await entry.fill(CRISIS)
+    await expect(live.locator(".crisis-panel")).to_be_visible()
+    await expect(live.locator(".phi-live")).to_have_count(0)

@@ -73,3 +73,23 @@ async def test_signed_out_navigation_on_a_phone(server, new_page):
         await nav.get_by_role("link", name=name).tap()
         await page.wait_for_url(server.url + href)
     assert await no_sideways_scroll(page, server, ["/", "/signin", "/guidelines", "/resources"]) == []
+
+
+async def test_staff_header_fits_on_one_row_at_1280(server, new_page):
+    """An admin has the most links; at 1280 px they all sit on one row (nothing wraps alone onto a further row),
+    and every link is still a comfortable target."""
+    page = await admin_page(new_page, server, **DEVICES["desktop"])
+    assert page.viewport_size["width"] == 1280
+    for path in ("/", "/review", "/admin"):
+        await page.goto(server.url + path)
+        nav = page.get_by_role("navigation", name="Main")
+        items = await nav.locator("ul > li").evaluate_all(
+            "els => els.map((e) => { const r = e.getBoundingClientRect();"
+            " return {text: e.innerText.trim(), top: r.top, bottom: r.bottom, right: r.right}; })")
+        assert [i["text"] for i in items][-1] == "Need help now?"
+        assert len({round(i["top"]) for i in items}) == 1, items
+        assert max(i["right"] for i in items) <= 1280
+        for link in await nav.get_by_role("link").all():
+            box = await link.bounding_box()
+            assert box["height"] >= 44 and box["width"] >= 44, box
+        assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0

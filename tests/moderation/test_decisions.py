@@ -1,5 +1,7 @@
 """Every decision: what it does, who is told, and what the audit log keeps (never an anonymous author)."""
 
+import html as html_lib
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -90,6 +92,42 @@ async def test_reason_required_and_bad_params(resident, attending, moderator, lo
                               content=f"csrf_token={token}&action=remove&reason=%FF%00".encode(),
                               headers={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400
+    async with db.transaction() as session:
+        assert await session.scalar(select(Post.state).where(Post.id == post_id)) == "visible"
+
+
+async def test_reason_field_says_when_it_is_required_and_errors_point_at_it(resident, attending, moderator,
+                                                                             login, db):
+    _, post_id = await _flagged_post(login, resident, attending, db)
+    mod = await login(moderator)
+    page = html_lib.unescape((await mod.get(f"/review/post/{post_id}")).text)
+    label = re.search(r'<label for="f-reason">(.*?)</label>', page, re.S).group(1)
+    assert re.sub(r"<[^>]+>", "", label) == "Reason (required for hide, remove, warn, silence, suspend)"
+    assert "(optional)" not in label
+    assert 'for="f-move-reason">Reason <span class="optional">(optional)' in page  # moving needs none
+
+    for action in ("hide", "remove", "warn", "silence", "suspend"):
+        response = await mod.post_form(f"/review/post/{post_id}/decide", {"action": action, "hours": "72",
+                                                                          "reason": "   "})
+        assert response.status_code == 400, action
+        page = response.text
+        assert f"A reason is required to {action}: please write it in the Reason field." in page
+        assert '<a href="#f-reason">Please give a reason' in page  # the summary links to the field
+        assert re.search(r'<p class="error-text" id="e-reason">Please give a reason', page)
+        textarea = re.search(r'<textarea id="f-reason"[^>]*>', page).group(0)
+        assert 'aria-invalid="true"' in textarea and "e-reason" in textarea
+        assert re.search(rf'value="{action}" checked', page), action  # the choice is kept
+        assert re.search(r'<option value="72" selected', page)
+
+    # The thread tools' edit has its own Reason field: the error points there, and the editor stays open.
+    response = await mod.post_form(f"/review/post/{post_id}/decide", {"action": "edit", "body": "Changed"})
+    assert response.status_code == 400
+    page = response.text
+    assert '<a href="#f-edit-reason">Please give a reason' in page
+    assert re.search(r'<p class="error-text" id="e-edit-reason">Please give a reason', page)
+    assert re.search(r'<input id="f-edit-reason"[^>]*aria-invalid="true"', page)
+    assert "<details open>" in page
+    assert 'id="e-reason"' not in page
     async with db.transaction() as session:
         assert await session.scalar(select(Post.state).where(Post.id == post_id)) == "visible"
 

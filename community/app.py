@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -135,6 +136,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         async with AsyncExitStack() as stack:
             for hook in LIFESPAN_HOOKS:
                 await stack.enter_async_context(hook(app))
+            # Everything loaded so far (modules, the ORM registry, compiled templates) lives as long as the
+            # process: moved out of the collector's reach, so full collections under load only walk what
+            # requests allocate (shorter pauses, a lower p99).
+            gc.collect()
+            gc.freeze()
             yield
         if db is None:
             await database.dispose()

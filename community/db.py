@@ -107,21 +107,15 @@ class Database:
             async with AsyncSession(bind=connection, expire_on_commit=False) as session:
                 yield session
 
-    @asynccontextmanager
-    async def raw(self) -> AsyncIterator[Any]:
-        """A bare asyncpg connection for the hottest read paths (the per-request session lookup, page queries).
+    def raw(self) -> _RawConnection:
+        """A bare asyncpg connection for the hottest read paths (the per-request session lookup, page queries):
+        `async with db.raw() as connection`.
 
         Statements run in autocommit and are prepared once per connection; no ORM, no BEGIN/COMMIT, no reset
         on release. Only for single statements that leave no session state (no SET, LISTEN or locks).
         In tests it is the test's own connection, inside its rolled-back transaction.
         """
-        if self._bind is not None:
-            raw = await self._bind.get_raw_connection()
-            yield raw.driver_connection
-            return
-        pool = self._pool or await self._open_pool()
-        async with pool.acquire() as connection:
-            yield connection
+        return _RawConnection(self)
 
     async def _open_pool(self) -> Any:
         import asyncpg
@@ -138,6 +132,31 @@ class Database:
             await self._pool.close()
             self._pool = None
         await self.engine.dispose()
+
+
+class _RawConnection:
+    """The context manager behind Database.raw(): a plain class rather than an async generator, since it runs
+    twice on every page request (the session lookup, then the page)."""
+
+    __slots__ = ("_db", "_acquired")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._acquired: Any = None
+
+    async def __aenter__(self) -> Any:
+        db = self._db
+        if db._bind is not None:
+            raw = await db._bind.get_raw_connection()
+            return raw.driver_connection
+        pool = db._pool or await db._open_pool()
+        self._acquired = pool.acquire()
+        return await self._acquired.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._acquired is not None:
+            acquired, self._acquired = self._acquired, None
+            await acquired.__aexit__(*exc)
 
 
 def start_embedded(var_dir: Path) -> str:

@@ -1,7 +1,8 @@
 """Reading threads: the categories index, category pages (keyset), thread pages (by position), post history.
 
-Hot pages run a fixed number of plain SQL statements that return rows (no ORM graphs): the thread page is one
-statement for the thread (which also records read state) and one for its page of posts with reaction counts.
+Hot pages run a fixed number of plain SQL statements that return rows (no ORM graphs), as prepared statements
+on a bare asyncpg connection (Database.raw): the thread page is one statement (the thread, its read state and
+its page of posts with reaction counts), a category page two (the category, its page of threads).
 """
 
 from __future__ import annotations
@@ -39,35 +40,37 @@ async def list_categories(session: AsyncSession) -> list[Any]:
 
 @dataclass
 class CategoryPage:
-    category: Any
-    threads: list[Any]
+    category: Any           # an asyncpg Record (CATEGORY_SQL)
+    threads: list[Any]      # asyncpg Records (THREADS_SQL): pinned first, then newest activity first
     next_cursor: str | None
     first_page: bool
 
 
-_CATEGORY = text("SELECT id, slug, name, description, position, archived_at, thread_count FROM categories "
-                 "WHERE slug = :slug")
+# Category pages run on a bare asyncpg connection (Database.raw): prepared statements, Records as they come.
+CATEGORY_SQL = ("SELECT id, slug, name, description, position, archived_at, thread_count FROM categories "
+                "WHERE slug = $1")
 
 _THREAD_COLUMNS = """
   t.id, t.title, t.state, t.pinned, t.locked, t.reply_count, t.post_count, t.last_activity_at, t.created_at,
   t.author_id, coalesce(u.display_name, 'Community team') AS author_name, r.last_read_position
 """
-_THREADS = text(f"""
+# $1 viewer id, $2 category id, $3 viewer is staff, $4 first page, $5..$6 the cursor, $7 the page size + 1.
+THREADS_SQL = f"""
 (SELECT {_THREAD_COLUMNS}
  FROM threads t LEFT JOIN users u ON u.id = t.author_id
- LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = :uid
- WHERE :first AND t.category_id = :cid AND t.pinned
-   AND (t.state = 'visible' OR :staff OR (t.author_id = :uid AND t.state <> 'removed'))
+ LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1::bigint
+ WHERE $4::boolean AND t.category_id = $2::bigint AND t.pinned
+   AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $1::bigint AND t.state <> 'removed'))
  ORDER BY t.last_activity_at DESC, t.id DESC LIMIT 20)
 UNION ALL
 (SELECT {_THREAD_COLUMNS}
  FROM threads t LEFT JOIN users u ON u.id = t.author_id
- LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = :uid
- WHERE t.category_id = :cid AND NOT t.pinned
-   AND (t.state = 'visible' OR :staff OR (t.author_id = :uid AND t.state <> 'removed'))
-   AND (t.last_activity_at, t.id) < (:before_at, :before_id)
- ORDER BY t.last_activity_at DESC, t.id DESC LIMIT :limit)
-""")
+ LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1::bigint
+ WHERE t.category_id = $2::bigint AND NOT t.pinned
+   AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $1::bigint AND t.state <> 'removed'))
+   AND (t.last_activity_at, t.id) < ($5::timestamptz, $6::bigint)
+ ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $7::int)
+"""
 
 _FAR_FUTURE = datetime(9999, 1, 1).astimezone()
 
@@ -89,18 +92,15 @@ def make_cursor(at: datetime, ident: int) -> str:
     return f"{at.isoformat()}~{ident}"
 
 
-async def category_page(session: AsyncSession, viewer: Viewer, slug: str, cursor: str = "") -> CategoryPage:
-    category = None
-    if SLUG_RE.match(slug):
-        category = (await session.execute(_CATEGORY, {"slug": slug})).mappings().first()
+async def category_page(connection: Any, viewer: Viewer, slug: str, cursor: str = "") -> CategoryPage:
+    """`connection`: a raw asyncpg connection (Database.raw)."""
+    category = await connection.fetchrow(CATEGORY_SQL, slug) if SLUG_RE.match(slug) else None
     if category is None:
         raise NotFound("There is no such category.")
     parsed = parse_cursor(cursor) if cursor else None
     before_at, before_id = parsed or (_FAR_FUTURE, 2**62)
-    rows = list((await session.execute(_THREADS, {
-        "uid": viewer.id, "cid": category["id"], "staff": viewer.is_moderator, "first": parsed is None,
-        "before_at": before_at, "before_id": before_id, "limit": THREADS_PER_PAGE + 1,
-    })).mappings())
+    rows = await connection.fetch(THREADS_SQL, viewer.id, category["id"], viewer.is_moderator, parsed is None,
+                                  before_at, before_id, THREADS_PER_PAGE + 1)
     pinned = [r for r in rows if r["pinned"]]
     regular = [r for r in rows if not r["pinned"]]
     next_cursor = None
@@ -113,57 +113,82 @@ async def category_page(session: AsyncSession, viewer: Viewer, slug: str, cursor
 
 # ---- thread page ---------------------------------------------------------------------------------------------
 
-# One statement: the thread with its category and author, the viewer's read position and watch level before
-# this visit, and (as a data-modifying CTE) the new read position for the page being shown.
-_THREAD = text("""
+# The thread page is one statement on a bare asyncpg connection (Database.raw), prepared once per connection:
+# the thread with its category, the viewer's read position and watch level before this visit, (as a
+# data-modifying CTE) the new read position for the page being shown, and the page of posts with their
+# reaction counts. Each result row is the thread's columns followed by one post's (p_*); a page with no posts
+# is one row whose post columns are NULL.
+# $1 thread id, $2 viewer id, $3 viewer is staff, $4..$5 the positions on the page.
+#
+# `p_reactions` (JSON text, kind -> count) and `p_mine` (the viewer's kinds, comma-separated) are text so that
+# a row's post part is hashable as it is: web.post_fragments uses it as its cache key.
+THREAD_COLUMNS = ("id", "title", "state", "pinned", "locked", "post_count", "reply_count", "author_id",
+                  "first_post_id", "created_at", "last_activity_at", "category_id", "category_slug",
+                  "category_name", "category_archived_at", "last_read", "watch")
+POST_COLUMNS = ("id", "position", "author_id", "reply_to_id", "body_html", "state", "removed_reason",
+                "deleted_by_author", "edited_at", "created_at", "author_name", "author_handle", "author_role",
+                "reply_to_position", "reactions", "mine", "has_dependents")
+THREAD_SQL = """
 WITH t AS (
   SELECT t.id, t.title, t.state, t.pinned, t.locked, t.post_count, t.reply_count, t.author_id, t.first_post_id,
          t.created_at, t.last_activity_at, c.id AS category_id, c.slug AS category_slug,
-         c.name AS category_name, c.archived_at AS category_archived_at
-  FROM threads t JOIN categories c ON c.id = t.category_id WHERE t.id = :tid
+         c.name AS category_name, c.archived_at AS category_archived_at,
+         (SELECT r.last_read_position FROM thread_reads r WHERE r.user_id = $2::bigint AND r.thread_id = t.id)
+           AS last_read,
+         (SELECT w.level FROM thread_watches w WHERE w.user_id = $2::bigint AND w.thread_id = t.id) AS watch
+  FROM threads t JOIN categories c ON c.id = t.category_id WHERE t.id = $1::bigint
 ), seen AS (
   INSERT INTO thread_reads (user_id, thread_id, last_read_position, updated_at)
-  SELECT :uid, t.id, LEAST(:last_on_page, t.post_count), now() FROM t
-  WHERE (t.state = 'visible' OR :staff OR (t.author_id = :uid AND t.state <> 'removed'))
+  SELECT $2::bigint, t.id, LEAST($5::int, t.post_count), now() FROM t
+  WHERE (t.state = 'visible' OR $3::boolean OR (t.author_id = $2::bigint AND t.state <> 'removed'))
     -- Write only when the position advances: a re-read then writes nothing, so it needs no commit flush.
-    AND NOT EXISTS (SELECT 1 FROM thread_reads r WHERE r.user_id = :uid AND r.thread_id = t.id
-                    AND r.last_read_position >= LEAST(:last_on_page, t.post_count))
+    AND coalesce(t.last_read, 0) < LEAST($5::int, t.post_count)
   ON CONFLICT (user_id, thread_id) DO UPDATE
     SET last_read_position = GREATEST(thread_reads.last_read_position, EXCLUDED.last_read_position),
         updated_at = now()
   RETURNING 1
+), reacted AS (
+  -- The reactions to the page's posts, counted once for the page (not one sub-select per post).
+  SELECT r.post_id, r.kind, count(*) AS n, bool_or(r.user_id = $2::bigint) AS mine
+  FROM t JOIN posts q ON q.thread_id = t.id AND q.position BETWEEN $4::int AND $5::int
+  JOIN reactions r ON r.post_id = q.id
+  GROUP BY r.post_id, r.kind
+), reactions AS (
+  SELECT post_id, json_object_agg(kind, n ORDER BY kind)::text AS counts,
+         string_agg(kind, ',' ORDER BY kind) FILTER (WHERE mine) AS mine
+  FROM reacted GROUP BY post_id
 )
-SELECT t.*,
-  (SELECT r.last_read_position FROM thread_reads r WHERE r.user_id = :uid AND r.thread_id = t.id) AS last_read,
-  (SELECT w.level FROM thread_watches w WHERE w.user_id = :uid AND w.thread_id = t.id) AS watch
+SELECT t.*, p.*
 FROM t
-""")
-
-_POSTS = text("""
-SELECT p.id, p.position, p.author_id, p.reply_to_id, p.body_html, p.state, p.removed_reason,
-       p.deleted_by_author, p.edited_at, p.created_at,
-       coalesce(u.display_name, CASE WHEN p.author_id IS NULL THEN 'Community team' ELSE 'Former member' END)
-         AS author_name,
-       u.handle AS author_handle, u.role AS author_role,
-       rp.position AS reply_to_position,
-       (SELECT json_object_agg(x.kind, x.n) FROM
-          (SELECT r.kind, count(*) AS n FROM reactions r WHERE r.post_id = p.id GROUP BY r.kind) x) AS reactions,
-       (SELECT array_agg(r.kind) FROM reactions r WHERE r.post_id = p.id AND r.user_id = :uid) AS mine,
-       CASE WHEN p.deleted_by_author THEN EXISTS (
-         SELECT 1 FROM posts c WHERE c.reply_to_id = p.id AND c.state = 'visible') END AS has_dependents
-FROM posts p
-LEFT JOIN users u ON u.id = p.author_id
-LEFT JOIN posts rp ON rp.id = p.reply_to_id
-WHERE p.thread_id = :tid AND p.position BETWEEN :lo AND :hi
-  AND (p.state = 'visible' OR p.deleted_by_author OR :staff OR p.author_id = :uid)
-ORDER BY p.position
-""")
+LEFT JOIN LATERAL (
+  SELECT p.id AS p_id, p.position AS p_position, p.author_id AS p_author_id, p.reply_to_id AS p_reply_to_id,
+         p.body_html AS p_body_html, p.state AS p_state, p.removed_reason AS p_removed_reason,
+         p.deleted_by_author AS p_deleted_by_author, p.edited_at AS p_edited_at, p.created_at AS p_created_at,
+         coalesce(u.display_name, CASE WHEN p.author_id IS NULL THEN 'Community team' ELSE 'Former member' END)
+           AS p_author_name,
+         u.handle AS p_author_handle, u.role AS p_author_role,
+         rp.position AS p_reply_to_position,
+         ra.counts AS p_reactions, ra.mine AS p_mine,
+         CASE WHEN p.deleted_by_author THEN EXISTS (
+           SELECT 1 FROM posts c WHERE c.reply_to_id = p.id AND c.state = 'visible') END AS p_has_dependents
+  FROM posts p
+  LEFT JOIN users u ON u.id = p.author_id
+  LEFT JOIN posts rp ON rp.id = p.reply_to_id
+  LEFT JOIN reactions ra ON ra.post_id = p.id
+  WHERE p.thread_id = t.id AND p.position BETWEEN $4::int AND $5::int
+    -- No posts at all from a thread the viewer may not see (thread_page() then answers 404).
+    AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $2::bigint AND t.state <> 'removed'))
+    AND (p.state = 'visible' OR p.deleted_by_author OR $3::boolean OR p.author_id = $2::bigint)
+) p ON true
+ORDER BY p.p_position
+"""
+POST_AT = len(THREAD_COLUMNS)  # a row's post part: row[POST_AT:], in POST_COLUMNS order
 
 
 @dataclass
 class ThreadPage:
-    thread: Any
-    posts: list[dict[str, Any]]
+    thread: Any             # an asyncpg Record (THREAD_SQL): read the THREAD_COLUMNS by name
+    posts: list[tuple]      # the post parts of the rows, in POST_COLUMNS order; web.post_fragments renders them
     page: int
     pages: int
     last_read: int          # the read position before this visit (0: never read)
@@ -181,37 +206,39 @@ def visible_to(viewer: Viewer, state: str, author_id: int | None) -> bool:
     return state == "visible" or viewer.is_moderator or (author_id == viewer.id and state != "removed")
 
 
-async def thread_page(session: AsyncSession, viewer: Viewer, thread_id: int, page: int = 1) -> ThreadPage:
+async def thread_page(connection: Any, viewer: Viewer, thread_id: int, page: int = 1) -> ThreadPage:
+    """`connection`: a raw asyncpg connection (Database.raw), in autocommit: the read-position upsert is part of
+    the page's one statement.
+
+    ThreadPage.thread is the first row (read its thread columns by name); ThreadPage.posts are the post parts
+    of the rows (tuples in POST_COLUMNS order; see web.post_fragments).
+    """
     page = max(1, page)
     lo, hi = (page - 1) * PAGE_SIZE + 1, page * PAGE_SIZE
-    thread = (await session.execute(_THREAD, {"tid": thread_id, "uid": viewer.id, "staff": viewer.is_moderator,
-                                              "last_on_page": hi})).mappings().first()
+    staff = viewer.is_moderator
+    rows = await connection.fetch(THREAD_SQL, thread_id, viewer.id, staff, lo, hi)
+    thread = rows[0] if rows else None
     if thread is None or not visible_to(viewer, thread["state"], thread["author_id"]):
         raise NotFound("This thread does not exist, or it is no longer available.")
-    pages = page_of(max(1, thread["post_count"]))
+    post_count = thread["post_count"]
+    pages = page_of(max(1, post_count))
     if page > pages:
         raise NotFound(f"This thread has {pages} page{'s' if pages != 1 else ''}.")
-    rows = (await session.execute(_POSTS, {"tid": thread_id, "uid": viewer.id, "staff": viewer.is_moderator,
-                                           "lo": lo, "hi": hi})).mappings()
-    posts: list[dict[str, Any]] = []
-    for row in rows:
-        post = dict(row)
-        if post["deleted_by_author"]:
-            needed = post["has_dependents"] or (post["position"] == 1 and thread["reply_count"] > 0)
-            if not needed and not viewer.is_moderator:
-                continue
-            post["placeholder"] = "removed by the author"
-            post["body_html"] = ""
-        post["mine_set"] = set(post["mine"] or ())
-        post["reactions"] = post["reactions"] or {}
-        post["is_own"] = post["author_id"] is not None and post["author_id"] == viewer.id
-        posts.append(post)
+    if thread["p_id"] is None:
+        rows = []
+    elif not staff:
+        # A post its author deleted stays (as a placeholder) only where the conversation needs it: it has
+        # visible replies, or it opens a thread with replies. Moderators see every placeholder.
+        opening_needed = thread["reply_count"] > 0
+        rows = [r for r in rows if not r["p_deleted_by_author"] or r["p_has_dependents"]
+                or (r["p_position"] == 1 and opening_needed)]
     last_read = thread["last_read"] or 0
     # `last_read` was read in the same snapshot as the upsert, so it is the position before this visit.
-    first_unread = last_read + 1 if last_read < thread["post_count"] else None
+    first_unread = last_read + 1 if last_read < post_count else None
     locked_out = (thread["locked"] or thread["category_archived_at"] is not None or thread["state"] != "visible")
-    can_reply = viewer.is_moderator or (not locked_out and not viewer.is_silenced())
-    return ThreadPage(thread, posts, page, pages, last_read, thread["watch"], can_reply, first_unread)
+    can_reply = staff or (not locked_out and not viewer.is_silenced())
+    return ThreadPage(thread, [r[POST_AT:] for r in rows], page, pages, last_read, thread["watch"], can_reply,
+                      first_unread)
 
 
 async def first_unread_position(session: AsyncSession, viewer: Viewer, thread_id: int) -> tuple[int, int]:

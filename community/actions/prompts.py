@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -155,3 +156,24 @@ async def prompt_of_week(session: AsyncSession, today: date | None = None) -> Pr
     if not prompts:
         return None
     return prompts[rotation_index(today or datetime.now(UTC).date(), len(prompts))]
+
+
+# The same choice in one statement, for the wall on a bare asyncpg connection (Database.raw): the newest pinned
+# active prompt, else the active prompt at rotation_index() in id order. $1: iso_year * 53 + week.
+WEEKLY_SQL = """
+WITH pinned AS (
+  SELECT id, theme, title, text, minutes FROM prompts WHERE pinned_at IS NOT NULL AND active
+  ORDER BY pinned_at DESC LIMIT 1
+)
+SELECT * FROM pinned
+UNION ALL
+(SELECT p.id, p.theme, p.title, p.text, p.minutes FROM prompts p
+ WHERE p.active AND NOT EXISTS (SELECT 1 FROM pinned)
+ ORDER BY p.id OFFSET $1::bigint % greatest((SELECT count(*) FROM prompts WHERE active), 1) LIMIT 1)
+"""
+
+
+async def prompt_of_week_row(connection: Any, today: date | None = None) -> Any:
+    """prompt_of_week() as one asyncpg Record (id, theme, title, text, minutes), or None."""
+    iso_year, week, _ = (today or datetime.now(UTC).date()).isocalendar()
+    return await connection.fetchrow(WEEKLY_SQL, iso_year * 53 + week)

@@ -3,6 +3,7 @@ watching, search. Admin category pages live in web.discussion_admin and are moun
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -15,10 +16,10 @@ from community.actions.discussions import REACTION_LABELS, NeedsConfirmation, Pu
 from community.errors import ActionError, Invalid, NotFound
 from community.models.discussions import Category, Post, Thread
 from community.text import quote_markdown
-from community.web import discussion_admin, ids, post_fragments  # noqa: F401  (ids: the dbid convertor)
+from community.web import discussion_admin, fragments, ids, post_fragments  # noqa: F401  (ids: the dbid convertor)
 from community.web.common import db_of, form_error, redirect, settings_of, viewer_of
 from community.web.forms import Form, read_form
-from community.web.templates import render
+from community.web.templates import relative_time, render
 
 
 def _page_param(request: Request, name: str = "page", default: int = 1) -> int:
@@ -58,10 +59,18 @@ async def categories_index(request: Request) -> Response:
 async def category(request: Request) -> Response:
     viewer = viewer_of(request)
     cursor = request.query_params.get("after", "")[:80]
-    async with db_of(request).read() as session:
-        page = await reads.category_page(session, viewer, request.path_params["slug"], cursor)
+    async with db_of(request).raw() as connection:
+        page = await reads.category_page(connection, viewer, request.path_params["slug"], cursor)
+    # Each row's HTML is cached by the row itself (it holds the viewer's read position) and its relative time.
+    row_template = request.app.state.templates.env.get_template("discussions/_thread_row.html")
+    now = datetime.now(UTC)
+    items = []
+    for t in page.threads:
+        when = relative_time(t["last_activity_at"], now)
+        items.append(((t, when), {"t": t, "when": when}))
+    threads_html = fragments.render_items(row_template, items)
     return render(request, "discussions/category.html", {"page": page, "category": page.category,
-                                                         "page_size": reads.PAGE_SIZE})
+                                                         "threads_html": threads_html})
 
 
 async def _category_for_compose(request: Request) -> Any:
@@ -101,14 +110,15 @@ async def new_thread(request: Request) -> Response:
 async def thread(request: Request) -> Response:
     viewer = viewer_of(request)
     page_number = _page_param(request)
-    # Autocommit: the page's read-position upsert is one statement, so no BEGIN/COMMIT round trips are needed.
-    async with db_of(request).read() as session:
-        page = await reads.thread_page(session, viewer, request.path_params["thread_id"], page_number)
-    post_fragments.render_posts(request.app.state.templates.env, page, viewer, viewer.timezone,
-                                request.scope.get("csrf_token", ""))
+    # Two prepared statements on a bare asyncpg connection, in autocommit (the read-position upsert is one
+    # statement, so no BEGIN/COMMIT round trips are needed).
+    async with db_of(request).raw() as connection:
+        page = await reads.thread_page(connection, viewer, request.path_params["thread_id"], page_number)
+    posts_html = post_fragments.render_posts(request.app.state.templates.env, page, viewer, viewer.timezone,
+                                             request.scope.get("csrf_token", ""))
     return render(request, "discussions/thread.html", {
-        "page": page, "thread": page.thread, "reaction_labels": REACTION_LABELS,
-        "show_support": request.query_params.get("support") == "1", "page_size": reads.PAGE_SIZE})
+        "page": page, "thread": page.thread, "posts_html": posts_html,
+        "show_support": request.query_params.get("support") == "1"})
 
 
 async def thread_unread(request: Request) -> Response:

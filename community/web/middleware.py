@@ -269,21 +269,19 @@ class ViewerMiddleware:
         self.settings = settings
         self.db = db
         self.flash_signer = URLSafeSerializer(settings.secret_key, salt="flash")
-        # session token -> member id, so the sealed notification tag is known before the one query.
-        self._member_of_token: OrderedDict[str, int] = OrderedDict()
+        # session token -> (member id, its sealed notification tag), so the tag is known before the one query.
+        self._member_of_token: OrderedDict[str, tuple[int, str]] = OrderedDict()
 
     async def _load(self, token: str) -> Any:
-        member_id = self._member_of_token.get(token)
-        tag = author_tag(self.settings.anon_key, member_id) if member_id is not None else None
+        known = self._member_of_token.get(token)
         async with self.db.raw() as connection:
-            viewer = await accounts.load_viewer(connection, token, tag)
-        if viewer is not None and member_id is None:
+            viewer = await accounts.load_viewer(connection, token, known[1] if known is not None else None)
+        if viewer is not None and known is None:
+            tag = author_tag(self.settings.anon_key, viewer.id)
             async with self.db.read() as session:
-                unread = viewer.unread + await accounts.count_tagged_unread(
-                    session, author_tag(self.settings.anon_key, viewer.id))
+                unread = viewer.unread + await accounts.count_tagged_unread(session, tag)
             viewer = replace(viewer, unread=unread)
-        if viewer is not None and member_id is None:
-            self._member_of_token[token] = viewer.id
+            self._member_of_token[token] = (viewer.id, tag)
             if len(self._member_of_token) > 20000:
                 self._member_of_token.popitem(last=False)
         return viewer

@@ -2,33 +2,31 @@
 
 A thread page is mostly fifty posts whose HTML is the same for everyone who sees them the same way. Rendering
 them through Jinja2 on every request cost more than the rest of the request together, so each post's HTML is
-kept in a small in-process LRU cache. The key is *content-addressed*: the post's row as read in this request
+kept in web.fragments' small in-process LRU cache. The key is *content-addressed*: the post's row as read in this request
 (body, state, edit time, author name and role, reaction counts...) plus every viewer-dependent input of
 `discussions/_post.html` (own post or not, the viewer's reactions, moderator or not, can reply, the unread
 marker, the time zone) and the template object itself. A changed post, a new reaction, a renamed author or an
 edited template gives a new key, so an entry can never be stale; nothing needs invalidating.
 
 The one per-browser value in a post, the CSRF token in its reaction forms, is not part of the key: the
-fragment is rendered with a random per-process marker in its place and split there, and the request's own
-(escaped) token is joined in.
+fragment is rendered with a random per-process marker in its place, which is replaced by the request's own
+(escaped) token once the page's posts are joined.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections import OrderedDict
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from community.actions.discussion_reads import POST_COLUMNS
 from community.actions.discussions import REACTION_LABELS
+from community.web import fragments
 
 TEMPLATE = "discussions/_post.html"
-MAX_ENTRIES = 5000
 _MARK = "csrf" + secrets.token_hex(16)  # unguessable: user text can never contain it
-
-_cache: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
-
 
 class _Marker:
     """Stands for the CSRF token while a fragment is rendered (`{{ csrf_token }}` prints the marker)."""
@@ -40,38 +38,41 @@ class _Marker:
         return _MARK
 
 
-def _row_key(post: dict[str, Any]) -> tuple:
-    key = []
-    for name, value in post.items():
-        if name in ("mine", "mine_set", "html"):
-            continue
-        if isinstance(value, dict):
-            value = tuple(sorted(value.items()))
-        key.append((name, value))
-    return tuple(key)
+_ID, _POSITION, _AUTHOR_ID = POST_COLUMNS.index("id"), POST_COLUMNS.index("position"), POST_COLUMNS.index("author_id")
 
 
-def render_posts(env: Any, page: Any, viewer: Any, tz: str, csrf_token: str) -> None:
-    """Sets post["html"] (Markup) on every post of a reads.ThreadPage."""
+def post_context(row: tuple, viewer_id: int) -> dict[str, Any]:
+    """What discussions/_post.html reads as `p`, from one post of a reads.ThreadPage."""
+    post = dict(zip(POST_COLUMNS, row, strict=True))
+    post["reactions"] = json.loads(post["reactions"]) if post["reactions"] else {}
+    post["mine_set"] = frozenset(post["mine"].split(",")) if post["mine"] else frozenset()
+    post["is_own"] = post["author_id"] is not None and post["author_id"] == viewer_id
+    if post["deleted_by_author"]:
+        post["placeholder"] = "removed by the author"
+        post["body_html"] = ""
+    return post
+
+
+def render_posts(env: Any, page: Any, viewer: Any, tz: str, csrf_token: str) -> Markup:
+    """The HTML of every post of a reads.ThreadPage, in order, as one string.
+
+    The key of a post is its row as read in this request (a tuple of plain values; it holds the viewer's own
+    reactions too) plus what else the template reads: own post or not, the unread marker, the page-wide inputs
+    (template, thread, can reply, moderator, time zone).
+    """
     template = env.get_template(TEMPLATE)
     thread = page.thread
-    shared = (id(template), thread["id"], page.can_reply, viewer.is_moderator, tz)
-    token = str(escape(csrf_token))
-    for post in page.posts:
-        marker = post["position"] == page.first_unread
-        key = (shared, marker, marker and bool(page.last_read), frozenset(post["mine_set"]), _row_key(post))
-        parts = _cache.get(key)
-        if parts is None:
-            html = template.render(p=post, page=page, thread=thread, viewer=viewer, tz=tz,
-                                   reaction_labels=REACTION_LABELS, csrf_token=_Marker())
-            parts = tuple(html.split(_MARK))
-            _cache[key] = parts
-            if len(_cache) > MAX_ENTRIES:
-                _cache.popitem(last=False)
-        else:
-            _cache.move_to_end(key)
-        post["html"] = Markup(parts[0] if len(parts) == 1 else token.join(parts))
-
-
-def clear() -> None:
-    _cache.clear()
+    viewer_id = viewer.id
+    shared = (thread["id"], page.can_reply, viewer.is_moderator, tz)
+    first_unread = page.first_unread
+    unread_shown = bool(page.last_read)
+    out: list[str] = []
+    for row in page.posts:
+        marker = row[_POSITION] == first_unread
+        author_id = row[_AUTHOR_ID]
+        key = (shared, author_id is not None and author_id == viewer_id, marker, marker and unread_shown, row)
+        out.append(fragments.render(template, key, lambda row=row: dict(
+            p=post_context(row, viewer_id), page=page, thread=thread, viewer=viewer, tz=tz,
+            reaction_labels=REACTION_LABELS, csrf_token=_Marker())))
+    # The one per-browser value, joined in once for the whole page.
+    return Markup("".join(out).replace(_MARK, str(escape(csrf_token))))

@@ -6,6 +6,7 @@ since the app loads `community.web.reflections` only.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -20,12 +21,13 @@ from community.actions import reflections as actions
 from community.actions.reflection_moderation import DECISIONS
 from community.errors import ActionError, Invalid, NotFound
 from community.models.reflections import BODY_MAX, REPLY_MAX, TITLE_MAX
-from community.web import journal, own_data, prompts, reflection_drafts_api, reflection_moderation
+from community.web import fragments, journal, own_data, prompts, reflection_drafts_api, reflection_moderation
 from community.web.common import db_of, form_error, redirect, settings_of, viewer_of
 from community.web.forms import read_form
-from community.web.templates import render
+from community.web.templates import coarse_time, render
 
 FIELDS = ("title", "body", "visibility", "prompt_id", "theme")
+PROMPT_SQL = "SELECT id, theme, title, text, minutes FROM prompts WHERE id = $1::bigint"
 
 
 def key_of(request: Request) -> str:
@@ -51,14 +53,24 @@ async def wall(request: Request) -> Response:
     prompt_id = int_param(request, "prompt")
     q = " ".join(request.query_params.get("q", "").split())[:200].replace("\x00", "")
     before = int_param(request, "before")
-    async with db_of(request).read() as session:
-        cards = await actions.list_wall(session, viewer, key_of(request), theme=theme, prompt_id=prompt_id, q=q,
+    # Prepared statements on a bare asyncpg connection: the cards with their counts, the prompt of the week,
+    # and the prompt filtered by (when there is one).
+    async with db_of(request).raw() as connection:
+        cards = await actions.list_wall(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id, q=q,
                                         before=before)
-        prompt = await session.get(prompt_actions.Prompt, prompt_id) if prompt_id else None
-        weekly = await prompt_actions.prompt_of_week(session)
+        prompt = await connection.fetchrow(PROMPT_SQL, prompt_id) if prompt_id else None
+        weekly = await prompt_actions.prompt_of_week_row(connection)
+    # Each card's HTML is cached by its row (the same for every viewer) and its coarse time.
+    card_template = request.app.state.templates.env.get_template("reflections/_wall_card.html")
+    now = datetime.now(UTC)
+    items = []
+    for card in cards:
+        when = coarse_time(card.created_at, now)
+        items.append(((card.row, when), {"card": card, "when": when}))
     return render(request, "reflections/wall.html", {
-        "cards": cards, "theme": theme, "themes": prompt_actions.THEMES, "prompt": prompt, "q": q,
-        "weekly": weekly, "more": len(cards) == actions.WALL_PAGE, "before": before})
+        "cards": cards, "cards_html": fragments.render_items(card_template, items), "theme": theme,
+        "themes": prompt_actions.THEMES, "prompt": prompt, "q": q, "weekly": weekly,
+        "more": len(cards) == actions.WALL_PAGE, "before": before})
 
 
 # ---- one reflection ---------------------------------------------------------------------------------------

@@ -45,10 +45,10 @@ def local_time(value: datetime | None, tz: str | None = "UTC", fmt: str = "%d %b
     return value.astimezone(_zone(tz)).strftime(fmt)
 
 
-def relative_time(value: datetime | None) -> str:
+def relative_time(value: datetime | None, now: datetime | None = None) -> str:
     if value is None:
         return ""
-    delta = datetime.now(UTC) - value
+    delta = (now or datetime.now(UTC)) - value
     seconds = int(delta.total_seconds())
     if seconds < 60:
         return "just now"
@@ -63,11 +63,11 @@ def relative_time(value: datetime | None) -> str:
     return value.strftime("%d %b %Y")
 
 
-def coarse_time(value: datetime | None) -> str:
+def coarse_time(value: datetime | None, now: datetime | None = None) -> str:
     """Anonymous content shows only the day or 'this week': no minute to match against activity."""
     if value is None:
         return ""
-    days = (datetime.now(UTC).date() - value.astimezone(UTC).date()).days
+    days = ((now or datetime.now(UTC)).date() - value.astimezone(UTC).date()).days
     if days <= 0:
         return "today"
     if days < 7:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 from sqlalchemy import event
@@ -35,19 +35,56 @@ async def post_ids(db, thread_id):
                                           .order_by(Post.position)))
 
 
+_NOT_COUNTED = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")
+_RAW_METHODS = ("fetch", "fetchrow", "fetchval", "fetchmany", "execute", "executemany", "prepare", "cursor",
+                "copy_records_to_table")
+
+
+class _CountingConnection:
+    """Stands for the asyncpg connection that Database.raw() hands out, recording every statement run on it."""
+
+    def __init__(self, connection, statements: list[str]) -> None:
+        self._connection = connection
+        self._statements = statements
+
+    def __getattr__(self, name):
+        attr = getattr(self._connection, name)
+        if name not in _RAW_METHODS:
+            return attr
+
+        def counted(query, *args, **kwargs):
+            self._statements.append(query if isinstance(query, str) else str(query))
+            return attr(query, *args, **kwargs)
+        return counted
+
+
 @contextmanager
-def count_queries(engine):
+def count_queries(engine, db=None):
+    """The SQL statements run inside the block: through SQLAlchemy (engine events) and, with `db`, on the bare
+    asyncpg connections that db.raw() hands out (the session lookup and the hot pages run there).
+    """
     statements: list[str] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
+        if not statement.lstrip().upper().startswith(_NOT_COUNTED):
             statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", before)
+    if db is not None:
+        plain_raw = db.raw
+
+        @asynccontextmanager
+        async def counting_raw():
+            async with plain_raw() as connection:
+                yield _CountingConnection(connection, statements)
+
+        db.raw = counting_raw
     try:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", before)
+        if db is not None:
+            del db.raw  # back to the class's method
 
 
 @pytest.fixture

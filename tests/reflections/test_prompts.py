@@ -91,3 +91,20 @@ async def test_staff_add_and_edit_prompts(member_factory, login, db):
     assert edit.status_code == 303
     async with db.transaction() as session:
         assert (await session.get(Prompt, prompt.id)).minutes == 15
+
+
+async def test_prompt_of_the_week_in_one_statement_agrees(db, member_factory, login):
+    """The wall's one-statement prompt of the week (raw asyncpg) picks what prompt_of_week() picks."""
+    days = [date(2026, 3, 2), date(2026, 3, 9), date(2027, 1, 4), date(2030, 12, 30)]
+    async with db.transaction() as session:
+        expected = [(await actions.prompt_of_week(session, day)).id for day in days]
+    async with db.raw() as connection:
+        got = [(await actions.prompt_of_week_row(connection, day))["id"] for day in days]
+    assert got == expected
+    async with db.transaction() as session:
+        target = (await session.scalars(select(Prompt).where(Prompt.slug == "one-breath"))).one()
+    client = await login(await member_factory("admin"))
+    assert (await client.post_form(f"/prompts/{target.id}/pin")).status_code == 303
+    async with db.raw() as connection:
+        assert (await actions.prompt_of_week_row(connection, days[0]))["id"] == target.id
+    assert f"/reflections/new?prompt={target.id}" in (await client.get("/reflections")).text

@@ -152,3 +152,23 @@ async def test_going_anonymous_masks_the_authors_signed_replies(member_factory, 
     async with db.transaction() as session:
         reply = (await session.scalars(select(ReflectionReply).where(ReflectionReply.reflection_id == rid))).one()
     assert reply.author_id is None and reply.is_author
+
+
+async def test_wall_query_count_is_fixed(member_factory, login, db, engine):
+    from tests.discussions.conftest import count_queries
+
+    me = await login(await member_factory())
+    await write(me, body="The first shared piece.", visibility="anonymous")
+    await me.get("/reflections")  # warm the viewer cache
+    with count_queries(engine, db) as few:
+        assert (await me.get("/reflections")).status_code == 200
+    for n in range(12):
+        rid = await write(me, body=f"Shared piece {n}.", visibility="named" if n % 2 else "anonymous")
+        if n % 3 == 0:
+            await me.post_form(f"/reflections/{rid}/replies", {"body": "With you."})
+    with count_queries(engine, db) as many:
+        page = await me.get("/reflections")
+    assert page.text.count("reflection-card") >= 13
+    # The session lookup, the cards with their counts, the prompt of the week.
+    assert len(few) == len(many) <= 3, many
+    assert any("FROM reflections r" in s for s in many), many

@@ -66,7 +66,7 @@ async def test_crisis_on_every_surface_reaches_moderators_and_check_in_reaches_w
         assert detail.status_code == 200
         assert "Wren Writer" not in detail.text and "Chidi Chatter" not in detail.text
         response = await moderator.post_form(f"/review/{kind}/{item.target_id}/decide",
-                                             {"action": "warn", "reason": CHECK_IN})
+                                             {"action": "check_in", "reason": CHECK_IN})
         assert response.status_code in (200, 303), (kind, response.text[:500])
 
     async with db.transaction() as session:

@@ -24,14 +24,15 @@ from community.settings import Settings
 from community.viewer import Viewer
 
 # Decisions that close the review item (and the flags), and those that act on the content or its thread only.
-RESOLVING = ("keep", "approve", "hide", "remove", "restore", "warn", "silence", "suspend")
+RESOLVING = ("keep", "check_in", "approve", "hide", "remove", "restore", "warn", "silence", "suspend")
 LABELS = {
-    "keep": "Keep (dismiss the flags)", "approve": "Approve", "hide": "Hide", "remove": "Remove",
+    "keep": "Keep (dismiss the flags)", "check_in": "Check in with the writer privately (the writing stays)",
+    "approve": "Approve", "hide": "Hide", "remove": "Remove",
     "restore": "Restore", "warn": "Warn privately", "silence": "Silence", "suspend": "Suspend",
     "edit": "Edit", "lock": "Lock thread", "unlock": "Unlock thread", "pin": "Pin thread",
     "unpin": "Unpin thread", "move": "Move thread",
 }
-NEEDS_REASON = ("remove", "warn", "silence", "suspend", "edit", "hide")
+NEEDS_REASON = ("check_in", "remove", "warn", "silence", "suspend", "edit", "hide")
 # The decisions of the review page's main form that need its Reason field, in the page's order (its label).
 DECIDE_NEEDS_REASON = tuple(a for a in RESOLVING if a in NEEDS_REASON)
 # The form field that carries the reason, by action: the thread tools' edit form has its own (f-edit-reason).
@@ -39,6 +40,7 @@ REASON_FIELD = {"edit": "edit-reason"}
 SILENCE_HOURS = {"1": "1 hour", "24": "1 day", "72": "3 days", "168": "1 week", "720": "30 days"}
 FLAGGER_OUTCOME = {
     "keep": "reviewed it and decided it can stay",
+    "check_in": "reviewed it and reached out to the writer privately",
     "approve": "reviewed it and approved it",
     "hide": "hid it",
     "remove": "removed it",
@@ -48,6 +50,7 @@ FLAGGER_OUTCOME = {
     "suspend": "reviewed it and suspended the writer's account",
 }
 REASON_MAX = 1000
+NOTIFICATION_KIND = {"warn": "warning", "check_in": "check_in"}
 
 
 @dataclass
@@ -60,6 +63,9 @@ class Decision:
 def check_reason(action: str, reason: str) -> str | None:
     reason = reason.strip()
     field = REASON_FIELD.get(action, "reason")
+    if action == "check_in" and not reason:
+        raise Invalid("Please write the message you want to send to the writer.",
+                      fields={field: "Please write the message you want to send."})
     if action in NEEDS_REASON and not reason:
         raise Invalid(f"A reason is required to {action}: please write it in the Reason field.",
                       fields={field: "Please give a reason: the author sees it, and it is kept in the "
@@ -69,11 +75,16 @@ def check_reason(action: str, reason: str) -> str | None:
     return reason or None
 
 
-async def _author_for_sanction(session: AsyncSession, viewer: Viewer, kind: str, target_id: int) -> User:
-    author_id = await adapter_or_404(kind).author_user_id(session, target_id)
+async def _reachable_author(session: AsyncSession, adapter: Any, target_id: int) -> User:
+    author_id = await adapter.author_user_id(session, target_id)
     user = await session.get(User, author_id) if author_id is not None else None
     if user is None or user.deleted_at is not None:
         raise Invalid("The writer's account no longer exists, so there is nobody to contact or sanction.")
+    return user
+
+
+async def _author_for_sanction(session: AsyncSession, viewer: Viewer, kind: str, target_id: int) -> User:
+    user = await _reachable_author(session, adapter_or_404(kind), target_id)
     if user.id == viewer.id:
         raise Invalid("You cannot sanction yourself.")
     if user.role in ("moderator", "admin") and not viewer.is_admin:
@@ -135,6 +146,10 @@ async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, k
             await adapter.set_state(session, target_id, "visible", None)
             author_text = (f"Your writing ({title}) was approved and is now visible." if view.state == "pending"
                            else f"A moderator reviewed your writing ({title}); it is visible again.")
+    elif action == "check_in":
+        # Care, not a sanction: nothing goes on the writer's record, and the writing stays as it is.
+        await _reachable_author(session, adapter, target_id)
+        author_text = f"A moderator is checking in about something you wrote ({title}): {reason_text}"
     elif action in ("hide", "remove"):
         state = "hidden" if action == "hide" else "removed"
         if view.state == state:
@@ -151,7 +166,7 @@ async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, k
         if action == "warn":
             author_text = (f"A private message from the moderators about your writing ({title}): {reason_text}"
                            if not view.anonymous else
-                           f"A private check-in from the moderators about something you shared ({title}): "
+                           f"A private message from the moderators about something you shared ({title}): "
                            f"{reason_text}")
         elif action == "silence":
             hours = _int_param(params, "hours", 1, 24 * 365, "Choose how long posting is paused.")
@@ -187,12 +202,12 @@ async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, k
     if action in RESOLVING:
         item_id, flaggers = await resolve(session, viewer, kind, target_id, action, reason_text)
     details.update({"item": item_id, "flags": len(flaggers)})
-    sanction_on_anonymous = view.anonymous and action in ("warn", "silence", "suspend")
+    to_hidden_writer = view.anonymous and action in ("check_in", "warn", "silence", "suspend")
     await audit.record(session, viewer, f"moderation.{action}", target_type=kind, target_id=target_id,
                        target_label=title, reason=reason_text, details=details,
-                       seal_reason_with=settings.anon_key if sanction_on_anonymous else None)
+                       seal_reason_with=settings.anon_key if to_hidden_writer else None)
     if author_text:
-        await adapter.notify_author(session, target_id, "warning" if action == "warn" else "moderation",
+        await adapter.notify_author(session, target_id, NOTIFICATION_KIND.get(action, "moderation"),
                                     author_text, view.url if action not in ("remove", "suspend") else None)
     outcome = FLAGGER_OUTCOME.get(action)
     if outcome:

@@ -1,27 +1,26 @@
 """Moderating reflections without learning who wrote them; unmasking only by two admins with a written reason.
 
-- hide / remove / restore go through the adapters (the same path the shared review queue uses);
-- a sanction on a hidden author is applied through `author_user_id` and written with day-coarse times, and the
-  audit entry names the content, never the member (and does not repeat the reason that the member is shown);
-- a moderator's check-in message reaches the hidden author through their sealed tag;
+- hide / remove / restore, a sanction on the hidden writer and a check-in message, taken from the reflection's
+  own page, are the review queue's decisions (actions.decisions), taken directly: one code path, so the same
+  coarse times, sealed audit reasons, notifications through the sealed tag and resolution of open flags;
 - unmasking: one admin requests with a reason, a different admin approves; the author is told. The member id
   is never stored with the request: the two admins unseal it when they view the approved request.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.actions import audit
-from community.actions.accounts import check_reason, require_admin, require_staff, revoke_sessions
-from community.actions.reflection_targets import day_of, reflection_adapter, reply_adapter
+from community.actions import audit, decisions
+from community.actions.accounts import check_reason, require_admin
+from community.actions.reflection_targets import reflection_adapter, reply_adapter
 from community.errors import Forbidden, Invalid, NotFound
 from community.models.accounts import User
-from community.models.moderation import Sanction
 from community.models.reflections import Reflection, ReflectionReply, UnmaskRequest
+from community.settings import Settings
 from community.viewer import Viewer
 
 KINDS = {"reflection": reflection_adapter, "reflection_reply": reply_adapter}
@@ -35,80 +34,40 @@ def adapter_of(kind: str):  # type: ignore[no-untyped-def]
     return KINDS[kind]
 
 
-async def _target_exists(session: AsyncSession, kind: str, target_id: int) -> None:
-    model = Reflection if kind == "reflection" else ReflectionReply
-    row = await session.get(model, target_id)
-    if row is None or (kind == "reflection" and row.visibility == "private"):
-        raise NotFound("That content no longer exists.")
-
-
-async def decide(session: AsyncSession, actor: Viewer, kind: str, target_id: int, decision: str,
-                 reason: str) -> None:
-    require_staff(actor)
-    adapter = adapter_of(kind)
+async def decide(session: AsyncSession, actor: Viewer, settings: Settings, kind: str, target_id: int,
+                 decision: str, reason: str) -> None:
+    """hide / remove / restore from the reflection's own page: the review queue's decision, taken directly."""
+    adapter_of(kind)
     if decision not in DECISIONS:
         raise Invalid(fields={"decision": "Choose hide, remove or restore."})
-    reason_text = check_reason(reason)
-    await _target_exists(session, kind, target_id)
-    await adapter.set_state(session, target_id, DECISIONS[decision], reason_text)
-    await audit.record(session, actor, f"{kind}.{decision}", target_type=kind, target_id=target_id,
-                       reason=reason_text)
-    if decision != "restore":
-        await adapter.notify_author(session, target_id, "moderation",
-                                    f"A moderator {DECISIONS[decision]} your writing. Reason: {reason_text}",
-                                    "/journal")
+    await decisions.decide(session, actor, settings, kind=kind, target_id=target_id, action=decision, reason=reason)
 
 
-async def sanction_hidden_author(session: AsyncSession, actor: Viewer, kind: str, target_id: int, *,
-                                 sanction: str, days: int | None, reason: str) -> None:
+async def sanction_hidden_author(session: AsyncSession, actor: Viewer, settings: Settings, kind: str,
+                                 target_id: int, *, sanction: str, days: int | None, reason: str) -> None:
     """Silences or suspends whoever wrote the content, without telling the moderator who that is."""
-    require_staff(actor)
-    adapter = adapter_of(kind)
+    adapter_of(kind)
     if sanction not in SANCTIONS:
         raise Invalid(fields={"sanction": "Choose silence or suspend."})
     if sanction == "silence" and not days:
         raise Invalid(fields={"days": "A silence needs a number of days (1 to 365)."})
     if days is not None and not 1 <= days <= 365:
         raise Invalid(fields={"days": "Choose between 1 and 365 days."})
-    reason_text = check_reason(reason) or ""
-    await _target_exists(session, kind, target_id)
-    member_id = await adapter.author_user_id(session, target_id)
-    user = await session.get(User, member_id) if member_id is not None else None
-    if user is None or user.deleted_at is not None:
-        raise Invalid("The writer of this content can no longer be reached; hide or remove the content instead.")
-    if user.id == actor.id:
-        raise Invalid("This sanction cannot be applied by you; ask another moderator.")
-    today = day_of(datetime.now(UTC))
-    until = today + timedelta(days=days + 1) if days else None  # whole days, to the end of the last one
-    if sanction == "silence":
-        user.silenced_until = until
-    else:
-        user.suspended_at, user.suspended_until, user.suspended_reason = today, until, reason_text
-        await revoke_sessions(session, user.id)
-    session.add(Sanction(user_id=user.id, kind=sanction, reason=reason_text, until=until, created_by=None,
-                         created_at=today))
-    await audit.record(session, actor, f"{kind}.sanction_author", target_type=kind, target_id=target_id,
-                       details={"sanction": sanction, "days": days, "note": "reason given to the member only"})
-    if sanction == "silence":
-        await adapter.notify_author(session, target_id, "moderation",
-                                    f"A moderator paused your sharing for {days} days. Reason: {reason_text}",
-                                    "/guidelines")
+    params = {"hours": str(days * 24)} if sanction == "silence" and days else {"days": str(days or "")}
+    await decisions.decide(session, actor, settings, kind=kind, target_id=target_id, action=sanction,
+                           reason=reason, params=params)
 
 
-async def check_in(session: AsyncSession, actor: Viewer, kind: str, target_id: int, message: str) -> None:
-    """A private, caring message to the writer (addressed to their sealed tag if anonymous)."""
-    require_staff(actor)
-    adapter = adapter_of(kind)
-    text = message.strip()
-    if not text:
-        raise Invalid(fields={"message": "Please write the message you want to send."})
-    if len(text) > 1000:
-        raise Invalid(fields={"message": "Use at most 1,000 characters."})
-    await _target_exists(session, kind, target_id)
-    url = f"/reflections/{target_id}" if kind == "reflection" else "/journal"
-    await adapter.notify_author(session, target_id, "check_in",
-                                f"A moderator is checking in about something you wrote: {text}", url)
-    await audit.record(session, actor, f"{kind}.check_in", target_type=kind, target_id=target_id)
+async def check_in(session: AsyncSession, actor: Viewer, settings: Settings, kind: str, target_id: int,
+                   message: str) -> None:
+    """A private, caring message to the writer (addressed to their sealed tag if anonymous); not a sanction."""
+    adapter_of(kind)
+    try:
+        await decisions.decide(session, actor, settings, kind=kind, target_id=target_id, action="check_in",
+                               reason=message)
+    except Invalid as exc:  # this page's field is "message"
+        raise Invalid(exc.message, fields={("message" if f == "reason" else f): m
+                                           for f, m in (exc.fields or {}).items()}) from exc
 
 
 # ---- unmasking ---------------------------------------------------------------------------------------------

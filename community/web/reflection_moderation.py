@@ -10,7 +10,7 @@ import community.web.ids  # noqa: F401  (registers the dbid path convertor)
 from community.actions import reflection_moderation as moderation
 from community.errors import ActionError, NotFound
 from community.models.reflections import ReflectionReply
-from community.web.common import admin_of, db_of, form_error, redirect, staff_of
+from community.web.common import admin_of, db_of, form_error, redirect, settings_of, staff_of
 from community.web.forms import read_form
 from community.web.templates import render
 
@@ -47,17 +47,17 @@ async def moderate(request: Request) -> Response:
         form.check()
         async with db_of(request).transaction() as session:
             if action == "decide":
-                await moderation.decide(session, viewer, kind, target_id, data.get("decision", ""),
+                await moderation.decide(session, viewer, settings_of(request), kind, target_id, data.get("decision", ""),
                                         data.get("reason", ""))
                 message = "Done. The writer is told, without you learning who they are."
             elif action == "sanction":
                 days = form.int("days", low=1, high=365)
-                await moderation.sanction_hidden_author(session, viewer, kind, target_id,
+                await moderation.sanction_hidden_author(session, viewer, settings_of(request), kind, target_id,
                                                         sanction=data.get("sanction", ""), days=days,
                                                         reason=data.get("reason", ""))
                 message = "The sanction is applied to the writer. Their identity stays sealed."
             else:
-                await moderation.check_in(session, viewer, kind, target_id, data.get("message", ""))
+                await moderation.check_in(session, viewer, settings_of(request), kind, target_id, data.get("message", ""))
                 message = "Your message is on its way to the writer, privately."
     except ActionError as exc:
         return await _back(request, kind, target_id, exc, data, action)

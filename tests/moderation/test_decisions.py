@@ -102,7 +102,7 @@ async def test_reason_field_says_when_it_is_required_and_errors_point_at_it(resi
     mod = await login(moderator)
     page = html_lib.unescape((await mod.get(f"/review/post/{post_id}")).text)
     label = re.search(r'<label for="f-reason">(.*?)</label>', page, re.S).group(1)
-    assert re.sub(r"<[^>]+>", "", label) == "Reason (required for hide, remove, warn, silence, suspend)"
+    assert re.sub(r"<[^>]+>", "", label) == "Reason (required for check-in, hide, remove, warn, silence, suspend)"
     assert "(optional)" not in label
     assert 'for="f-move-reason">Reason <span class="optional">(optional)' in page  # moving needs none
 
@@ -222,13 +222,14 @@ async def test_anonymous_targets_keep_the_author_sealed(resident, attending, mod
     mod = await login(moderator)
     queue = await mod.get("/review")
     assert "sealed words" in queue.text and resident.display_name not in queue.text
-    for data in ({"action": "warn", "reason": "We are thinking of you. How are you doing?"},
+    for data in ({"action": "check_in", "reason": "We are thinking of you. How are you doing?"},
+                 {"action": "warn", "reason": "Please keep to the guidelines."},
                  {"action": "suspend", "reason": "Repeated harassment", "days": "2"}):
         response = await mod.post_form("/review/test_anon/7/decide", data)
         assert response.status_code == 303, response.text[:2000]
     async with db.transaction() as session:
         entries = list(await session.scalars(select(AuditEntry).where(AuditEntry.target_type == "test_anon")))
-        assert {e.action for e in entries} == {"moderation.warn", "moderation.suspend"}
+        assert {e.action for e in entries} == {"moderation.check_in", "moderation.warn", "moderation.suspend"}
         for entry in entries:
             blob = f"{entry.target_id} {entry.target_label} {entry.reason} {entry.details}"
             assert str(resident.id) not in blob.split() and resident.display_name not in blob
@@ -238,5 +239,9 @@ async def test_anonymous_targets_keep_the_author_sealed(resident, attending, mod
             Notification.recipient_tag == author_tag(settings.anon_key, resident.id))))
         direct = list(await session.scalars(select(Notification.text).where(Notification.user_id == resident.id)))
         user = await session.get(User, resident.id)
-    assert any("private check-in" in t for t in tagged) and not direct
+        # A check-in is care, not a sanction: it is not on the writer's record.
+        record = set(await session.scalars(select(Sanction.kind).where(Sanction.user_id == resident.id)))
+    assert record == {"warn", "suspend"}
+    assert any("checking in" in t and "How are you doing?" in t for t in tagged) and not direct
+    assert any("private message from the moderators" in t for t in tagged)
     assert user.suspended_at is not None

@@ -93,7 +93,8 @@ async def export_data(session: AsyncSession, viewer: Viewer, anon_key: str) -> d
             "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)} for r in reflections],
         "reflection_replies": [{
             "id": r.id, "reflection_id": r.reflection_id, "body": r.body, "anonymous": r.anonymous or
-            r.author_id is None, "state": r.state, "created_at": _iso(r.created_at)} for r in replies],
+            r.author_id is None, "state": r.state, "created_at": _iso(r.created_at),
+            "edited_at": _iso(r.edited_at)} for r in replies],
         "reactions": [{"reflection_id": rid, "kind": kind} for rid, kind in reactions],
         "drafts": [{"slot": slot, "title": d.title, "body": d.body, "updated_at": _iso(d.updated_at)}
                    for slot, d in drafts],

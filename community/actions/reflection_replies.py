@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.actions import screening as screening_mod
@@ -16,13 +16,14 @@ from community.actions.reflections import (
     anon_tag,
     check_body,
     is_mine,
+    journal_tag,
     require_can_share,
 )
 from community.errors import Forbidden, Invalid, NotFound
 from community.models.accounts import User
 from community.models.reflections import REACTIONS, REPLY_MAX, Reflection, ReflectionReaction, ReflectionReply
 from community.sealing import author_tag, pseudonym_index, seal
-from community.text import render_markdown
+from community.text import plain_text, render_markdown
 from community.viewer import Viewer
 
 # Calm nature words: "Anonymous · Heron". 64 of them, so pseudonym_index(..., 64) picks one.
@@ -85,6 +86,7 @@ class ReplyView:
     state: str
     created_at: datetime
     mine: bool
+    edited: bool = False
 
 
 async def access_shared(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int) -> Reflection:
@@ -137,6 +139,52 @@ def _reply_is_mine(reply: ReflectionReply, viewer: Viewer, anon_key: str) -> boo
     return reply.author_tag is not None and reply.author_tag == reply_tag(anon_key, viewer.id)
 
 
+def my_replies_clause(viewer: Viewer, anon_key: str):  # type: ignore[no-untyped-def]
+    """The viewer's replies, named (author_id) or anonymous (their reply tag), in one WHERE clause."""
+    return or_(ReflectionReply.author_id == viewer.id, ReflectionReply.author_tag == reply_tag(anon_key, viewer.id))
+
+
+def _day(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def access_own_reply(session: AsyncSession, viewer: Viewer, anon_key: str,
+                           reply_id: int) -> tuple[ReflectionReply, Reflection]:
+    """The viewer's own reply, open for editing. Anyone else's reply is "not found", exactly as for deletion
+    (a moderator included: they hide or remove, they do not rewrite). A reply a moderator removed stays as it
+    is (as with thread posts), and so does one on a reflection that is no longer open for replies."""
+    reply = await session.get(ReflectionReply, reply_id, with_for_update=True)
+    if reply is None or not _reply_is_mine(reply, viewer, anon_key):
+        raise NotFound("We could not find that reply among yours.")
+    if reply.state == "removed":
+        raise Forbidden("A moderator removed this reply, so it can no longer be edited. You can still delete it.")
+    reflection = await access_shared(session, viewer, anon_key, reply.reflection_id)
+    return reply, reflection
+
+
+async def edit_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply_id: int, *, body: str,
+                     confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
+    """The writer edits their reply: the same checks as a new reply (length, sharing pause, crisis and
+    patient-identifier screening with the confirm step), Markdown rendered and sanitized once. Only the text and
+    the "edited" mark change: who wrote it (author_id, or tag, seal and pseudonym) is left exactly as it was."""
+    reply, _ = await access_own_reply(session, viewer, anon_key, reply_id)
+    text = check_body(body, REPLY_MAX)
+    require_can_share(viewer, "anonymous")
+    result = screening_mod.screen(text)
+    if result.needs_confirmation(confirmed):
+        raise NeedsConfirmation(result)
+    if text == reply.body:
+        return reply, result
+    reply.body = text
+    reply.body_html = render_markdown(text)
+    now = datetime.now(UTC)
+    # Anonymous replies keep the day only: no minute to match against anyone's activity.
+    reply.edited_at = _day(now) if reply.author_id is None else now
+    await session.flush()
+    await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
+    return reply, result
+
+
 async def delete_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply_id: int) -> int:
     reply = await session.get(ReflectionReply, reply_id)
     if reply is None or not _reply_is_mine(reply, viewer, anon_key):
@@ -154,7 +202,8 @@ async def list_replies(session: AsyncSession, viewer: Viewer, anon_key: str,
     query = (select(ReflectionReply, User.display_name).outerjoin(User, User.id == ReflectionReply.author_id)
              .where(ReflectionReply.reflection_id == reflection.id).order_by(ReflectionReply.id))
     if not viewer.is_moderator:
-        query = query.where(ReflectionReply.state == "visible")
+        # Hidden or removed replies: moderators, and the writer (who sees the state beside their reply).
+        query = query.where(or_(ReflectionReply.state == "visible", my_replies_clause(viewer, anon_key)))
     views = []
     for reply, name in (await session.execute(query)).all():
         if reply.anonymous or reply.author_id is None:
@@ -166,8 +215,62 @@ async def list_replies(session: AsyncSession, viewer: Viewer, anon_key: str,
         views.append(ReplyView(id=reply.id, label=label, is_author=reply.is_author,
                                anonymous=reply.anonymous or reply.author_id is None, body_html=reply.body_html,
                                state=reply.state, created_at=reply.created_at,
-                               mine=_reply_is_mine(reply, viewer, anon_key)))
+                               mine=_reply_is_mine(reply, viewer, anon_key), edited=reply.edited_at is not None))
     return views
+
+
+@dataclass
+class MyReply:
+    """One of the viewer's own replies, for their journal."""
+
+    id: int
+    reflection_id: int
+    # The reflection's title or a short excerpt; None when the viewer may no longer read it (made private by
+    # its author, or hidden by a moderator): then neither its words nor a link are shown.
+    reflection_label: str | None
+    label: str  # how others see the reply's writer: "Anonymous · Heron", "Anonymous · author", "your name"
+    anonymous: bool
+    excerpt: str
+    state: str
+    created_at: datetime
+    edited: bool
+    can_edit: bool
+
+
+async def list_my_replies(session: AsyncSession, viewer: Viewer, anon_key: str, limit: int = 200) -> list[MyReply]:
+    """The viewer's replies on reflections, anonymous and named, newest first: only ever the viewer's own."""
+    rows = (await session.execute(
+        select(ReflectionReply.id, ReflectionReply.reflection_id, ReflectionReply.author_id,
+               ReflectionReply.anonymous, ReflectionReply.pseudonym, ReflectionReply.is_author,
+               ReflectionReply.state, ReflectionReply.body, ReflectionReply.created_at, ReflectionReply.edited_at,
+               Reflection.title, Reflection.body.label("reflection_body"), Reflection.visibility,
+               Reflection.state.label("reflection_state"), Reflection.author_id.label("reflection_author_id"),
+               Reflection.author_tag.label("reflection_author_tag"))
+        .join(Reflection, Reflection.id == ReflectionReply.reflection_id)
+        .where(my_replies_clause(viewer, anon_key))
+        .order_by(ReflectionReply.id.desc()).limit(limit))).all()
+    tags = (anon_tag(anon_key, viewer.id), journal_tag(anon_key, viewer.id))
+    out = []
+    for row in rows:
+        own_reflection = (row.reflection_author_id == viewer.id if row.reflection_author_id is not None
+                          else row.reflection_author_tag in tags)
+        readable = own_reflection or (row.visibility != "private"
+                                      and (row.reflection_state == "visible" or viewer.is_moderator))
+        anonymous = row.anonymous or row.author_id is None
+        if anonymous:
+            label = "Anonymous · author" if row.is_author else f"Anonymous · {row.pseudonym or 'former member'}"
+        else:
+            label = "under your name"
+        if row.is_author and row.visibility == "named":
+            label = "author"
+        out.append(MyReply(
+            id=row.id, reflection_id=row.reflection_id,
+            reflection_label=(row.title or plain_text(row.reflection_body, 80)) if readable else None,
+            label=label, anonymous=anonymous, excerpt=plain_text(row.body, 240), state=row.state,
+            created_at=row.created_at, edited=row.edited_at is not None,
+            can_edit=(row.state != "removed" and row.visibility != "private" and row.reflection_state == "visible"
+                      and readable)))
+    return out
 
 
 async def toggle_reaction(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int,
@@ -192,5 +295,5 @@ async def my_reactions(session: AsyncSession, viewer: Viewer, anon_key: str, ref
         ReflectionReaction.reactor_tag == reactor_tag(anon_key, viewer.id))))
 
 
-__all__ = ["PSEUDONYMS", "REACTION_LABELS", "anon_tag", "create_reply", "delete_reply", "list_replies",
-           "my_reactions", "pseudonym", "toggle_reaction"]
+__all__ = ["PSEUDONYMS", "REACTION_LABELS", "access_own_reply", "anon_tag", "create_reply", "delete_reply",
+           "edit_reply", "list_my_replies", "list_replies", "my_reactions", "pseudonym", "toggle_reaction"]

@@ -115,6 +115,8 @@ class ReflectionReply(Base):
     body: Mapped[str] = mapped_column(Text, nullable=False)
     body_html: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = created_at()
+    # Set when the writer edits the reply (the "edited" mark); the day only for anonymous replies.
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ReflectionReaction(Base):

@@ -1,4 +1,5 @@
-"""The private journal: the member's own reflections (every visibility), by date or by theme, with search."""
+"""The private journal: the member's own reflections (every visibility), by date or by theme, with search, and
+the replies they wrote on others' reflections (anonymous and named), to edit or delete."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from community.actions import prompts as prompt_actions
+from community.actions import reflection_replies as reply_actions
 from community.actions import reflections as actions
 from community.models.reflections import VISIBILITIES
 from community.web.common import db_of, settings_of, viewer_of
@@ -25,13 +27,18 @@ async def journal(request: Request) -> Response:
         cards = await actions.list_journal(session, viewer, settings_of(request).anon_key, q=q, theme=theme,
                                            visibility=visibility)
         weekly = await prompt_actions.prompt_of_week(session)
+        # The filters above are about reflections; the replies are listed on the unfiltered page.
+        filtered = bool(q or theme or visibility)
+        my_replies = [] if filtered else await reply_actions.list_my_replies(session, viewer,
+                                                                            settings_of(request).anon_key)
     groups: dict[str, list[actions.Card]] = {}
     if view == "theme":
         for card in cards:
             groups.setdefault(card.theme_label or "No theme", []).append(card)
     return render(request, "reflections/journal.html", {
         "cards": cards, "groups": groups, "q": q, "theme": theme, "view": view, "visibility": visibility,
-        "themes": prompt_actions.THEMES, "weekly": weekly, "visibility_labels": actions.VISIBILITY_LABELS})
+        "themes": prompt_actions.THEMES, "weekly": weekly, "visibility_labels": actions.VISIBILITY_LABELS,
+        "my_replies": my_replies, "filtered": filtered})
 
 
 routes = [Route("/journal", journal)]

@@ -124,9 +124,40 @@ async def reply(request: Request) -> Response:
 
 async def delete_reply(request: Request) -> Response:
     viewer = viewer_of(request)
+    # Only a fixed place to return to (the journal's list of replies), never a URL from the form.
+    back_to_journal = (await read_form(request)).get("next") == "journal"
     async with db_of(request).transaction() as session:
         reflection_id = await replies.delete_reply(session, viewer, key_of(request), request.path_params["reply_id"])
-    return redirect(request, f"/reflections/{reflection_id}", flash="Your reply is deleted.")
+    return redirect(request, "/journal#my-replies" if back_to_journal else f"/reflections/{reflection_id}",
+                    flash="Your reply is deleted.")
+
+
+async def edit_reply(request: Request) -> Response:
+    """The writer edits their own reply; anyone else gets the same 404 as for deleting it."""
+    viewer = viewer_of(request)
+    reply_id = request.path_params["reply_id"]
+    template = "reflections/reply_edit.html"
+    async with db_of(request).transaction() as session:
+        own, reflection = await replies.access_own_reply(session, viewer, key_of(request), reply_id)
+    context = {"reply": own, "reflection": reflection, "reply_max": REPLY_MAX}
+    if request.method == "GET":
+        return render(request, template, {**context, "form": {"body": own.body}})
+    form = await read_form(request)
+    data = form.as_dict()
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            saved, result = await replies.edit_reply(session, viewer, key_of(request), reply_id,
+                                                     body=data.get("body", ""),
+                                                     confirmed=data.get("confirm_phi") == "yes")
+    except actions.NeedsConfirmation as exc:
+        return form_error(request, template, exc, data, {
+            **context, "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired})
+    except ActionError as exc:
+        return form_error(request, template, exc, data, context)
+    support = "?support=1" if result.crisis_fired else ""
+    return redirect(request, f"/reflections/{saved.reflection_id}{support}#reply-{saved.id}",
+                    flash="Your reply is updated.")
 
 
 async def react(request: Request) -> Response:
@@ -322,6 +353,7 @@ routes = [
     Route("/reflections/{reflection_id:dbid}/delete", delete, methods=["GET", "POST"]),
     Route("/reflections/{reflection_id:dbid}/replies", reply, methods=["POST"]),
     Route("/reflections/{reflection_id:dbid}/react", react, methods=["POST"]),
+    Route("/reflections/replies/{reply_id:dbid}/edit", edit_reply, methods=["GET", "POST"]),
     Route("/reflections/replies/{reply_id:dbid}/delete", delete_reply, methods=["POST"]),
     *reflection_drafts_api.routes,
     *journal.routes,

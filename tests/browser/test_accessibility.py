@@ -75,6 +75,12 @@ async def test_pages_with_content(server, new_page):
     await member.get_by_role("button", name="Save reflection").click()
     await member.wait_for_url(re.compile(r"/reflections/\d+$"))
     reflection_url = member.url
+    # A reply of one's own: its edit page, and the journal's list of replies.
+    await member.get_by_label("Your reply").fill("Thank you all for reading this one.")
+    await member.get_by_role("button", name="Send reply").click()
+    await member.get_by_role("link", name="Edit your reply").click()
+    await member.wait_for_url(re.compile(r"/reflections/replies/\d+/edit$"))
+    reply_edit_url = member.url
     await member.goto(server.url + "/rooms")
     await member.get_by_role("link", name="Night-float lounge").click()
     room_url = member.url
@@ -97,7 +103,8 @@ async def test_pages_with_content(server, new_page):
     for scheme in ("light", "dark"):
         page = await new_page(color_scheme=scheme, storage_state=member_state)
         problems += await audit(page, server, [f"/c/{CATEGORY}", thread_url.removeprefix(server.url),
-                                               f"/c/{CATEGORY}/new", reflection_url.removeprefix(server.url)])
+                                               f"/c/{CATEGORY}/new", reflection_url.removeprefix(server.url),
+                                               reply_edit_url.removeprefix(server.url), "/journal"])
         await page.goto(thread_url)
         await page.locator("article.post").first.get_by_role("link", name="Quote").click()
         problems += await serious_violations(page)  # the reply composer, with a quote

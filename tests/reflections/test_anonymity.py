@@ -75,7 +75,8 @@ async def test_1_no_page_links_the_piece_to_its_author(scene, login, caplog):
     author, rid = scene["author"], scene["rid"]
     piece_pages = [f"/reflections/{rid}", "/reflections", "/reflections?q=stairwell",
                    "/reflections?theme=hidden-curriculum", "/journal", "/journal?q=stairwell", "/notifications",
-                   "/prompts", "/account/data/export.json", f"/flag/reflection/{rid}"]
+                   "/prompts", "/account/data/export.json", f"/flag/reflection/{rid}",
+                   *[f"/reflections/replies/{r}/edit" for r in scene["reply_ids"]]]
     staff_pages = ["/review", f"/review/reflection/{rid}", *[f"/review/reflection_reply/{r}" for r in scene["reply_ids"]]]
     admin_pages = ["/admin/audit", "/admin/audit?target=reflection", "/admin/unmask", "/admin/members"]
     viewers = [("reader", scene["reader"], piece_pages), ("mod", scene["mod"], piece_pages + staff_pages),
@@ -193,7 +194,15 @@ async def test_4_author_manages_anonymous_writing_and_is_notified(scene, db):
     notes = (await me.get("/notifications")).text
     assert "replied to your anonymous reflection" in notes
     assert "checking in" in notes
+    # Their replies are listed in the journal too, and edited without leaving anonymity.
+    own_reply = min(scene["reply_ids"])  # the author replied first
+    assert "Thank you for reading." in journal and f"/reflections/replies/{own_reply}/edit" in journal
     await lift_silence(db, scene["author"].id)
+    edited = await me.post_form(f"/reflections/replies/{own_reply}/edit", {"body": "Thank you, truly."})
+    assert edited.status_code == 303
+    async with db.transaction() as session:
+        reply = await session.get(ReflectionReply, own_reply)
+        assert reply.body == "Thank you, truly." and reply.author_id is None and reply.is_author
     response = await me.post_form(f"/reflections/{rid}/edit", {"title": TITLE, "body": "Edited, still anonymous.",
                                                               "visibility": "anonymous", "intent": "publish"})
     assert response.status_code == 303

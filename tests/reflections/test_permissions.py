@@ -13,10 +13,13 @@ ROLES = ("visitor", "resident", "attending", "moderator", "admin")
 async def world(member_factory, login, any_prompt):
     owner = await member_factory()
     me = await login(owner)
+    shared = await write(me, body="Shared piece.", visibility="anonymous")
+    replied = await me.post_form(f"/reflections/{shared}/replies", {"body": "The owner's own reply."})
     return {
-        "shared": await write(me, body="Shared piece.", visibility="anonymous"),
+        "shared": shared,
         "private": await write(me, body="Private piece."),
         "prompt": any_prompt.id,
+        "reply": int(replied.headers["location"].rsplit("#reply-", 1)[1]),
     }
 
 
@@ -43,6 +46,8 @@ GET_MATRIX = [
                                     "admin": 404}),
     ("/reflections/{shared}/delete", {"visitor": SIGNIN, "resident": 404, "attending": 404, "moderator": 404,
                                       "admin": 404}),
+    ("/reflections/replies/{reply}/edit", {"visitor": SIGNIN, "resident": 404, "attending": 404,
+                                           "moderator": 404, "admin": 404}),
     ("/journal", {"visitor": SIGNIN, "resident": 200, "attending": 200, "moderator": 200, "admin": 200}),
     ("/prompts", {"visitor": SIGNIN, "resident": 200, "attending": 200, "moderator": 200, "admin": 200}),
     ("/prompts/new", {"visitor": SIGNIN, "resident": 403, "attending": 403, "moderator": 200, "admin": 200}),
@@ -69,6 +74,10 @@ POST_MATRIX = [
     ("/reflections/{shared}/visibility", {"visibility": "private"},
      {"visitor": SIGNIN, "resident": 404, "attending": 404, "moderator": 404, "admin": 404}),
     ("/reflections/{shared}/delete", {},
+     {"visitor": SIGNIN, "resident": 404, "attending": 404, "moderator": 404, "admin": 404}),
+    ("/reflections/replies/{reply}/edit", {"body": "Someone else's words."},
+     {"visitor": SIGNIN, "resident": 404, "attending": 404, "moderator": 404, "admin": 404}),
+    ("/reflections/replies/{reply}/delete", {},
      {"visitor": SIGNIN, "resident": 404, "attending": 404, "moderator": 404, "admin": 404}),
     ("/reflections/moderate/reflection/{shared}/check-in", {"message": "Checking in."},
      {"visitor": SIGNIN, "resident": 403, "attending": 403, "moderator": 303, "admin": 303}),

@@ -15,6 +15,9 @@ GARBAGE_FORMS = [
      "starts_at": "yesterday", "ends_at": "2020-13-45T99:99", "retention_hours": "forever", "seconds": "[]"},
     {"title": "<script>alert(1)</script>", "body": "<img src=x onerror=alert(1)>", "reason": "\u202e\u0000x",
      "email": "a@b", "password": "p", "display_name": "\ud800"},
+    # Dates that parse, then overflow when moved to UTC or stored (year 1, year 9999, far offsets).
+    {"title": "Edge of time", "description": "x", "starts_at": "9999-12-31T23:59:59-14:00",
+     "ends_at": "0001-01-01T00:00:00+14:00", "capacity": "10", "since": "0001-01-01T00:00:00+14:00"},
 ]
 
 
@@ -41,7 +44,9 @@ async def test_no_route_answers_500(app, client, member_factory, login, role):
         if path in ("/signout",):
             continue
         if "GET" in methods:
-            response = await c.get(path, params={"page": "-1", "before": "x", "q": "\x00%"})
+            response = await c.get(path, params={"page": "-1", "before": "x", "q": "\x00%",
+                                                 "after": "0001-01-01T00:00:00+14:00~1",
+                                                 "since": "9999-12-31T23:59:59-14:00"})
             if response.status_code >= 500:
                 failures.append(("GET", path, response.status_code))
         if "POST" in methods:

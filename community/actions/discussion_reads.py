@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from community.errors import Forbidden, NotFound
 from community.models.accounts import User
 from community.models.discussions import Post, PostRevision, Thread
+from community.times import parse_moment
 from community.viewer import Viewer
 
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,60}$")
@@ -79,13 +80,8 @@ def parse_cursor(raw: str) -> tuple[datetime, int] | None:
     at, _, ident = raw.partition("~")
     if not ident.isdigit() or len(ident) > 18 or len(at) > 40:
         return None
-    try:
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return None
-    return when, int(ident)
+    when = parse_moment(at)
+    return (when, int(ident)) if when is not None else None
 
 
 def make_cursor(at: datetime, ident: int) -> str:

@@ -22,6 +22,7 @@ from community.errors import Forbidden, Invalid, NotFound, RateLimited
 from community.models.rooms import Room, RoomEvent, RoomMessage, RoomParticipant, RoomPresence
 from community.realtime import protocol
 from community.text import render_light
+from community.times import parse_moment
 from community.viewer import Viewer
 
 CHANNEL = "room_events"
@@ -128,14 +129,13 @@ async def list_rooms(session: AsyncSession, viewer: Viewer) -> dict[str, list[tu
 
 def _local(value: str, tz: str, field: str) -> datetime:
     try:
-        naive = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise Invalid(fields={field: "Use a date and time like 2030-05-17 19:30."}) from None
-    try:
         zone = ZoneInfo(tz or "UTC")
     except (KeyError, ValueError, OSError):
         zone = ZoneInfo("UTC")
-    return naive.replace(tzinfo=zone).astimezone(UTC) if naive.tzinfo is None else naive.astimezone(UTC)
+    moment = parse_moment(value, zone)
+    if moment is None:
+        raise Invalid(fields={field: "Use a date and time like 2030-05-17 19:30."})
+    return moment
 
 
 def _text(value: str, field: str, low: int, high: int, label: str) -> str:

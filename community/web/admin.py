@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +11,7 @@ from starlette.routing import Route
 from community.actions import accounts, audit_log
 from community.errors import ActionError, NotFound
 from community.models.accounts import ROLES
+from community.times import parse_moment
 from community.web.common import admin_of, db_of, form_error, redirect, settings_of, staff_of
 from community.web.forms import read_form
 from community.web.templates import render
@@ -128,9 +129,8 @@ async def audit(request: Request) -> Response:
     before = _int_param(request, "before") or None
     since: datetime | None = None
     if filters["since"]:
-        try:
-            since = datetime.fromisoformat(filters["since"])
-        except ValueError:
+        since = parse_moment(filters["since"], UTC)
+        if since is None:
             filters["since"] = ""
     async with db_of(request).transaction() as session:
         entries = await audit_log.search(session, action=filters["action"], actor=filters["actor"],

@@ -302,7 +302,7 @@ async def populate(url: str) -> Fixture:
             return fixture
         for n in range(30):
             async with db.transaction() as session:
-                await reflections.create_reflection(session, viewers[n % len(viewers)], ANON_KEY,
+                await reflections.create_reflection(session, viewers[n % len(viewers)], ANON_KEY, settings=settings,
                                                     title=f"After the family meeting ({n + 1})",
                                                     body=PARAGRAPHS[n % len(PARAGRAPHS)], visibility=shared,
                                                     confirmed=True)

@@ -51,16 +51,39 @@ def _int(env: dict[str, str], key: str, default: int) -> int:
         raise SettingsError(f"{key} must be a whole number, not {value!r}") from exc
 
 
+RESOURCE_LINK_SCHEMES = ("tel:", "sms:", "https://", "http://", "mailto:")
+
+
 def _parse_resources(value: str | None) -> tuple[tuple[str, str, str], ...]:
-    """CRISIS_RESOURCES is 'Name|description|link;Name|description|link'."""
-    if not value:
+    """CRISIS_RESOURCES is 'Name|description|link;Name|description|link'; the link may be empty, else it starts
+    with tel:, sms:, https://, http:// or mailto:. Unset or blank gives the defaults (United States). Anything else
+    that cannot be read stops start-up with a SettingsError that says what is wrong: a deployment must never quietly
+    show people in crisis another country's lines, or fail later while showing them."""
+    if value is None or not value.strip():
         return DEFAULT_RESOURCES
     items = []
-    for chunk in value.split(";"):
+    for number, chunk in enumerate(value.split(";"), 1):
+        if not chunk.strip():
+            continue  # an empty entry, as after a trailing ";"
+        where = f"CRISIS_RESOURCES entry {number} ({chunk.strip()!r})"
         parts = [p.strip() for p in chunk.split("|")]
-        if len(parts) == 3 and parts[0]:
-            items.append((parts[0], parts[1], parts[2]))
-    return tuple(items) or DEFAULT_RESOURCES
+        if len(parts) != 3:
+            raise SettingsError(f"{where} must be 'Name|description|link': three parts separated by '|' "
+                                "(the link may be empty); entries are separated by ';'")
+        name, description, link = parts
+        if not name or not description:
+            raise SettingsError(f"{where} needs a name and a description")
+        if any(not ch.isprintable() for ch in name + description + link):
+            raise SettingsError(f"{where} contains control characters")
+        if link and (not link.lower().startswith(RESOURCE_LINK_SCHEMES)
+                     or any(ch.isspace() or ch in "\"'<>`" for ch in link)):
+            raise SettingsError(f"{where} has the link {link!r}: use tel:, sms:, https://, http:// or mailto:, "
+                                "without spaces or quotes, or leave it empty")
+        items.append((name, description, link))
+    if not items:
+        raise SettingsError("CRISIS_RESOURCES has no entries: use 'Name|description|link;...', or unset it for "
+                            "the default (United States) resources")
+    return tuple(items)
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,8 @@ class Settings:
     flag_hide_threshold: int = 3
     new_member_approval_posts: int = 0
     posts_per_minute: int = 6
+    # Private journal entries: only an abuse ceiling, far above anyone writing for themselves.
+    journal_entries_per_minute: int = 60
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     log_json: bool = True
@@ -140,6 +165,7 @@ class Settings:
             flag_hide_threshold=_int(env, "FLAG_HIDE_THRESHOLD", 3),
             new_member_approval_posts=_int(env, "NEW_MEMBER_APPROVAL_POSTS", 0),
             posts_per_minute=_int(env, "POSTS_PER_MINUTE", 6),
+            journal_entries_per_minute=_int(env, "JOURNAL_ENTRIES_PER_MINUTE", 60),
             log_json=_bool(env.get("LOG_JSON"), True),
             crisis_resources=_parse_resources(env.get("CRISIS_RESOURCES")),
         )

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.actions import audit
+from community.actions.notifications import target_visible_sql, visible_clause
 from community.errors import Forbidden, Invalid, NotFound, RateLimited, minutes_phrase
 from community.models.accounts import (
     ROLES,
@@ -303,11 +304,13 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
     await session.execute(query)
 
 
+# The unread count leaves out notifications about content the member may no longer see (hidden, removed).
 VIEWER_SQL = """
 SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
        u.suspended_at, u.suspended_until, s.id AS session_id,
        (SELECT count(*) FROM notifications n
-         WHERE n.read_at IS NULL AND (n.user_id = u.id OR n.recipient_tag = $2::text)) AS unread
+         WHERE n.read_at IS NULL AND (n.user_id = u.id OR n.recipient_tag = $2::text)
+           AND """ + target_visible_sql("n", "u.id", "$2::text", "u.role IN ('moderator', 'admin')") + """) AS unread
 FROM sessions s JOIN users u ON u.id = s.user_id
 WHERE s.token_hash = $1 AND s.expires_at > now() AND u.deleted_at IS NULL
 """
@@ -330,9 +333,10 @@ async def load_viewer(connection: Any, token: str, tag: str | None = None) -> Vi
                   silenced_until=row["silenced_until"], created_at=row["created_at"], unread=row["unread"])
 
 
-async def count_tagged_unread(session: AsyncSession, tag: str) -> int:
+async def count_tagged_unread(session: AsyncSession, tag: str, viewer: Viewer) -> int:
     return await session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.recipient_tag == tag, Notification.read_at.is_(None))) or 0
+        Notification.recipient_tag == tag, Notification.read_at.is_(None),
+        visible_clause(viewer.id, viewer.is_moderator, tag))) or 0
 
 
 # ---- passwords and one-time links ---------------------------------------------------------------------------

@@ -49,6 +49,8 @@ FLAGGER_OUTCOME = {
     "silence": "reviewed it and paused the writer's posting",
     "suspend": "reviewed it and suspended the writer's account",
 }
+FLAGGED_KIND = {"post": "a post", "reflection": "a reflection", "reflection_reply": "a reply to a reflection",
+                "room_message": "a message in a live room"}
 REASON_MAX = 1000
 NOTIFICATION_KIND = {"warn": "warning", "check_in": "check_in"}
 
@@ -210,9 +212,16 @@ async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, k
         await adapter.notify_author(session, target_id, NOTIFICATION_KIND.get(action, "moderation"),
                                     author_text, view.url if action not in ("remove", "suspend") else None)
     outcome = FLAGGER_OUTCOME.get(action)
-    if outcome:
+    flaggers = [flagger for flagger in flaggers if flagger != viewer.id]
+    if outcome and flaggers:
+        # Flaggers may not see hidden or removed writing: then the thanks names only its kind, never its title
+        # (for a privacy removal the title may be the identifier). Otherwise it names it, and is shown only
+        # while the writing stays visible to them.
+        after = (await adapter.load(session, [target_id])).get(target_id)
+        if after is not None and after.state == "visible" and kind in notifications.TARGET_KINDS:
+            text, target = f"Thank you for your flag on {title}. A moderator {outcome}.", (kind, target_id)
+        else:
+            text, target = f"Thank you for your flag on {FLAGGED_KIND.get(kind, 'some writing')}. A moderator {outcome}.", None
         for flagger in flaggers:
-            if flagger != viewer.id:
-                await notifications.notify(session, user_id=flagger, kind="moderation",
-                                           text=f"Thank you for your flag on {title}. A moderator {outcome}.")
+            await notifications.notify(session, user_id=flagger, kind="moderation", text=text, target=target)
     return Decision(action, f"Done: {LABELS[action].lower()}.", item_id)

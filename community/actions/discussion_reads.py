@@ -2,12 +2,14 @@
 
 Hot pages run a fixed number of plain SQL statements that return rows (no ORM graphs), as prepared statements
 on a bare asyncpg connection (Database.raw): the thread page is one statement (the thread, its read state and
-its page of posts with reaction counts), a category page two (the category, its page of threads).
+its page of posts with reaction counts, unless the process holds a current copy of that page: PostPages), a
+category page two (the category, its page of threads).
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,27 +113,44 @@ async def category_page(connection: Any, viewer: Viewer, slug: str, cursor: str 
 
 # The thread page is one statement on a bare asyncpg connection (Database.raw), prepared once per connection:
 # the thread with its category, the viewer's read position and watch level before this visit, (as a
-# data-modifying CTE) the new read position for the page being shown, and the page of posts with their
-# reaction counts. Each result row is the thread's columns followed by one post's (p_*); a page with no posts
-# is one row whose post columns are NULL.
-# $1 thread id, $2 viewer id, $3 viewer is staff, $4..$5 the positions on the page.
+# data-modifying CTE) the new read position for the page being shown, the viewer's own reactions on the page,
+# and, unless the caller's cached copy is still current, the page of posts with their reaction counts. Each
+# result row is the thread's columns followed by one post's (p_*); a page with no posts (or whose posts were
+# not sent) is one row whose post columns are NULL.
+# $1 thread id, $2 viewer id, $3 viewer is staff, $4..$5 the positions on the page, $6..$7 the content version
+# and epoch of the caller's cached copy of that page of posts (-1 when it has none).
+#
+# The posts are the same for every viewer (a PostPages cache entry is shared): every post on the page, whatever
+# its state, once the viewer may see the thread; thread_page() then keeps those the viewer may see, and adds
+# the viewer's own reactions (`my_reactions`, "post id:kind,...") into `p_mine`. `stale` says whether the posts
+# were sent: the thread's content_version or the content_epoch differs from the cached copy's (see migration
+# 0007: triggers give a new value on every write to posts and reactions, and on member renames). Both are
+# read in the same snapshot as the posts, so a cached copy that matches is what this statement would return.
 #
 # `p_reactions` (JSON text, kind -> count) and `p_mine` (the viewer's kinds, comma-separated) are text so that
 # a row's post part is hashable as it is: web.post_fragments uses it as its cache key.
 THREAD_COLUMNS = ("id", "title", "state", "pinned", "locked", "post_count", "reply_count", "author_id",
                   "first_post_id", "created_at", "last_activity_at", "category_id", "category_slug",
-                  "category_name", "category_archived_at", "last_read", "watch")
+                  "category_name", "category_archived_at", "last_read", "watch", "content_version",
+                  "content_epoch", "stale", "my_reactions")
 POST_COLUMNS = ("id", "position", "author_id", "reply_to_id", "body_html", "state", "removed_reason",
                 "deleted_by_author", "edited_at", "created_at", "author_name", "author_handle", "author_role",
                 "reply_to_position", "reactions", "mine", "has_dependents")
 THREAD_SQL = """
-WITH t AS (
+WITH e AS (
+  SELECT value FROM content_epoch WHERE id = 1
+), t AS (
   SELECT t.id, t.title, t.state, t.pinned, t.locked, t.post_count, t.reply_count, t.author_id, t.first_post_id,
          t.created_at, t.last_activity_at, c.id AS category_id, c.slug AS category_slug,
          c.name AS category_name, c.archived_at AS category_archived_at,
          (SELECT r.last_read_position FROM thread_reads r WHERE r.user_id = $2::bigint AND r.thread_id = t.id)
            AS last_read,
-         (SELECT w.level FROM thread_watches w WHERE w.user_id = $2::bigint AND w.thread_id = t.id) AS watch
+         (SELECT w.level FROM thread_watches w WHERE w.user_id = $2::bigint AND w.thread_id = t.id) AS watch,
+         t.content_version, (SELECT value FROM e) AS content_epoch,
+         (t.content_version, (SELECT value FROM e)) IS DISTINCT FROM ($6::bigint, $7::bigint) AS stale,
+         (SELECT string_agg(r.post_id || ':' || r.kind, ',')
+          FROM posts q JOIN reactions r ON r.post_id = q.id AND r.user_id = $2::bigint
+          WHERE q.thread_id = t.id AND q.position BETWEEN $4::int AND $5::int) AS my_reactions
   FROM threads t JOIN categories c ON c.id = t.category_id WHERE t.id = $1::bigint
 ), seen AS (
   INSERT INTO thread_reads (user_id, thread_id, last_read_position, updated_at)
@@ -143,16 +162,15 @@ WITH t AS (
     SET last_read_position = GREATEST(thread_reads.last_read_position, EXCLUDED.last_read_position),
         updated_at = now()
   RETURNING 1
-), reacted AS (
-  -- The reactions to the page's posts, counted once for the page (not one sub-select per post).
-  SELECT r.post_id, r.kind, count(*) AS n, bool_or(r.user_id = $2::bigint) AS mine
-  FROM t JOIN posts q ON q.thread_id = t.id AND q.position BETWEEN $4::int AND $5::int
-  JOIN reactions r ON r.post_id = q.id
-  GROUP BY r.post_id, r.kind
 ), reactions AS (
-  SELECT post_id, json_object_agg(kind, n ORDER BY kind)::text AS counts,
-         string_agg(kind, ',' ORDER BY kind) FILTER (WHERE mine) AS mine
-  FROM reacted GROUP BY post_id
+  -- The reaction counts of the page's posts, counted once for the page (not one sub-select per post).
+  SELECT post_id, json_object_agg(kind, n ORDER BY kind)::text AS counts
+  FROM (SELECT r.post_id, r.kind, count(*) AS n
+        FROM t JOIN posts q ON q.thread_id = t.id AND q.position BETWEEN $4::int AND $5::int
+        JOIN reactions r ON r.post_id = q.id
+        WHERE t.stale
+        GROUP BY r.post_id, r.kind) reacted
+  GROUP BY post_id
 )
 SELECT t.*, p.*
 FROM t
@@ -164,21 +182,50 @@ LEFT JOIN LATERAL (
            AS p_author_name,
          u.handle AS p_author_handle, u.role AS p_author_role,
          rp.position AS p_reply_to_position,
-         ra.counts AS p_reactions, ra.mine AS p_mine,
+         ra.counts AS p_reactions, NULL::text AS p_mine,
          CASE WHEN p.deleted_by_author THEN EXISTS (
            SELECT 1 FROM posts c WHERE c.reply_to_id = p.id AND c.state = 'visible') END AS p_has_dependents
   FROM posts p
   LEFT JOIN users u ON u.id = p.author_id
   LEFT JOIN posts rp ON rp.id = p.reply_to_id
   LEFT JOIN reactions ra ON ra.post_id = p.id
-  WHERE p.thread_id = t.id AND p.position BETWEEN $4::int AND $5::int
+  WHERE t.stale AND p.thread_id = t.id AND p.position BETWEEN $4::int AND $5::int
     -- No posts at all from a thread the viewer may not see (thread_page() then answers 404).
     AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $2::bigint AND t.state <> 'removed'))
-    AND (p.state = 'visible' OR p.deleted_by_author OR $3::boolean OR p.author_id = $2::bigint)
+  -- Not merged into the outer join, so `t.stale` is checked once, before any post is read.
+  OFFSET 0
 ) p ON true
 ORDER BY p.p_position
 """
 POST_AT = len(THREAD_COLUMNS)  # a row's post part: row[POST_AT:], in POST_COLUMNS order
+_P_ID, _P_POSITION, _P_AUTHOR, _P_STATE, _P_DELETED, _P_MINE, _P_DEPENDENTS = (
+    POST_COLUMNS.index(name) for name in ("id", "position", "author_id", "state", "deleted_by_author", "mine",
+                                          "has_dependents"))
+
+
+class PostPages:
+    """Pages of posts as THREAD_SQL last sent them, per (thread, first position, last position), with the
+    content version and epoch they were read with; an app process keeps one (web.discussions). A small LRU.
+
+    An entry is only ever used when the statement, in the same snapshot, finds the same version and epoch, so
+    it cannot be stale; entries hold every post of the page (viewer-independent), filtered per viewer.
+    """
+
+    def __init__(self, max_entries: int = 200) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[int, int, int], tuple[int, int, list[tuple]]] = OrderedDict()
+
+    def get(self, key: tuple[int, int, int]) -> tuple[int, int, list[tuple]] | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: tuple[int, int, int], entry: tuple[int, int, list[tuple]]) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
 
 @dataclass
@@ -202,9 +249,21 @@ def visible_to(viewer: Viewer, state: str, author_id: int | None) -> bool:
     return state == "visible" or viewer.is_moderator or (author_id == viewer.id and state != "removed")
 
 
-async def thread_page(connection: Any, viewer: Viewer, thread_id: int, page: int = 1) -> ThreadPage:
+def _my_reactions(raw: str | None) -> dict[int, str]:
+    """"12:thanks,12:helped,14:me_too" -> {12: "helped,thanks", 14: "me_too"} (kinds sorted, as p_mine was)."""
+    if not raw:
+        return {}
+    kinds: dict[int, list[str]] = {}
+    for item in raw.split(","):
+        post_id, _, kind = item.partition(":")
+        kinds.setdefault(int(post_id), []).append(kind)
+    return {post_id: ",".join(sorted(found)) for post_id, found in kinds.items()}
+
+
+async def thread_page(connection: Any, viewer: Viewer, thread_id: int, page: int = 1,
+                      cache: PostPages | None = None) -> ThreadPage:
     """`connection`: a raw asyncpg connection (Database.raw), in autocommit: the read-position upsert is part of
-    the page's one statement.
+    the page's one statement. `cache`: the process's PostPages (None: always read the posts).
 
     ThreadPage.thread is the first row (read its thread columns by name); ThreadPage.posts are the post parts
     of the rows (tuples in POST_COLUMNS order; see web.post_fragments).
@@ -212,7 +271,10 @@ async def thread_page(connection: Any, viewer: Viewer, thread_id: int, page: int
     page = max(1, page)
     lo, hi = (page - 1) * PAGE_SIZE + 1, page * PAGE_SIZE
     staff = viewer.is_moderator
-    rows = await connection.fetch(THREAD_SQL, thread_id, viewer.id, staff, lo, hi)
+    key = (thread_id, lo, hi)
+    cached = cache.get(key) if cache is not None else None
+    rows = await connection.fetch(THREAD_SQL, thread_id, viewer.id, staff, lo, hi,
+                                  cached[0] if cached else -1, cached[1] if cached else -1)
     thread = rows[0] if rows else None
     if thread is None or not visible_to(viewer, thread["state"], thread["author_id"]):
         raise NotFound("This thread does not exist, or it is no longer available.")
@@ -220,21 +282,30 @@ async def thread_page(connection: Any, viewer: Viewer, thread_id: int, page: int
     pages = page_of(max(1, post_count))
     if page > pages:
         raise NotFound(f"This thread has {pages} page{'s' if pages != 1 else ''}.")
-    if thread["p_id"] is None:
-        rows = []
-    elif not staff:
-        # A post its author deleted stays (as a placeholder) only where the conversation needs it: it has
-        # visible replies, or it opens a thread with replies. Moderators see every placeholder.
+    if thread["stale"] or cached is None:
+        posts = [] if thread["p_id"] is None else [r[POST_AT:] for r in rows]
+        if cache is not None and thread["content_epoch"] is not None:
+            cache.put(key, (thread["content_version"], thread["content_epoch"], posts))
+    else:
+        posts = cached[2]
+    if not staff:
+        # Hidden and pending posts only to their author (moderators see everything, marked). A post its author
+        # deleted stays (as a placeholder) only where the conversation needs it: it has visible replies, or it
+        # opens a thread with replies. Moderators see every placeholder.
         opening_needed = thread["reply_count"] > 0
-        rows = [r for r in rows if not r["p_deleted_by_author"] or r["p_has_dependents"]
-                or (r["p_position"] == 1 and opening_needed)]
+        viewer_id = viewer.id
+        posts = [p for p in posts
+                 if (p[_P_STATE] == "visible" or p[_P_DELETED] or p[_P_AUTHOR] == viewer_id)
+                 and (not p[_P_DELETED] or p[_P_DEPENDENTS] or (p[_P_POSITION] == 1 and opening_needed))]
+    mine = _my_reactions(thread["my_reactions"])
+    if mine:
+        posts = [p[:_P_MINE] + (mine[p[_P_ID]],) + p[_P_MINE + 1:] if p[_P_ID] in mine else p for p in posts]
     last_read = thread["last_read"] or 0
     # `last_read` was read in the same snapshot as the upsert, so it is the position before this visit.
     first_unread = last_read + 1 if last_read < post_count else None
     locked_out = (thread["locked"] or thread["category_archived_at"] is not None or thread["state"] != "visible")
     can_reply = staff or (not locked_out and not viewer.is_silenced())
-    return ThreadPage(thread, [r[POST_AT:] for r in rows], page, pages, last_read, thread["watch"], can_reply,
-                      first_unread)
+    return ThreadPage(thread, posts, page, pages, last_read, thread["watch"], can_reply, first_unread)
 
 
 async def first_unread_position(session: AsyncSession, viewer: Viewer, thread_id: int) -> tuple[int, int]:

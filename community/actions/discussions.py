@@ -13,10 +13,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.actions import post_target, review, screening
+from community.actions import post_target, rate_limits, review, screening
 from community.actions.fanout import publish_side_effects
 from community.actions.watched import WatchedResult, check_watched
-from community.errors import Forbidden, Invalid, NotFound, RateLimited
+from community.errors import Forbidden, Invalid, NotFound
 from community.models.discussions import (
     REACTIONS,
     WATCH_LEVELS,
@@ -106,17 +106,8 @@ def require_can_post(viewer: Viewer) -> None:
 
 
 async def check_rate(session: AsyncSession, viewer: Viewer, settings: Settings) -> None:
-    limit = settings.posts_per_minute
-    if limit <= 0 or viewer.is_moderator:
-        return
-    count, oldest_age = (await session.execute(
-        select(func.count(), func.extract("epoch", func.now() - func.min(Post.created_at)))
-        .where(Post.author_id == viewer.id, Post.created_at > func.now() - func.make_interval(0, 0, 0, 0, 0, 1))
-    )).one()
-    if count >= limit:
-        wait = max(1, int(60 - float(oldest_age or 0)) + 1)
-        raise RateLimited(f"You are posting quickly: at most {limit} posts a minute. Your draft is kept below; "
-                          f"please try again in {wait} seconds.", wait)
+    await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=Post.created_at,
+                                   mine=Post.author_id == viewer.id, what="posts")
 
 
 async def _needs_approval(session: AsyncSession, viewer: Viewer, settings: Settings) -> bool:
@@ -261,12 +252,24 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     if new_title is not None:
         thread.title = new_title
     await session.flush()
+    if watched.require_approval and not as_moderator:
+        await _hold_edit_for_approval(session, post)
     if watched.flag:
         await review.open_item(session, target_kind="post", target_id=post.id, reason="watched", source="watched")
     if not as_moderator:
         await screening.record_shared(session, screened, target_kind="post", target_id=post.id)
     await session.refresh(post)
     return post
+
+
+async def _hold_edit_for_approval(session: AsyncSession, post: Post) -> None:
+    """An edit that brings in a word needing approval is treated as a new post with it: a published post goes
+    back to waiting for approval (its thread too, for the opening post) and into the review queue. The item's
+    source "edit" tells the approval that the post was published before (its notifications went out then)."""
+    if post.state == "visible":
+        await post_target.ADAPTER.set_state(session, post.id, "pending", None)
+    if post.state != "removed":
+        await review.open_item(session, target_kind="post", target_id=post.id, reason="approval", source="edit")
 
 
 async def delete_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Post:

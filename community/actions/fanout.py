@@ -67,6 +67,7 @@ async def publish_side_effects(session: AsyncSession, post_id: int) -> None:
     messages.pop(author_id, None)  # type: ignore[arg-type]
     if messages:
         await session.execute(insert(Notification), [
-            {"user_id": user_id, "recipient_tag": None, "kind": kind, "text": text, "url": url}
+            {"user_id": user_id, "recipient_tag": None, "kind": kind, "text": text, "url": url,
+             "target_kind": "post", "target_id": post_id}  # shown only while the recipient may see the post
             for user_id, (kind, text) in messages.items()
         ])

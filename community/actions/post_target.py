@@ -13,6 +13,7 @@ from community.actions import notifications
 from community.errors import Invalid, NotFound
 from community.models.accounts import User
 from community.models.discussions import Category, Post, Thread
+from community.models.moderation import ReviewItem
 from community.moderation_targets import TargetView
 
 SYSTEM_AUTHOR = "Community team"
@@ -37,6 +38,13 @@ async def refresh_category(session: AsyncSession, category_id: int | None) -> No
     await session.execute(update(Category).where(Category.id == category_id).values(
         thread_count=select(func.count()).where(Thread.category_id == category_id, Thread.state == "visible")
         .scalar_subquery()))
+
+
+async def _held_after_edit(session: AsyncSession, post_id: int) -> bool:
+    """A post held for approval by an edit was published before: its replies and mentions were announced then,
+    so approving it again must not send them a second time."""
+    return bool(await session.scalar(select(ReviewItem.id).where(
+        ReviewItem.target_kind == "post", ReviewItem.target_id == post_id, ReviewItem.source == "edit").limit(1)))
 
 
 class PostAdapter:
@@ -93,7 +101,7 @@ class PostAdapter:
         if post.position == 1 and not post.deleted_by_author:
             thread.state = state
         await session.flush()
-        if old == "pending" and state == "visible":
+        if old == "pending" and state == "visible" and not await _held_after_edit(session, post.id):
             await publish_side_effects(session, post.id)
         await refresh_counts(session, thread.id)
 

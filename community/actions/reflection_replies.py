@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.actions import rate_limits
 from community.actions import screening as screening_mod
 from community.actions.notifications import notify
 from community.actions.reflections import (
@@ -23,6 +24,7 @@ from community.errors import Forbidden, Invalid, NotFound
 from community.models.accounts import User
 from community.models.reflections import REACTIONS, REPLY_MAX, Reflection, ReflectionReaction, ReflectionReply
 from community.sealing import author_tag, pseudonym_index, seal
+from community.settings import Settings
 from community.text import plain_text, render_markdown
 from community.viewer import Viewer
 
@@ -98,11 +100,15 @@ async def access_shared(session: AsyncSession, viewer: Viewer, anon_key: str, re
     return reflection
 
 
-async def create_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int, *, body: str,
-                       anonymous: bool, confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
+async def create_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int, *,
+                       settings: Settings, body: str, anonymous: bool,
+                       confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
     reflection = await access_shared(session, viewer, anon_key, reflection_id)
     text = check_body(body, REPLY_MAX)
     require_can_share(viewer, "anonymous")
+    # Counted by the columns that already say whose a reply is: the member id, or the anonymous reply tag.
+    await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
+                                   mine=my_replies_clause(viewer, anon_key), what="replies")
     result = screening_mod.screen(text)
     if result.needs_confirmation(confirmed):
         raise NeedsConfirmation(result)
@@ -125,11 +131,13 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anon_key: str, ref
         url = f"/reflections/{reflection.id}#reply-{reply.id}"
         what = f"“{reflection.title}”" if reflection.title else "your reflection"
         if reflection.visibility == "anonymous" and reflection.author_tag:
+            # The reply already points at this reflection, and so at its tag: the target adds no link.
             await notify(session, tag=reflection.author_tag, kind="reflection_reply",
-                         text=f"Someone replied to your anonymous reflection {what}.", url=url)
+                         text=f"Someone replied to your anonymous reflection {what}.", url=url,
+                         target=("reflection_reply", reply.id))
         elif reflection.visibility == "named" and reflection.author_id:
             await notify(session, user_id=reflection.author_id, kind="reflection_reply",
-                         text=f"Someone replied to {what}.", url=url)
+                         text=f"Someone replied to {what}.", url=url, target=("reflection_reply", reply.id))
     return reply, result
 
 
@@ -162,14 +170,16 @@ async def access_own_reply(session: AsyncSession, viewer: Viewer, anon_key: str,
     return reply, reflection
 
 
-async def edit_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply_id: int, *, body: str,
-                     confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
+async def edit_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply_id: int, *, settings: Settings,
+                     body: str, confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
     """The writer edits their reply: the same checks as a new reply (length, sharing pause, crisis and
     patient-identifier screening with the confirm step), Markdown rendered and sanitized once. Only the text and
     the "edited" mark change: who wrote it (author_id, or tag, seal and pseudonym) is left exactly as it was."""
     reply, _ = await access_own_reply(session, viewer, anon_key, reply_id)
     text = check_body(body, REPLY_MAX)
     require_can_share(viewer, "anonymous")
+    if text != reply.body:
+        rate_limits.EDITS.check(viewer, "reflection_reply", limit=settings.posts_per_minute, what="reply edits")
     result = screening_mod.screen(text)
     if result.needs_confirmation(confirmed):
         raise NeedsConfirmation(result)
@@ -181,6 +191,7 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply
     # Anonymous replies keep the day only: no minute to match against anyone's activity.
     reply.edited_at = _day(now) if reply.author_id is None else now
     await session.flush()
+    rate_limits.EDITS.note(viewer, "reflection_reply")
     await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
     return reply, result
 

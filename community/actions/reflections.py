@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.actions import rate_limits
 from community.actions import screening as screening_mod
 from community.actions.prompts import THEMES, check_theme
 
@@ -36,6 +37,7 @@ from community.models.reflections import (
     ReflectionReply,
 )
 from community.sealing import author_tag, seal
+from community.settings import Settings
 from community.text import plain_text, render_markdown
 from community.viewer import Viewer
 
@@ -182,14 +184,38 @@ def require_can_share(viewer: Viewer, visibility: str) -> None:
         raise Forbidden(f"You cannot share writing until {until}. You can still write privately in your journal.")
 
 
+async def check_rate(session: AsyncSession, viewer: Viewer, settings: Settings, visibility: str, *,
+                     editing: Reflection | None = None) -> None:
+    """Shared writing: at most POSTS_PER_MINUTE pieces shared or changed a minute (counted by the columns that
+    already say whose a piece is: the member id on named pieces, the anonymous tag on anonymous ones), and as many
+    edits of shared pieces. Private writing: only a generous ceiling on new entries; keeping a piece private,
+    editing it, or taking a piece off the wall is never limited."""
+    if visibility in SHARED:
+        mine = and_(Reflection.visibility.in_(SHARED),
+                    or_(Reflection.author_id == viewer.id,
+                        Reflection.author_tag == anon_tag(settings.anon_key, viewer.id)))
+        if editing is not None:
+            mine = and_(mine, Reflection.id != editing.id)
+        await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=Reflection.updated_at,
+                                       mine=mine, what="shared reflections")
+        if editing is not None and editing.visibility in SHARED:
+            rate_limits.EDITS.check(viewer, "reflection", limit=settings.posts_per_minute,
+                                    what="edits of shared reflections")
+    elif editing is None:
+        await rate_limits.check_recent(
+            session, viewer, limit=settings.journal_entries_per_minute, when=Reflection.created_at,
+            mine=Reflection.author_tag == journal_tag(settings.anon_key, viewer.id), what="private journal entries")
+
+
 # ---- writing ---------------------------------------------------------------------------------------------
 
-async def create_reflection(session: AsyncSession, viewer: Viewer, anon_key: str, *, title: str, body: str,
-                            visibility: str, prompt_id: str = "", theme: str = "",
+async def create_reflection(session: AsyncSession, viewer: Viewer, anon_key: str, *, settings: Settings,
+                            title: str, body: str, visibility: str, prompt_id: str = "", theme: str = "",
                             confirmed: bool = False) -> tuple[Reflection, screening_mod.Screening]:
     draft = await check_draft(session, title=title, body=body, visibility=visibility, prompt_id=prompt_id,
                               theme=theme)
     require_can_share(viewer, draft.visibility)
+    await check_rate(session, viewer, settings, draft.visibility)
     result = _screen(draft, confirmed)
     reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
                             prompt_id=draft.prompt_id, theme=draft.theme)
@@ -225,8 +251,8 @@ async def access_own(session: AsyncSession, viewer: Viewer, anon_key: str, refle
 
 
 async def update_reflection(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int, *,
-                            title: str, body: str, visibility: str, prompt_id: str = "", theme: str = "",
-                            confirmed: bool = False) -> tuple[Reflection, screening_mod.Screening]:
+                            settings: Settings, title: str, body: str, visibility: str, prompt_id: str = "",
+                            theme: str = "", confirmed: bool = False) -> tuple[Reflection, screening_mod.Screening]:
     reflection = await access_own(session, viewer, anon_key, reflection_id)
     draft = await check_draft(session, title=title, body=body, visibility=visibility, prompt_id=prompt_id,
                               theme=theme)
@@ -234,6 +260,7 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anon_key: str
         raise Forbidden("A moderator removed this piece from the wall, so it cannot be shared again. "
                         "You can keep it private.")
     require_can_share(viewer, draft.visibility)
+    await check_rate(session, viewer, settings, draft.visibility, editing=reflection)
     result = _screen(draft, confirmed)
     was_shared = reflection.visibility in SHARED
     reflection.title, reflection.body = draft.title, draft.body
@@ -249,15 +276,17 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anon_key: str
         await _withdraw(session, reflection.id)
     if draft.visibility in SHARED and (result.crisis_fired or result.findings or not was_shared):
         await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
+    if was_shared and draft.visibility in SHARED:
+        rate_limits.EDITS.note(viewer, "reflection")
     return reflection, result
 
 
 async def change_visibility(session: AsyncSession, viewer: Viewer, anon_key: str, reflection_id: int,
-                            visibility: str, confirmed: bool = False) -> Reflection:
+                            visibility: str, *, settings: Settings, confirmed: bool = False) -> Reflection:
     reflection = await access_own(session, viewer, anon_key, reflection_id)
     visibility = check_visibility(visibility)
     reflection, _ = await update_reflection(
-        session, viewer, anon_key, reflection_id, title=reflection.title or "", body=reflection.body,
+        session, viewer, anon_key, reflection_id, settings=settings, title=reflection.title or "", body=reflection.body,
         visibility=visibility, prompt_id=str(reflection.prompt_id or ""), theme=reflection.theme or "",
         confirmed=confirmed)
     return reflection

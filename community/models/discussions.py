@@ -74,6 +74,21 @@ class Thread(Base):
     created_at: Mapped[datetime] = created_at()
     search: Mapped[str] = mapped_column(TSVECTOR, Computed("to_tsvector('english'::regconfig, (title)::text)",
                                                            persisted=True))
+    # A new value (from content_version_seq) whenever a post or reaction of the thread is written, set by
+    # triggers (migration 0007): what cached pages of posts are validated against. Never set by the app.
+    content_version: Mapped[int] = mapped_column(BigInteger, nullable=False,
+                                                 server_default=text("nextval('content_version_seq')"))
+
+
+class ContentEpoch(Base):
+    """One row: a new value whenever a member's name, handle or role changes, or a member is deleted (triggers,
+    migration 0007). Cached pages of posts show author names, so they are validated against it too."""
+
+    __tablename__ = "content_epoch"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class Post(Base):

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -95,10 +106,14 @@ class Sanction(Base):
 
 class Notification(Base):
     """Addressed to a member id, or, for anything about anonymous content, to the author's sealed tag only
-    (see sealing.author_tag) so that the table cannot link a member to an anonymous piece."""
+    (see sealing.author_tag) so that the table cannot link a member to an anonymous piece.
+
+    (target_kind, target_id) name the content a notification is about, when its frozen text names it: it is
+    shown only while the recipient may see that content (actions.notifications.target_visible_sql)."""
 
     __tablename__ = "notifications"
     __table_args__ = (
+        CheckConstraint("(target_kind IS NULL) = (target_id IS NULL)", name="target_pair"),
         Index("ix_notifications_user_unread", "user_id", "created_at", postgresql_where=text("read_at IS NULL")),
         Index("ix_notifications_user_at", "user_id", "created_at"),
         Index("ix_notifications_tag_at", "recipient_tag", "created_at"),
@@ -112,3 +127,5 @@ class Notification(Base):
     url: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = created_at()
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    target_kind: Mapped[str | None] = mapped_column(String(30))  # post | reflection | reflection_reply | ...
+    target_id: Mapped[int | None] = mapped_column(BigInteger)

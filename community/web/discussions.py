@@ -107,13 +107,24 @@ async def new_thread(request: Request) -> Response:
     return redirect(request, _published_url(result), flash=_published_flash(result, "Your thread is posted."))
 
 
+def _post_pages(request: Request) -> reads.PostPages:
+    """The app's cache of pages of posts (one per app, so per database; see reads.PostPages)."""
+    state = request.app.state
+    pages = getattr(state, "post_pages", None)
+    if pages is None:
+        pages = state.post_pages = reads.PostPages()
+    return pages
+
+
 async def thread(request: Request) -> Response:
     viewer = viewer_of(request)
     page_number = _page_param(request)
-    # Two prepared statements on a bare asyncpg connection, in autocommit (the read-position upsert is one
-    # statement, so no BEGIN/COMMIT round trips are needed).
+    # One prepared statement on a bare asyncpg connection, in autocommit (the read-position upsert is part of
+    # it, so no BEGIN/COMMIT round trips are needed). The page of posts comes from the process's PostPages when
+    # the statement finds it current (it then sends only the thread's row).
     async with db_of(request).raw() as connection:
-        page = await reads.thread_page(connection, viewer, request.path_params["thread_id"], page_number)
+        page = await reads.thread_page(connection, viewer, request.path_params["thread_id"], page_number,
+                                       _post_pages(request))
     posts_html = post_fragments.render_posts(request.app.state.templates.env, page, viewer, viewer.timezone,
                                              request.scope.get("csrf_token", ""))
     return render(request, "discussions/thread.html", {
@@ -218,6 +229,9 @@ async def edit(request: Request) -> Response:
                 confirmed=form.get("confirm_phi") == "yes")
     except ActionError as exc:
         return _composer_error(request, "discussions/edit.html", exc, form, context)
+    if post.state == "pending":
+        return redirect(request, f"/p/{post.id}", flash="Your changes are saved. Your post is waiting for a "
+                        "moderator's approval; you can see it, and others will once it is approved.")
     return redirect(request, f"/p/{post.id}", flash="Your changes are saved.")
 
 

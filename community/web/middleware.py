@@ -279,7 +279,7 @@ class ViewerMiddleware:
         if viewer is not None and known is None:
             tag = author_tag(self.settings.anon_key, viewer.id)
             async with self.db.read() as session:
-                unread = viewer.unread + await accounts.count_tagged_unread(session, tag)
+                unread = viewer.unread + await accounts.count_tagged_unread(session, tag, viewer)
             viewer = replace(viewer, unread=unread)
             self._member_of_token[token] = (viewer.id, tag)
             if len(self._member_of_token) > 20000:

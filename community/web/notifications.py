@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from community.actions import notifications
 from community.errors import NotFound
-from community.models.moderation import Notification
-from community.sealing import author_tag
 from community.web import ids  # noqa: F401  (registers the dbid convertor)
 from community.web.common import db_of, redirect, safe_next, settings_of, viewer_of
 from community.web.forms import read_form
@@ -45,9 +42,8 @@ async def open_one(request: Request) -> Response:
     anon_key = settings_of(request).anon_key
     note_id = request.path_params["note_id"]
     async with db_of(request).transaction() as session:
-        row = (await session.execute(select(Notification.url, Notification.user_id, Notification.recipient_tag)
-                                     .where(Notification.id == note_id))).first()
-        if row is None or not (row.user_id == viewer.id or row.recipient_tag == author_tag(anon_key, viewer.id)):
+        row = await notifications.access_notification(session, viewer, anon_key, note_id)
+        if row is None:  # not theirs, or about something they may no longer see
             raise NotFound("This notification does not exist.")
         await notifications.mark_read(session, viewer, anon_key, [note_id])
     return redirect(request, safe_next(row.url, "/notifications"))

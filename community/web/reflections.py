@@ -110,8 +110,8 @@ async def reply(request: Request) -> Response:
         form.check()
         async with db_of(request).transaction() as session:
             created, result = await replies.create_reply(
-                session, viewer, key_of(request), reflection_id, body=data.get("body", ""),
-                anonymous=data.get("anonymous") == "yes", confirmed=data.get("confirm_phi") == "yes")
+                session, viewer, key_of(request), reflection_id, settings=settings_of(request),
+                body=data.get("body", ""), anonymous=data.get("anonymous") == "yes", confirmed=data.get("confirm_phi") == "yes")
     except actions.NeedsConfirmation as exc:
         return await render_show_error(request, reflection_id, exc, data, {
             "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired})
@@ -148,7 +148,7 @@ async def edit_reply(request: Request) -> Response:
         form.check()
         async with db_of(request).transaction() as session:
             saved, result = await replies.edit_reply(session, viewer, key_of(request), reply_id,
-                                                     body=data.get("body", ""),
+                                                     settings=settings_of(request), body=data.get("body", ""),
                                                      confirmed=data.get("confirm_phi") == "yes")
     except actions.NeedsConfirmation as exc:
         return form_error(request, template, exc, data, {
@@ -282,10 +282,12 @@ async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -
             confirmed = data.get("confirm_phi") == "yes"
             if reflection_id:
                 saved, result = await actions.update_reflection(session, viewer, key_of(request), reflection_id,
-                                                                confirmed=confirmed, **fields)
+                                                                settings=settings_of(request), confirmed=confirmed,
+                                                                **fields)
             else:
                 saved, result = await actions.create_reflection(session, viewer, key_of(request),
-                                                                confirmed=confirmed, **fields)
+                                                                settings=settings_of(request), confirmed=confirmed,
+                                                                **fields)
             await drafts.discard_draft(session, viewer, key_of(request), slot)
     except actions.NeedsConfirmation as exc:
         kept = await _save_draft_quietly(request, viewer, slot, data)
@@ -312,7 +314,7 @@ async def visibility(request: Request) -> Response:
         form.check()
         async with db_of(request).transaction() as session:
             saved = await actions.change_visibility(session, viewer, key_of(request), reflection_id,
-                                                    data.get("visibility", ""),
+                                                    data.get("visibility", ""), settings=settings_of(request),
                                                     confirmed=data.get("confirm_phi") == "yes")
     except ActionError as exc:
         async with db_of(request).transaction() as session:

@@ -1,7 +1,7 @@
 """Watched words (block, hold for approval, flag; the test tool) and the new-member approval queue."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from community.actions.watched import check_watched
 from community.models.discussions import Post, Thread
@@ -100,3 +100,84 @@ async def test_new_member_posts_wait_for_approval(resident, attending, moderator
     third, _ = await start_thread(approval_client, "Third", "Body three")
     async with db.transaction() as session:
         assert await session.scalar(select(Thread.state).where(Thread.id == third)) == "visible"
+
+
+async def _notifications(db, user_id):
+    async with db.transaction() as session:
+        return list(await session.scalars(select(Notification.text).where(Notification.user_id == user_id)))
+
+
+async def test_editing_in_a_word_that_needs_approval_holds_the_post_again(admin, resident, attending, moderator,
+                                                                          member_factory, login, db):
+    from community.models.discussions import Category
+
+    adm = await login(admin)
+    await _add(adm, "lawsuit", "approve")
+    author, replier = await login(resident), await login(attending)
+    reader = await login(await member_factory("resident"))
+    thread_id, _ = await start_thread(author, "Night shifts", "How do you all cope with nights?")
+    response = await replier.post_form(f"/t/{thread_id}/reply", {"body": "Naps and kind colleagues."})
+    assert response.status_code == 303
+    first_id, reply_id = await post_ids(db, thread_id)
+    replied = sum("replied" in t for t in await _notifications(db, resident.id))
+    assert replied == 1  # the thread's author heard about the reply once
+
+    # A reply edited to include the word goes back to waiting for approval, and into the queue.
+    edited = await replier.post_form(f"/p/{reply_id}/edit", {"body": "Naps, and maybe a lawsuit."})
+    assert edited.status_code == 303
+    page = await replier.get(edited.headers["location"], follow_redirects=True)
+    assert "waiting for a moderator" in page.text.lower()
+    assert "Naps, and maybe a lawsuit." in page.text  # the author still sees it, marked
+    assert "maybe a lawsuit" not in (await reader.get(f"/t/{thread_id}")).text
+    async with db.transaction() as session:
+        assert await session.scalar(select(Post.state).where(Post.id == reply_id)) == "pending"
+        item = (await session.scalars(select(ReviewItem).where(ReviewItem.target_kind == "post",
+                                                               ReviewItem.target_id == reply_id,
+                                                               ReviewItem.resolved_at.is_(None)))).one()
+        assert await session.scalar(select(Thread.reply_count).where(Thread.id == thread_id)) == 0
+    assert "approval" in item.reasons
+    mod = await login(moderator)
+    assert "maybe a lawsuit" in (await mod.get("/review?show=approval")).text
+
+    # The opening post too: the whole thread waits again, and leaves the category's list meanwhile.
+    edited = await author.post_form(f"/p/{first_id}/edit", {"title": "Night shifts",
+                                                            "body": "How do you cope? Thinking of a lawsuit."})
+    assert edited.status_code == 303
+    page = await author.get(edited.headers["location"], follow_redirects=True)
+    assert "waiting for a moderator" in page.text.lower()
+    assert (await reader.get(f"/t/{thread_id}")).status_code == 404
+    async with db.transaction() as session:
+        thread = await session.get(Thread, thread_id)
+        assert thread.state == "pending"
+        category_count = await session.scalar(select(Category.thread_count).where(Category.id == thread.category_id))
+        visible_threads = await session.scalar(select(func.count()).select_from(Thread).where(
+            Thread.category_id == thread.category_id, Thread.state == "visible"))
+    assert category_count == visible_threads
+
+    # Approval publishes both again, without announcing the reply a second time.
+    for post_id in (first_id, reply_id):
+        decided = await mod.post_form(f"/review/post/{post_id}/decide", {"action": "approve"})
+        assert decided.status_code == 303, decided.text[:1000]
+    assert (await reader.get(f"/t/{thread_id}")).status_code == 200
+    assert "maybe a lawsuit" in (await reader.get(f"/t/{thread_id}")).text
+    assert sum("replied" in t for t in await _notifications(db, resident.id)) == replied
+
+
+async def test_edits_without_approval_words_and_moderator_edits_stay_published(admin, resident, moderator, login,
+                                                                                db):
+    adm = await login(admin)
+    await _add(adm, "lawsuit", "approve")
+    author = await login(resident)
+    thread_id, _ = await start_thread(author, "Mentors", "Who taught you kindness?")
+    post_id = (await post_ids(db, thread_id))[0]
+    assert (await author.post_form(f"/p/{post_id}/edit", {"title": "Mentors",
+                                                          "body": "Who taught you compassion?"})).status_code == 303
+    mod = await login(moderator)
+    response = await mod.post_form(f"/review/post/{post_id}/decide", {
+        "action": "edit", "body": "Who taught you compassion? (No lawsuit talk, please.)", "title": "Mentors",
+        "reason": "Tidied the wording."})
+    assert response.status_code == 303, response.text[:1000]
+    async with db.transaction() as session:
+        assert await session.scalar(select(Post.state).where(Post.id == post_id)) == "visible"
+        assert await session.scalar(select(Post.body_md).where(Post.id == post_id)) == (
+            "Who taught you compassion? (No lawsuit talk, please.)")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from community.models.reflections import Prompt, Reflection
+from tests.discussions.conftest import login_with  # noqa: F401  (a fixture, found by name)
 
 ID_RE = re.compile(r"/reflections/(\d+)")
 
@@ -22,6 +23,15 @@ async def write(client, *, body: str = "A quiet shift; I sat with a family for a
     match = ID_RE.search(response.headers["location"])
     assert match, response.headers["location"]
     return int(match.group(1))
+
+
+@pytest.fixture
+def settings(database_urls, tmp_path):
+    """The posting rate limit is lifted by default here (the wall tests share many pieces in a row); tests of it
+    build their own app with `login_with`."""
+    from tests.conftest import make_settings
+
+    return make_settings(database_urls["main"], tmp_path, posts_per_minute=1000)
 
 
 @pytest.fixture

@@ -1,0 +1,196 @@
+"""The per-process cache of pages of posts (discussion_reads.PostPages) is never stale: every change that shows
+on a thread page gives the thread a new content version (or the content epoch a new value) in the same
+transaction, and a cached page is used only when the page statement finds the same pair in its own snapshot.
+
+Each test views a page (filling the cache), checks that an unchanged page is served from the cache, then makes
+one change by the app's own paths (or plain SQL, for the triggers) and checks the next view shows it.
+"""
+
+import pytest
+from sqlalchemy import text
+
+from community.actions import discussion_reads as reads
+from tests.discussions.conftest import post_ids, reply_to, start_thread
+
+
+@pytest.fixture
+def views(monkeypatch):
+    """`await view(client, thread_id)` -> (html, served from the cache?)."""
+    seen = []
+    plain = reads.thread_page
+
+    async def recording(*args, **kwargs):
+        page = await plain(*args, **kwargs)
+        seen.append(page)
+        return page
+
+    monkeypatch.setattr(reads, "thread_page", recording)
+
+    async def view(client, thread_id, page=1):
+        response = await client.get(f"/t/{thread_id}?page={page}")
+        assert response.status_code == 200, response.text[:500]
+        return response.text, not seen[-1].thread["stale"]
+    return view
+
+
+async def _cached(view, client, thread_id):
+    """Views twice: the second view must come from the cache (so the next check tests a cached page)."""
+    await view(client, thread_id)
+    html, hit = await view(client, thread_id)
+    assert hit
+    return html
+
+
+async def _version(db, thread_id):
+    async with db.transaction() as session:
+        return (await session.execute(text(
+            "SELECT t.content_version, e.value FROM threads t, content_epoch e WHERE t.id = :id"),
+            {"id": thread_id})).one()
+
+
+async def test_unchanged_pages_come_from_the_cache_and_changes_show_at_once(resident, attending, login, db,
+                                                                           views):
+    a, b = await login(resident), await login(attending)
+    thread_id, _ = await start_thread(a, "Cached posts", "The opening post.")
+    await reply_to(b, thread_id, "A reply from b, first version.")
+    opening, reply = await post_ids(db, thread_id)
+
+    # A reaction (by b): counts for a, pressed for b.
+    await _cached(views, a, thread_id)
+    assert (await b.post_form(f"/p/{opening}/react", {"kind": "thanks"})).status_code == 303
+    html, hit = await views(a, thread_id)
+    assert not hit and "Thank you · 1" in html
+    # Taken back.
+    await _cached(views, a, thread_id)
+    assert (await b.post_form(f"/p/{opening}/react", {"kind": "thanks"})).status_code == 303
+    html, _ = await views(a, thread_id)
+    assert "Thank you · 1" not in html
+
+    # An edit.
+    await _cached(views, a, thread_id)
+    assert (await b.post_form(f"/p/{reply}/edit", {"body": "A reply from b, second version."})).status_code == 303
+    html, hit = await views(a, thread_id)
+    assert not hit and "second version" in html and "first version" not in html
+
+    # A new reply on the same page.
+    await _cached(views, a, thread_id)
+    await reply_to(b, thread_id, "Another reply, just posted.")
+    assert "Another reply, just posted." in (await views(a, thread_id))[0]
+
+    # Deleted by its author: a placeholder only where the conversation needs it (nothing replies to it here).
+    await _cached(views, a, thread_id)
+    assert (await b.post_form(f"/p/{reply}/delete", {})).status_code == 303
+    html, _ = await views(a, thread_id)
+    assert "second version" not in html
+
+
+async def test_moderation_shows_at_once_and_each_viewer_sees_only_what_they_may(resident, attending, moderator,
+                                                                              login, db, views):
+    a, b, mod = await login(resident), await login(attending), await login(moderator)
+    thread_id, _ = await start_thread(a, "Moderated", "The opening post.")
+    await reply_to(b, thread_id, "A reply that will be hidden.")
+    reply = (await post_ids(db, thread_id))[1]
+    await _cached(views, a, thread_id)
+    response = await mod.post_form(f"/review/post/{reply}/decide", {"action": "hide", "reason": "check"})
+    assert response.status_code == 303
+    html, hit = await views(a, thread_id)
+    assert not hit and "A reply that will be hidden." not in html
+    # The same cached page of posts, filtered per viewer: the author and moderators still see it, marked.
+    html, hit = await views(b, thread_id)
+    assert hit and "A reply that will be hidden." in html and "Hidden from others" in html
+    html, hit = await views(mod, thread_id)
+    assert hit and "A reply that will be hidden." in html and "Hidden pending review." in html
+    html, hit = await views(a, thread_id)
+    assert hit and "A reply that will be hidden." not in html
+    # Restored.
+    response = await mod.post_form(f"/review/post/{reply}/decide", {"action": "restore", "reason": "fine"})
+    assert response.status_code == 303
+    html, hit = await views(a, thread_id)
+    assert not hit and "A reply that will be hidden." in html
+
+
+async def test_own_reactions_are_per_viewer_on_a_shared_cached_page(resident, attending, member_factory, login,
+                                                                   db, views):
+    a, b = await login(resident), await login(attending)
+    c = await login(await member_factory("resident"))
+    thread_id, _ = await start_thread(a, "Reactions", "The opening post.")
+    opening = (await post_ids(db, thread_id))[0]
+    assert (await b.post_form(f"/p/{opening}/react", {"kind": "helped"})).status_code == 303
+    await _cached(views, c, thread_id)
+    html, hit = await views(b, thread_id)  # filled by c's views: b's own reaction is still b's
+    assert hit and 'value="helped" class="reaction on" aria-pressed="true"' in html
+    html, hit = await views(c, thread_id)
+    assert hit and 'aria-pressed="true"' not in html and "This helped <span class=\"count\">1</span>" in html
+
+
+async def test_member_renames_and_role_changes_show_at_once(resident, attending, login, db, views):
+    a, b = await login(resident), await login(attending)
+    thread_id, _ = await start_thread(a, "Names", "The opening post.")
+    await reply_to(b, thread_id, "A reply.")
+    await _cached(views, a, thread_id)
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE users SET display_name = 'Renamed Attending' WHERE id = :id"),
+                              {"id": attending.id})
+    html, hit = await views(a, thread_id)
+    assert not hit and "Renamed Attending" in html
+    await _cached(views, a, thread_id)
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE users SET role = 'moderator' WHERE id = :id"), {"id": attending.id})
+    html, hit = await views(a, thread_id)
+    assert not hit and '<span class="role-tag">moderator</span>' in html
+
+
+async def test_every_write_that_shows_on_a_page_gives_a_new_version(resident, attending, login, db):
+    """The triggers themselves, through plain SQL (any code path, present or future, is covered)."""
+    a = await login(resident)
+    thread_id, _ = await start_thread(a, "Triggers", "The opening post.")
+    other_id, _ = await start_thread(a, "Another thread", "Unrelated.")
+    opening = (await post_ids(db, thread_id))[0]
+    writes = [
+        ("INSERT INTO posts (thread_id, author_id, position, body_md, body_html, body_text) "
+         "VALUES (:t, :b, 2, 'x', '<p>x</p>', 'x')", "version"),
+        ("UPDATE posts SET body_html = '<p>y</p>' WHERE thread_id = :t AND position = 2", "version"),
+        ("UPDATE posts SET state = 'hidden' WHERE thread_id = :t AND position = 2", "version"),
+        ("INSERT INTO reactions (post_id, kind, user_id) VALUES (:p, 'thanks', :b)", "version"),
+        ("UPDATE reactions SET kind = 'helped' WHERE post_id = :p", "version"),
+        ("DELETE FROM reactions WHERE post_id = :p", "version"),
+        ("DELETE FROM posts WHERE thread_id = :t AND position = 2", "version"),
+        ("UPDATE users SET display_name = 'Someone Else' WHERE id = :b", "epoch"),
+        ("UPDATE users SET handle = 'someone-else-x' WHERE id = :b", "epoch"),
+        ("UPDATE users SET role = 'moderator' WHERE id = :b", "epoch"),
+    ]
+    for statement, bumped in writes:
+        before, other_before = await _version(db, thread_id), await _version(db, other_id)
+        async with db.transaction() as session:
+            await session.execute(text(statement), {"t": thread_id, "p": opening, "b": attending.id})
+        after, other_after = await _version(db, thread_id), await _version(db, other_id)
+        if bumped == "version":
+            assert after[0] != before[0] and after[1] == before[1], statement
+            assert other_after[0] == other_before[0], statement  # other threads keep their cached pages
+        else:
+            assert after[1] != before[1], statement
+    # Writes that show on no thread page change nothing.
+    before = await _version(db, thread_id)
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE users SET timezone = 'Europe/Paris' WHERE id = :id"),
+                              {"id": attending.id})
+        await session.execute(text("UPDATE threads SET last_activity_at = now() WHERE id = :id"), {"id": thread_id})
+    assert await _version(db, thread_id) == before
+
+
+async def test_a_rolled_back_change_never_gives_a_version_twice(resident, login, db):
+    a = await login(resident)
+    thread_id, _ = await start_thread(a, "Rollback", "The opening post.")
+    first = await _version(db, thread_id)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await session.execute(text("UPDATE posts SET body_html = '<p>gone</p>' WHERE thread_id = :t"),
+                                  {"t": thread_id})
+            raise RuntimeError("rolled back")
+    assert await _version(db, thread_id) == first
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE posts SET body_html = '<p>kept</p>' WHERE thread_id = :t"),
+                              {"t": thread_id})
+    # A different change after the rollback: a value never seen before (a sequence is not rolled back).
+    second = await _version(db, thread_id)
+    assert second[0] != first[0]

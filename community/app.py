@@ -26,6 +26,7 @@ from community.web.common import SignInRequired, redirect, sign_in_url
 from community.web.middleware import AccessLog, RequestGuard, SecurityHeaders, ViewerMiddleware
 from community.web.routing import IndexedRouter
 from community.web.templates import STATIC_DIR, Templates
+from community.web.viewer_cache import ViewerCache
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +129,18 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     routes = _collect_routes()
     routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
+    # Not with an injected database: tests bind it to a transaction that never commits, so never notifies.
+    viewer_cache = (ViewerCache(settings.database_url)
+                    if settings.viewer_cache and db is None and settings.database_url else None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from contextlib import AsyncExitStack
 
         async with AsyncExitStack() as stack:
+            if viewer_cache is not None:
+                await viewer_cache.start()
+                stack.push_async_callback(viewer_cache.stop)
             for hook in LIFESPAN_HOOKS:
                 await stack.enter_async_context(hook(app))
             # Everything loaded so far (modules, the ORM registry, compiled templates) lives as long as the
@@ -149,7 +156,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         Middleware(AccessLog),
         Middleware(SecurityHeaders, settings=settings),
         Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
-        Middleware(ViewerMiddleware, settings=settings, db=database),
+        Middleware(ViewerMiddleware, settings=settings, db=database, cache=viewer_cache),
     ]
     app = Starlette(
         debug=False,
@@ -167,6 +174,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
     app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.db = database
+    app.state.viewer_cache = viewer_cache
     app.state.templates = templates
     app.state.passwords = passwords
     app.state.migration_heads = head_revisions(settings.database_url or "")

@@ -112,6 +112,8 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     log_json: bool = True
+    # Each process keeps signed-in members' snapshots, invalidated by PostgreSQL (web.viewer_cache).
+    viewer_cache: bool = True
     crisis_resources: tuple[tuple[str, str, str], ...] = DEFAULT_RESOURCES
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -167,6 +169,7 @@ class Settings:
             posts_per_minute=_int(env, "POSTS_PER_MINUTE", 6),
             journal_entries_per_minute=_int(env, "JOURNAL_ENTRIES_PER_MINUTE", 60),
             log_json=_bool(env.get("LOG_JSON"), True),
+            viewer_cache=_bool(env.get("VIEWER_CACHE"), True),
             crisis_resources=_parse_resources(env.get("CRISIS_RESOURCES")),
         )
 

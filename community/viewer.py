@@ -20,6 +20,7 @@ class Viewer:
     silenced_until: datetime | None = None
     created_at: datetime | None = None
     unread: int = 0  # unread notifications, loaded with the session in one query
+    session_expires_at: datetime | None = None
 
     @property
     def is_moderator(self) -> bool:

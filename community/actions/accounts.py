@@ -307,7 +307,7 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
 # The unread count leaves out notifications about content the member may no longer see (hidden, removed).
 VIEWER_SQL = """
 SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
-       u.suspended_at, u.suspended_until, s.id AS session_id,
+       u.suspended_at, u.suspended_until, s.id AS session_id, s.expires_at AS session_expires_at,
        (SELECT count(*) FROM notifications n
          WHERE n.read_at IS NULL AND (n.user_id = u.id OR n.recipient_tag = $2::text)
            AND """ + target_visible_sql("n", "u.id", "$2::text", "u.role IN ('moderator', 'admin')") + """) AS unread
@@ -330,7 +330,8 @@ async def load_viewer(connection: Any, token: str, tag: str | None = None) -> Vi
         return None
     return Viewer(id=row["id"], display_name=row["display_name"], handle=row["handle"], role=row["role"],
                   email=row["email"], timezone=row["timezone"], session_id=row["session_id"],
-                  silenced_until=row["silenced_until"], created_at=row["created_at"], unread=row["unread"])
+                  silenced_until=row["silenced_until"], created_at=row["created_at"], unread=row["unread"],
+                  session_expires_at=row["session_expires_at"])
 
 
 async def count_tagged_unread(session: AsyncSession, tag: str, viewer: Viewer) -> int:

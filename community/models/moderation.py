@@ -117,6 +117,9 @@ class Notification(Base):
         Index("ix_notifications_user_unread", "user_id", "created_at", postgresql_where=text("read_at IS NULL")),
         Index("ix_notifications_user_at", "user_id", "created_at"),
         Index("ix_notifications_tag_at", "recipient_tag", "created_at"),
+        # Recipients of unread notifications about a piece of content (migration 0009's triggers).
+        Index("ix_notifications_unread_target", "target_kind", "target_id",
+              postgresql_where=text("read_at IS NULL AND target_kind IS NOT NULL")),
     )
 
     id: Mapped[int] = pk()

@@ -18,7 +18,6 @@ import collections
 import contextlib
 import json
 import logging
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from sqlalchemy import select
 
 from community.actions import rooms as rooms_actions
 from community.db import Database, asyncpg_args
+from community.listening import Listener
 from community.models.rooms import Room
 from community.realtime import protocol
 
@@ -138,8 +138,8 @@ class Hub:
         self._pool_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
-        self._conn: asyncpg.Connection | None = None
-        self._stopping = False
+        self._listener = Listener(url, rooms_actions.CHANNEL, self._on_notify, application_name=APPLICATION_NAME,
+                                  label="room hub", on_up=self._listening, on_down=self.connected.clear)
         self.on_reconnect: Callable[[], None] | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------------------------
@@ -148,13 +148,13 @@ class Hub:
             await self.acquire_pool()
         except Exception as exc:  # noqa: BLE001  (the database is away: the pool is made again on first use)
             log.warning("room hub: could not open its pool yet: %s", type(exc).__name__)
-        self._task = asyncio.create_task(self._listen_forever(), name="room-hub-listener")
+        self._task = asyncio.create_task(self._listener.run(), name="room-hub-listener")
         self._watchdog = asyncio.create_task(self._watch_sends(), name="room-hub-watchdog")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.connected.wait(), wait)
 
     async def stop(self) -> None:
-        self._stopping = True
+        self._listener.stopping = True
         for task in (self._task, self._watchdog):
             if task:
                 task.cancel()
@@ -200,44 +200,15 @@ class Hub:
                                  self.send_timeout)
                         sub.close(protocol.CLOSE_TRY_AGAIN, "too slow: a message could not be delivered")
 
-    async def _listen_forever(self) -> None:
-        failures = 0
-        while not self._stopping:
-            lost = asyncio.Event()
-            conn = None
-            try:
-                conn = await asyncpg.connect(**asyncpg_args(self.url), timeout=10,
-                                             server_settings={"application_name": APPLICATION_NAME})
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(rooms_actions.CHANNEL, self._on_notify)
-                self._conn = conn
-                if failures or self.reconnects:
-                    log.info("room hub: listening again; catching up %d room(s)", len(self.rooms))
-                self.reconnects += 1
-                failures = 0
-                self.connected.set()
-                for room in self.rooms.values():  # whatever was committed while we were not listening
-                    self._kick(room)
-                    self._kick_presence(room)
-                while not lost.is_set():
-                    try:
-                        await asyncio.wait_for(lost.wait(), 15)
-                    except TimeoutError:  # a half-open TCP connection never reports loss: ask
-                        await asyncio.wait_for(conn.fetchval("SELECT 1"), 10)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001  (any failure: reconnect)
-                log.warning("room hub: listening connection failed: %s", type(exc).__name__)
-            finally:
-                self.connected.clear()
-                self._conn = None
-                if conn is not None:
-                    conn.terminate()
-            if self._stopping:
-                return
-            failures += 1
-            delay = min(5.0, 0.1 * 2 ** min(failures, 6)) * (0.5 + random.random())
-            await asyncio.sleep(delay)
+    def _listening(self) -> None:
+        """The LISTEN connection is (again) up: re-read whatever was committed while it was not."""
+        if self.reconnects:
+            log.info("room hub: listening again; catching up %d room(s)", len(self.rooms))
+        self.reconnects += 1
+        self.connected.set()
+        for room in self.rooms.values():
+            self._kick(room)
+            self._kick_presence(room)
 
     # ---- subscriptions ----------------------------------------------------------------------------------------
     async def subscribe(self, room_id: int) -> Subscriber:
@@ -272,7 +243,7 @@ class Hub:
         return sum(len(r.subscribers) for r in self.rooms.values())
 
     # ---- notifications ----------------------------------------------------------------------------------------
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         try:
             room_id_s, seq_s, kind = payload.split(":", 2)
             room = self.rooms.get(int(room_id_s))
@@ -367,5 +338,4 @@ class Hub:
 
     # ---- for tests and health -----------------------------------------------------------------------------------
     def listener_pid(self) -> int | None:
-        conn = self._conn
-        return conn.get_server_pid() if conn is not None and not conn.is_closed() else None
+        return self._listener.server_pid()

@@ -20,12 +20,14 @@ from community.anon_key import current_anon_key
 from community.sealing import author_tag
 from community.settings import Settings
 from community.web.templates import CURRENT_CSRF
+from community.web.viewer_cache import ViewerCache
 
 access_log = logging.getLogger("community.access")
 
 SESSION_COOKIE = "session"
 CSRF_COOKIE = "csrf"
 FLASH_COOKIE = "flash"
+STAMP_COOKIE = "stamp"  # changes with each of the member's own writes; see web.viewer_cache
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -264,26 +266,37 @@ def _multipart_token(body: bytes) -> str | None:
 class ViewerMiddleware:
     """Loads the signed-in member (one query), issues the CSRF cookie and reads the flash message."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, db: Any) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, db: Any, cache: ViewerCache | None = None) -> None:
         self.app = app
         self.settings = settings
         self.db = db
+        self.cache = cache
         self.flash_signer = URLSafeSerializer(settings.secret_key, salt="flash")
         # session token -> (member id, its sealed notification tag), so the tag is known before the one query.
         self._member_of_token: OrderedDict[str, tuple[int, str]] = OrderedDict()
 
-    async def _load(self, token: str) -> Any:
+    async def _load(self, token: str, stamp: str) -> Any:
+        cache = self.cache
+        if cache is not None:
+            viewer = cache.get(token, stamp)
+            if viewer is not None:
+                return viewer
+            generation = cache.generation
         known = self._member_of_token.get(token)
         async with self.db.raw() as connection:
             viewer = await accounts.load_viewer(connection, token, known[1] if known is not None else None)
-        if viewer is not None and known is None:
+        if viewer is None:
+            return None
+        if known is None:
             tag = author_tag(self.settings.anon_key, viewer.id)
             async with self.db.read() as session:
                 unread = viewer.unread + await accounts.count_tagged_unread(session, tag, viewer)
             viewer = replace(viewer, unread=unread)
-            self._member_of_token[token] = (viewer.id, tag)
+            self._member_of_token[token] = known = (viewer.id, tag)
             if len(self._member_of_token) > 20000:
                 self._member_of_token.popitem(last=False)
+        if cache is not None:
+            cache.put(token, stamp, viewer, known[1], viewer.session_expires_at, generation)
         return viewer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -295,8 +308,9 @@ class ViewerMiddleware:
         cookies = cookies_of(scope)
         viewer = None
         token = cookies.get(SESSION_COOKIE)
+        stamp = cookies.get(STAMP_COOKIE, "")
         if token and len(token) < 200:
-            viewer = await self._load(token)
+            viewer = await self._load(token, stamp)
         scope["user"] = viewer
         scope["session_token"] = token if viewer else None
         csrf = cookies.get(CSRF_COOKIE)
@@ -322,6 +336,13 @@ class ViewerMiddleware:
                 # A flash waits through redirects (/p/1 -> /t/1#p1) until a page shows it.
                 if flash_raw and not scope.get("flash_set") and not 300 <= message["status"] < 400:
                     headers.append("set-cookie", cookie_header(FLASH_COOKIE, "", self.settings, max_age=0))
+                if viewer is not None and self.cache is not None and (scope.get("method") in UNSAFE
+                                                                      or scope.get("viewer_changed")):
+                    # The member may have changed what their snapshot holds: their next page, on whichever
+                    # process, loads it afresh (see web.viewer_cache).
+                    self.cache.forget(token)
+                    headers.append("set-cookie", cookie_header(STAMP_COOKIE, secrets.token_urlsafe(6), self.settings,
+                                                               max_age=self.settings.session_days * 86400))
                 if stale_session and not scope.get("session_set"):
                     headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", self.settings, max_age=0))
                 headers.setdefault("cache-control", "no-store" if viewer else "no-cache")

@@ -46,6 +46,7 @@ async def open_one(request: Request) -> Response:
         if row is None:  # not theirs, or about something they may no longer see
             raise NotFound("This notification does not exist.")
         await notifications.mark_read(session, viewer, anon_key, [note_id])
+    request.scope["viewer_changed"] = True  # the unread count: see web.viewer_cache (read-your-writes)
     return redirect(request, safe_next(row.url, "/notifications"))
 
 

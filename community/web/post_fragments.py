@@ -9,34 +9,22 @@ marker, the time zone) and the template object itself. A changed post, a new rea
 edited template gives a new key, so an entry can never be stale; nothing needs invalidating.
 
 The one per-browser value in a post, the CSRF token in its reaction forms, is not part of the key: the
-fragment is rendered with a random per-process marker in its place, which is replaced by the request's own
+fragment is rendered with web.fragments' per-process marker in its place, which is replaced by the request's own
 (escaped) token once the page's posts are joined.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from community.actions.discussion_reads import POST_COLUMNS
 from community.actions.discussions import REACTION_LABELS
 from community.web import fragments
 
 TEMPLATE = "discussions/_post.html"
-_MARK = "csrf" + secrets.token_hex(16)  # unguessable: user text can never contain it
-
-class _Marker:
-    """Stands for the CSRF token while a fragment is rendered (`{{ csrf_token }}` prints the marker)."""
-
-    def __str__(self) -> str:
-        return _MARK
-
-    def __html__(self) -> str:
-        return _MARK
-
 
 _ID, _POSITION, _AUTHOR_ID = POST_COLUMNS.index("id"), POST_COLUMNS.index("position"), POST_COLUMNS.index("author_id")
 
@@ -59,6 +47,12 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str, csrf_token: str) -> 
     The key of a post is its row as read in this request (a tuple of plain values; it holds the viewer's own
     reactions too) plus what else the template reads: own post or not, the unread marker, the page-wide inputs
     (template, thread, can reply, moderator, time zone).
+
+    The joined page is cached too, under what determines it: the thread's content version and epoch (the posts
+    as the page statement read them, see discussion_reads.PostPages), the page, the page-wide inputs, the
+    viewer's own reactions and unread marker, and which posts are the viewer's own. Readers with no post of
+    their own on the page see the same posts and share one entry; an author's entry is theirs alone (their
+    hidden or pending posts are on their page only).
     """
     template = env.get_template(TEMPLATE)
     thread = page.thread
@@ -66,6 +60,14 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str, csrf_token: str) -> 
     shared = (thread["id"], page.can_reply, viewer.is_moderator, tz)
     first_unread = page.first_unread
     unread_shown = bool(page.last_read)
+    page_key = None
+    if thread["content_epoch"] is not None:
+        own = any(row[_AUTHOR_ID] == viewer_id for row in page.posts)
+        page_key = ("page", shared, page.page, thread["content_version"], thread["content_epoch"],
+                    thread["my_reactions"], first_unread, unread_shown, viewer_id if own else None)
+        html = fragments.cached(template, page_key)
+        if html is not None:
+            return fragments.with_csrf(html, csrf_token)
     out: list[str] = []
     for row in page.posts:
         marker = row[_POSITION] == first_unread
@@ -73,6 +75,9 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str, csrf_token: str) -> 
         key = (shared, author_id is not None and author_id == viewer_id, marker, marker and unread_shown, row)
         out.append(fragments.render(template, key, lambda row=row: dict(
             p=post_context(row, viewer_id), page=page, thread=thread, viewer=viewer, tz=tz,
-            reaction_labels=REACTION_LABELS, csrf_token=_Marker())))
+            reaction_labels=REACTION_LABELS, csrf_token=fragments.CsrfMarker())))
+    joined = "".join(out)
+    if page_key is not None:
+        fragments.store(template, page_key, joined)
     # The one per-browser value, joined in once for the whole page.
-    return Markup("".join(out).replace(_MARK, str(escape(csrf_token))))
+    return fragments.with_csrf(joined, csrf_token)

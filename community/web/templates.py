@@ -10,12 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import escape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from community.actions.audit import readable_reason
 from community.settings import ROOT, Settings
+from community.web import fragments
 
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
@@ -111,10 +112,11 @@ class Templates:
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None, *,
                status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
         viewer = request.scope.get("user")
+        csrf_token = request.scope.get("csrf_token", "")
         ctx = {
             "request": request,
             "viewer": viewer,
-            "csrf_token": request.scope.get("csrf_token", ""),
+            "csrf_token": csrf_token,
             "flash": request.scope.get("flash"),
             "tz": getattr(viewer, "timezone", "UTC"),
             "unread_count": getattr(viewer, "unread", 0),
@@ -123,8 +125,32 @@ class Templates:
         }
         if context:
             ctx.update(context)
+        ctx["site_header"] = self.site_header(viewer, ctx["unread_count"], request.url.path, csrf_token)
         html = self.env.get_template(name).render(ctx)
         return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+    def site_header(self, viewer: Any, unread: int, path: str, csrf_token: str) -> Markup:
+        """The page header (navigation): the same for every page of one section for one member, so cached."""
+        section = section_of(path)
+        key = (viewer.display_name, viewer.is_moderator, unread, section) if viewer is not None else (section,)
+        template = self.env.get_template("_site_header.html")
+        html = fragments.render(template, key, lambda: {
+            "viewer": viewer, "unread_count": unread, "section": section, "csrf_token": fragments.CsrfMarker()})
+        return fragments.with_csrf(html, csrf_token)
+
+
+# The navigation's sections, by how a path starts (the first match wins).
+SECTIONS = (("/c", "threads"), ("/t/", "threads"), ("/reflections", "reflections"), ("/journal", "journal"),
+            ("/prompts", "prompts"), ("/rooms", "rooms"), ("/notifications", "notifications"),
+            ("/review", "review"), ("/admin", "admin"), ("/account", "account"))
+
+
+def section_of(path: str) -> str:
+    for prefix, section in SECTIONS:
+        if path.startswith(prefix):
+            return section
+    return ""
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, **kwargs: Any) -> HTMLResponse:

@@ -194,3 +194,32 @@ async def test_a_rolled_back_change_never_gives_a_version_twice(resident, login,
     # A different change after the rollback: a value never seen before (a sequence is not rolled back).
     second = await _version(db, thread_id)
     assert second[0] != first[0]
+
+
+async def test_a_joined_page_is_shared_only_where_it_is_the_same(resident, attending, member_factory, login, db,
+                                                                 views):
+    """The whole page of posts is cached too (web.post_fragments): readers in the same position share it, with
+    their own CSRF token, unread marker and reactions; an author's page is their own."""
+    a, b = await login(resident), await login(attending)
+    c, d = await login(await member_factory("resident")), await login(await member_factory("resident"))
+    thread_id, _ = await start_thread(a, "Shared page", "The opening post.")
+    await reply_to(b, thread_id, "The first reply.")
+    await _cached(views, c, thread_id)
+    html_c, _ = await views(c, thread_id)
+    html_d, _ = await views(d, thread_id)
+    for html, client, other in ((html_c, c, d), (html_d, d, c)):
+        assert f'value="{client.cookies["csrf"]}"' in html and f'value="{other.cookies["csrf"]}"' not in html
+    assert "New since your last visit" not in html_c + html_d  # neither has read it before
+
+    await reply_to(b, thread_id, "A second reply, new to c and d.")
+    html_c, _ = await views(c, thread_id)
+    assert html_c.count("New since your last visit") == 1 and 'id="p3"' in html_c
+    html_d, _ = await views(d, thread_id)  # d's first visit was after the first reply only as well
+    assert html_d.count("New since your last visit") == 1
+    html_c, _ = await views(c, thread_id)  # now read: no marker, the same page as anyone who has read it all
+    assert "New since your last visit" not in html_c
+
+    # The author's own post is theirs (edit/delete tools), never shown as such to others.
+    html_b, _ = await views(b, thread_id)
+    html_d, _ = await views(d, thread_id)
+    assert html_b.count(">Edit<") >= 1 and ">Edit<" not in html_d

@@ -18,8 +18,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from markupsafe import Markup
-
 from community.actions.discussion_reads import POST_COLUMNS
 from community.actions.discussions import REACTION_LABELS
 from community.web import fragments
@@ -41,7 +39,7 @@ def post_context(row: tuple, viewer_id: int) -> dict[str, Any]:
     return post
 
 
-def render_posts(env: Any, page: Any, viewer: Any, tz: str, csrf_token: str) -> Markup:
+def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced:
     """The HTML of every post of a reads.ThreadPage, in order, as one string.
 
     The key of a post is its row as read in this request (a tuple of plain values; it holds the viewer's own
@@ -65,9 +63,9 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str, csrf_token: str) -> 
         own = any(row[_AUTHOR_ID] == viewer_id for row in page.posts)
         page_key = ("page", shared, page.page, thread["content_version"], thread["content_epoch"],
                     thread["my_reactions"], first_unread, unread_shown, viewer_id if own else None)
-        html = fragments.cached(template, page_key)
-        if html is not None:
-            return fragments.with_csrf(html, csrf_token)
+        spliced = fragments.cached(template, page_key, page=True)
+        if spliced is not None:
+            return spliced
     out: list[str] = []
     for row in page.posts:
         marker = row[_POSITION] == first_unread
@@ -76,8 +74,8 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str, csrf_token: str) -> 
         out.append(fragments.render(template, key, lambda row=row: dict(
             p=post_context(row, viewer_id), page=page, thread=thread, viewer=viewer, tz=tz,
             reaction_labels=REACTION_LABELS, csrf_token=fragments.CsrfMarker())))
-    joined = "".join(out)
+    # Encoded once; the one per-browser value, the CSRF token, is joined in by Templates.render.
+    spliced = fragments.Spliced.from_html("".join(out))
     if page_key is not None:
-        fragments.store(template, page_key, joined)
-    # The one per-browser value, joined in once for the whole page.
-    return fragments.with_csrf(joined, csrf_token)
+        fragments.store(template, page_key, spliced, page=True)
+    return spliced

@@ -126,7 +126,11 @@ class Templates:
         if context:
             ctx.update(context)
         ctx["site_header"] = self.site_header(viewer, ctx["unread_count"], request.url.path, csrf_token)
+        spliced = [value for value in ctx.values() if type(value) is fragments.Spliced]
         html = self.env.get_template(name).render(ctx)
+        if spliced:  # cached HTML that is already encoded: see web.fragments.Spliced
+            return HTMLResponse(fragments.splice(html.encode(), spliced, csrf_token), status_code=status_code,
+                                headers=headers)
         return HTMLResponse(html, status_code=status_code, headers=headers)
 
 

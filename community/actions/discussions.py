@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.actions import post_target, rate_limits, review, screening
 from community.actions.fanout import publish_side_effects
-from community.actions.watched import WatchedResult, check_watched
+from community.actions.watched import WatchedResult, watch_before
 from community.errors import Forbidden, Invalid, NotFound
 from community.models.discussions import (
     REACTIONS,
@@ -120,9 +120,7 @@ async def _needs_approval(session: AsyncSession, viewer: Viewer, settings: Setti
 
 async def _screen_and_watch(session: AsyncSession, text: str, confirmed: bool
                             ) -> tuple[screening.Screening, WatchedResult]:
-    watched = await check_watched(session, text)
-    if watched.blocked:
-        raise Invalid(watched.message or "", fields={"body": watched.message or ""})
+    watched = await watch_before(session, text)
     screened = screening.screen(text)
     if screened.needs_confirmation(confirmed):
         raise NeedsConfirmation(screened)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.actions import rate_limits
+from community.actions import rate_limits, watched
 from community.actions import screening as screening_mod
 from community.actions.notifications import notify
 from community.actions.reflections import (
@@ -109,6 +109,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anon_key: str, ref
     # Counted by the columns that already say whose a reply is: the member id, or the anonymous reply tag.
     await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
                                    mine=my_replies_clause(viewer, anon_key), what="replies")
+    listed = await watched.watch_before(session, text)
     result = screening_mod.screen(text)
     if result.needs_confirmation(confirmed):
         raise NeedsConfirmation(result)
@@ -117,6 +118,9 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anon_key: str, ref
     anonymous = anonymous or (own and reflection.visibility == "anonymous")
     reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
                             anonymous=anonymous, is_author=own and anonymous)
+    held = listed.require_approval and not viewer.is_moderator
+    if held:
+        reply.state = "hidden"  # shown to others once a moderator approves it; its writer sees it, marked
     if anonymous:
         reply.author_tag = reply_tag(anon_key, viewer.id)
         reply.sealed_author = seal(anon_key, str(viewer.id))
@@ -127,7 +131,8 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anon_key: str, ref
     session.add(reply)
     await session.flush()
     await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
-    if not own:
+    await watched.watch_after(session, listed, target_kind="reflection_reply", target_id=reply.id, held=held)
+    if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
         url = f"/reflections/{reflection.id}#reply-{reply.id}"
         what = f"“{reflection.title}”" if reflection.title else "your reflection"
         if reflection.visibility == "anonymous" and reflection.author_tag:
@@ -180,11 +185,15 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply
     require_can_share(viewer, "anonymous")
     if text != reply.body:
         rate_limits.EDITS.check(viewer, "reflection_reply", limit=settings.posts_per_minute, what="reply edits")
+    listed = await watched.watch_before(session, text) if text != reply.body else None
     result = screening_mod.screen(text)
     if result.needs_confirmation(confirmed):
         raise NeedsConfirmation(result)
-    if text == reply.body:
+    if text == reply.body or listed is None:
         return reply, result
+    held = listed.require_approval and not viewer.is_moderator and reply.state == "visible"
+    if held:
+        reply.state = "hidden"  # the new wording waits for a moderator, as a new reply would
     reply.body = text
     reply.body_html = render_markdown(text)
     now = datetime.now(UTC)
@@ -193,6 +202,7 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply
     await session.flush()
     rate_limits.EDITS.note(viewer, "reflection_reply")
     await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
+    await watched.watch_after(session, listed, target_kind="reflection_reply", target_id=reply.id, held=held)
     return reply, result
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.actions import rate_limits
+from community.actions import rate_limits, watched
 from community.actions import screening as screening_mod
 from community.actions.prompts import THEMES, check_theme
 
@@ -216,15 +216,29 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anon_key: str
                               theme=theme)
     require_can_share(viewer, draft.visibility)
     await check_rate(session, viewer, settings, draft.visibility)
+    listed = await _watch(session, draft)
     result = _screen(draft, confirmed)
     reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
                             prompt_id=draft.prompt_id, theme=draft.theme)
+    held = listed is not None and listed.require_approval and not viewer.is_moderator
+    if held:
+        reflection.state = "hidden"  # off the wall until a moderator approves it; its writer sees it, marked
     set_owner(reflection, anon_key, viewer.id, draft.visibility)
     session.add(reflection)
     await session.flush()
     if draft.visibility in SHARED:
         await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
+    if listed is not None:
+        await watched.watch_after(session, listed, target_kind="reflection", target_id=reflection.id, held=held)
     return reflection, result
+
+
+async def _watch(session: AsyncSession, draft: Draft) -> watched.WatchedResult | None:
+    """The watched-word list, for writing that others will read (private writing is the writer's own)."""
+    if draft.visibility not in SHARED:
+        return None
+    text = f"{draft.title}\n\n{draft.body}" if draft.title else draft.body
+    return await watched.watch_before(session, text)
 
 
 async def access_reflection(session: AsyncSession, viewer: Viewer | None, anon_key: str,
@@ -261,8 +275,15 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anon_key: str
                         "You can keep it private.")
     require_can_share(viewer, draft.visibility)
     await check_rate(session, viewer, settings, draft.visibility, editing=reflection)
-    result = _screen(draft, confirmed)
     was_shared = reflection.visibility in SHARED
+    # The list is asked about wording others have not read yet: new wording, or a piece shared for the first time.
+    changed = (draft.title, draft.body) != (reflection.title, reflection.body)
+    listed = await _watch(session, draft) if changed or not was_shared else None
+    result = _screen(draft, confirmed)
+    held = (listed is not None and listed.require_approval and not viewer.is_moderator
+            and reflection.state == "visible")
+    if held:
+        reflection.state = "hidden"  # the new wording waits for a moderator, as a new piece would
     reflection.title, reflection.body = draft.title, draft.body
     reflection.body_html = render_markdown(draft.body)
     reflection.prompt_id, reflection.theme = draft.prompt_id, draft.theme
@@ -276,6 +297,8 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anon_key: str
         await _withdraw(session, reflection.id)
     if draft.visibility in SHARED and (result.crisis_fired or result.findings or not was_shared):
         await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
+    if listed is not None:
+        await watched.watch_after(session, listed, target_kind="reflection", target_id=reflection.id, held=held)
     if was_shared and draft.visibility in SHARED:
         rate_limits.EDITS.note(viewer, "reflection")
     return reflection, result

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community import sealing
+from community.actions import review, watched
 from community.errors import Forbidden, Invalid, NotFound, RateLimited
 from community.models.rooms import Room, RoomEvent, RoomMessage, RoomParticipant, RoomPresence
 from community.realtime import protocol
@@ -29,6 +30,8 @@ CHANNEL = "room_events"
 PRESENCE_FRESH_SECONDS = 90
 OPEN_EARLY = timedelta(minutes=30)  # a host may open a scheduled session this long before its start
 RETENTION_CHOICES = {"keep": None, "0": 0, "1": 1, "24": 24, "72": 72, "168": 168}
+NEEDS_APPROVAL_MESSAGE = ("This message contains wording that needs a moderator's approval, so it can't be sent "
+                          "in a live room. Please rephrase it.")
 
 _ADJECTIVES = ("Quiet", "Steady", "Gentle", "Patient", "Calm", "Warm", "Kind", "Brave", "Thoughtful", "Bright",
                "Hopeful", "Careful", "Curious", "Tender", "Open", "Still", "Clear", "Soft", "Early", "Late")
@@ -346,6 +349,9 @@ async def post_message(session: AsyncSession, key: str, viewer: Viewer, room_id:
             raise RateLimited(f"Slow mode is on: one message every {room.slow_mode_seconds} seconds. "
                               f"Please wait {int(wait) + 1} s.", int(wait) + 1)
     body = check_body(body)
+    watch = await watched.watch_before(session, body)  # hosts and moderators are not exempt, as in threads
+    if watch.require_approval:  # a live message cannot wait for a moderator: refuse it like a block
+        raise Invalid(NEEDS_APPROVAL_MESSAGE, fields={"body": NEEDS_APPROVAL_MESSAGE})
     screening = _screen(body)
     if screening is not None and screening.needs_confirmation(confirm):
         return Posted(held=screening)
@@ -356,6 +362,9 @@ async def post_message(session: AsyncSession, key: str, viewer: Viewer, room_id:
         client_id=client_id).returning(RoomMessage.id))
     participant.last_message_at = at
     await notify(session, room_id, seq, "m")
+    if watch.flag:
+        await review.open_item(session, target_kind="room_message", target_id=message_id, reason="watched",
+                               source="watched")
     crisis = False
     if screening is not None:
         from community.actions import screening as screening_module
@@ -414,6 +423,8 @@ async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant
         body = check_body(body)
     except Invalid:
         return None
+    if (await watched.check_watched_raw(conn, body)).matched:
+        return None  # refused, or a review item to open in the same transaction: the careful path
     screening = _screen(body)
     if screening is not None and (screening.needs_confirmation(confirm) or screening.crisis_fired
                                   or screening.findings):

@@ -1,6 +1,7 @@
 """Watched words: an admin-managed list of words and phrases that block, hold for approval, or flag writing.
 
-Any pillar can call `check_watched(session, text)` before publishing. Matching is case-insensitive, on whole
+Any pillar can call `check_watched(session, text)` (or `check_watched_raw(connection, text)` on a bare asyncpg
+connection) before publishing: thread posts, shared reflections, reflection replies and room messages do. Matching is case-insensitive, on whole
 words, after Unicode compatibility folding (so full-width letters and ligatures do not slip through). A phrase
 may end in `*` to match any word that starts with it.
 """
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.actions import audit
+from community.actions import audit, review
 from community.actions.accounts import require_admin
 from community.errors import Invalid, NotFound
 from community.models.discussions import WATCH_ACTIONS, WatchedWord
@@ -53,7 +56,16 @@ def _pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + body + (r"\w*" if prefix else r"(?!\w)"))
 
 
-def match(entries: list[WatchedWord], text: str) -> WatchedResult:
+class Entry(NamedTuple):
+    phrase: str
+    action: str
+    message: str | None
+
+
+WATCHED_SQL = "SELECT phrase, action, message FROM watched_words ORDER BY phrase"
+
+
+def match(entries: Sequence[WatchedWord | Entry], text: str) -> WatchedResult:
     folded = fold(text)
     result = WatchedResult()
     for entry in entries:
@@ -78,6 +90,33 @@ async def list_words(session: AsyncSession) -> list[WatchedWord]:
 async def check_watched(session: AsyncSession, text: str) -> WatchedResult:
     """What the watched-word list says about `text`; one query."""
     return match(await list_words(session), text)
+
+
+async def watch_before(session: AsyncSession, text: str, *, field: str = "body") -> WatchedResult:
+    """Before shared writing is stored: a block refuses it with the entry's message on `field` (the writer's
+    draft is kept by the caller, as for any Invalid); anything else is returned for `watch_after`."""
+    result = await check_watched(session, text)
+    if result.blocked:
+        raise Invalid(result.message or DEFAULT_BLOCK_MESSAGE, fields={field: result.message or DEFAULT_BLOCK_MESSAGE})
+    return result
+
+
+async def watch_after(session: AsyncSession, result: WatchedResult, *, target_kind: str, target_id: int,
+                      held: bool) -> None:
+    """Once the row exists: a review item for what the list asked (`held`: the writing was kept from others
+    until a moderator approves it; a flag: published, and put in the queue)."""
+    if held:
+        await review.open_item(session, target_kind=target_kind, target_id=target_id, reason="approval",
+                               source="watched")
+    if result.flag:
+        await review.open_item(session, target_kind=target_kind, target_id=target_id, reason="watched",
+                               source="watched")
+
+
+async def check_watched_raw(connection: Any, text: str) -> WatchedResult:
+    """check_watched on a raw asyncpg connection (Database.raw, or the room hub's pool); one query."""
+    rows = await connection.fetch(WATCHED_SQL)
+    return match([Entry(r["phrase"], r["action"], r["message"]) for r in rows], text)
 
 
 def check_phrase(value: str) -> str:

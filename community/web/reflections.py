@@ -101,6 +101,17 @@ async def render_show_error(request: Request, reflection_id: int, exc: ActionErr
     return form_error(request, "reflections/show.html", exc, form, {**context, **(extra or {})})
 
 
+HELD_REPLY = " Others will see it once a moderator has looked at it: it contains wording our community reviews first."
+
+
+def shared_message(saved: Any, messages: dict[str, str]) -> str:
+    """What the writer is told after saving: shared pieces that are not on the wall (held for a moderator, or
+    hidden by one) say so instead of claiming to be on it."""
+    if saved.visibility != "private" and saved.state != "visible":
+        return "Saved. It is not on the reflection wall for now: a moderator will look at it first."
+    return messages[saved.visibility]
+
+
 async def reply(request: Request) -> Response:
     viewer = viewer_of(request)
     reflection_id = request.path_params["reflection_id"]
@@ -119,7 +130,7 @@ async def reply(request: Request) -> Response:
         return await render_show_error(request, reflection_id, exc, data)
     support = "?support=1" if result.crisis_fired else ""
     return redirect(request, f"/reflections/{reflection_id}{support}#reply-{created.id}",
-                    flash="Thank you for your reply.")
+                    flash="Thank you for your reply." + (HELD_REPLY if created.state != "visible" else ""))
 
 
 async def delete_reply(request: Request) -> Response:
@@ -157,7 +168,7 @@ async def edit_reply(request: Request) -> Response:
         return form_error(request, template, exc, data, context)
     support = "?support=1" if result.crisis_fired else ""
     return redirect(request, f"/reflections/{saved.reflection_id}{support}#reply-{saved.id}",
-                    flash="Your reply is updated.")
+                    flash="Your reply is updated." + (HELD_REPLY if saved.state != "visible" else ""))
 
 
 async def react(request: Request) -> Response:
@@ -302,7 +313,7 @@ async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -
                 "named": "Shared on the reflection wall under your name."}
     support = "?support=1" if result.crisis_fired else ""
     return redirect(request, f"/reflections/{saved.id}{support}",
-                    flash=("Your changes are saved. " if reflection_id else "") + messages[saved.visibility])
+                    flash=("Your changes are saved. " if reflection_id else "") + shared_message(saved, messages))
 
 
 async def visibility(request: Request) -> Response:
@@ -330,7 +341,7 @@ async def visibility(request: Request) -> Response:
     messages = {"private": "It is private now: withdrawn from the wall and from search.",
                 "anonymous": "It is on the reflection wall now, anonymously.",
                 "named": "It is on the reflection wall now, under your name."}
-    return redirect(request, f"/reflections/{reflection_id}", flash=messages[saved.visibility])
+    return redirect(request, f"/reflections/{reflection_id}", flash=shared_message(saved, messages))
 
 
 async def delete(request: Request) -> Response:

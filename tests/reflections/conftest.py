@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from community.models.reflections import Prompt, Reflection
-from tests.discussions.conftest import login_with  # noqa: F401  (a fixture, found by name)
+from tests.discussions.conftest import admin, login_with, moderator  # noqa: F401  (fixtures, found by name)
 
 ID_RE = re.compile(r"/reflections/(\d+)")
 

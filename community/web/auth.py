@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from community.actions import accounts
@@ -170,8 +170,17 @@ async def password(request: Request) -> Response:
     return response
 
 
+async def signin_alias(request: Request) -> Response:
+    """The addresses people type for signing in lead to the one sign-in page (with where they were going)."""
+    query = request.url.query
+    return RedirectResponse("/signin" + (f"?{query}" if query else ""), status_code=301)
+
+
 routes = [
     Route("/signin", signin, methods=["GET", "POST"]),
+    Route("/login", signin_alias),
+    Route("/sign-in", signin_alias),
+    Route("/log-in", signin_alias),
     Route("/signout", signout, methods=["POST"]),
     Route("/join/{token}", join, methods=["GET", "POST"]),
     Route("/link/{token}", one_time_link, methods=["GET", "POST"]),

@@ -173,3 +173,10 @@ async def test_profile_update_and_validation(member_factory, login):
     assert bad.status_code == 400
     for message in ("display name", "PGY-1 to PGY-7", "time zone", "at most 80"):
         assert message in bad.text
+
+
+async def test_the_usual_sign_in_addresses_lead_to_the_sign_in_page(client):
+    for path in ("/login", "/sign-in", "/log-in"):
+        response = await client.get(path + "?next=/journal")
+        assert response.status_code == 301 and response.headers["location"] == "/signin?next=/journal", path
+    assert (await client.get("/login")).headers["location"] == "/signin"

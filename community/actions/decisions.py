@@ -146,7 +146,9 @@ async def decide(session: AsyncSession, viewer: Viewer, settings: Settings, *, k
             raise Invalid("This was removed; use Restore to bring it back.")
         if view.state != "visible":
             await adapter.set_state(session, target_id, "visible", None)
-            author_text = (f"Your writing ({title}) was approved and is now visible." if view.state == "pending"
+            # Held writing (pending posts; shared reflections and replies held by a watched word are "hidden").
+            author_text = (f"Your writing ({title}) was approved and is now visible."
+                           if view.state == "pending" or action == "approve"
                            else f"A moderator reviewed your writing ({title}); it is visible again.")
     elif action == "check_in":
         # Care, not a sanction: nothing goes on the writer's record, and the writing stays as it is.

@@ -39,9 +39,12 @@ async def test_shared_reflections_are_blocked_held_or_flagged(admin, moderator, 
     assert "I keep thinking about the lawsuit." not in (await them.get("/reflections")).text
     assert (await them.get(f"/reflections/{held}")).status_code == 404
     assert "I keep thinking about the lawsuit." in (await me.get(f"/reflections/{held}")).text  # the writer sees it
+    review_page = await mod.get(f"/review/reflection/{held}")
+    assert review_page.status_code == 200 and 'name="action" value="approve"' in review_page.text
     decided = await mod.post_form(f"/review/reflection/{held}/decide", {"action": "approve", "reason": ""})
     assert decided.status_code == 303, decided.text[:1000]
     assert "I keep thinking about the lawsuit." in (await them.get("/reflections")).text
+    assert "was approved and is now visible" in (await me.get("/notifications")).text
 
     flagged = await write(me, body="A pharma rep brought lunch again.", visibility="named")
     assert (await load(db, flagged)).state == "visible"

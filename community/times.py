@@ -30,3 +30,8 @@ def parse_moment(value: str, zone: tzinfo | None = None) -> datetime | None:
         return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+
+
+def day_of(value: datetime) -> datetime:
+    """Midnight UTC of the day `value` falls on: the only time kept about when anonymous writing was edited."""
+    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -22,10 +22,18 @@ from community.actions.reflections import (
 )
 from community.errors import Forbidden, Invalid, NotFound
 from community.models.accounts import User
-from community.models.reflections import REACTIONS, REPLY_MAX, Reflection, ReflectionReaction, ReflectionReply
+from community.models.reflections import (
+    REACTIONS,
+    REPLY_MAX,
+    Reflection,
+    ReflectionReaction,
+    ReflectionReply,
+    ReflectionReplyRevision,
+)
 from community.sealing import author_tag, pseudonym_index, seal
 from community.settings import Settings
 from community.text import plain_text, render_markdown
+from community.times import day_of
 from community.viewer import Viewer
 
 # Calm nature words: "Anonymous · Heron". 64 of them, so pseudonym_index(..., 64) picks one.
@@ -157,10 +165,6 @@ def my_replies_clause(viewer: Viewer, anon_key: str):  # type: ignore[no-untyped
     return or_(ReflectionReply.author_id == viewer.id, ReflectionReply.author_tag == reply_tag(anon_key, viewer.id))
 
 
-def _day(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 async def access_own_reply(session: AsyncSession, viewer: Viewer, anon_key: str,
                            reply_id: int) -> tuple[ReflectionReply, Reflection]:
     """The viewer's own reply, open for editing. Anyone else's reply is "not found", exactly as for deletion
@@ -194,11 +198,12 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply
     held = listed.require_approval and not viewer.is_moderator and reply.state == "visible"
     if held:
         reply.state = "hidden"  # the new wording waits for a moderator, as a new reply would
+    session.add(ReflectionReplyRevision(reply_id=reply.id, body=reply.body, created_at=day_of(datetime.now(UTC))))
     reply.body = text
     reply.body_html = render_markdown(text)
     now = datetime.now(UTC)
     # Anonymous replies keep the day only: no minute to match against anyone's activity.
-    reply.edited_at = _day(now) if reply.author_id is None else now
+    reply.edited_at = day_of(now) if reply.author_id is None else now
     await session.flush()
     rate_limits.EDITS.note(viewer, "reflection_reply")
     await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)

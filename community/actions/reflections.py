@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import literal as sa_literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.actions import rate_limits, watched
@@ -35,10 +36,13 @@ from community.models.reflections import (
     Reflection,
     ReflectionReaction,
     ReflectionReply,
+    ReflectionReplyRevision,
+    ReflectionRevision,
 )
 from community.sealing import author_tag, seal
 from community.settings import Settings
 from community.text import plain_text, render_markdown
+from community.times import day_of
 from community.viewer import Viewer
 
 WALL_PAGE = 20
@@ -284,6 +288,9 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anon_key: str
             and reflection.state == "visible")
     if held:
         reflection.state = "hidden"  # the new wording waits for a moderator, as a new piece would
+    if was_shared and changed:  # others may have read (or flagged) the wording being replaced: moderators keep it
+        session.add(ReflectionRevision(reflection_id=reflection.id, title=reflection.title, body=reflection.body,
+                                       created_at=day_of(datetime.now(UTC))))
     reflection.title, reflection.body = draft.title, draft.body
     reflection.body_html = render_markdown(draft.body)
     reflection.prompt_id, reflection.theme = draft.prompt_id, draft.theme
@@ -506,3 +513,21 @@ async def card_for(session: AsyncSession, viewer: Viewer, anon_key: str, reflect
     cards = await _cards(session, _card_query().where(Reflection.id == reflection.id), viewer, anon_key)
     return cards[0]
 
+
+async def revisions(session: AsyncSession, viewer: Viewer, kind: str, target_id: int) -> list[Any]:
+    """Earlier versions of a shared reflection or of a reply, newest first: for moderators only (the review page).
+    Each has `title` (reflections only), `body` and `created_at` (the day of the edit)."""
+    if not viewer.is_moderator:
+        raise Forbidden("Only moderators see earlier versions.")
+    if kind == "reflection":
+        query = (select(ReflectionRevision.title, ReflectionRevision.body, ReflectionRevision.created_at)
+                 .where(ReflectionRevision.reflection_id == target_id)
+                 .order_by(ReflectionRevision.id.desc()))
+    elif kind == "reflection_reply":
+        query = (select(sa_literal(None).label("title"), ReflectionReplyRevision.body,
+                        ReflectionReplyRevision.created_at)
+                 .where(ReflectionReplyRevision.reply_id == target_id)
+                 .order_by(ReflectionReplyRevision.id.desc()))
+    else:
+        return []
+    return list((await session.execute(query)).all())

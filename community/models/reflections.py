@@ -119,6 +119,32 @@ class ReflectionReply(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ReflectionRevision(Base):
+    """The text a shared reflection had before each edit, for moderators (what was flagged may since have been
+    rewritten). No author column, and the day only: a revision says nothing about who wrote it or when exactly."""
+
+    __tablename__ = "reflection_revisions"
+
+    id: Mapped[int] = pk()
+    reflection_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("reflections.id", ondelete="CASCADE"),
+                                               nullable=False, index=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ReflectionReplyRevision(Base):
+    """The text a reply had before each edit, for moderators; like ReflectionRevision, nothing about its writer."""
+
+    __tablename__ = "reflection_reply_revisions"
+
+    id: Mapped[int] = pk()
+    reply_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("reflection_replies.id", ondelete="CASCADE"),
+                                          nullable=False, index=True)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class ReflectionReaction(Base):
     """Keyed by a reactor tag, never a member id: an author thanking their own piece must not unmask them."""
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from community.actions import decisions, moderation, watched
+from community.actions import decisions, moderation, reflections, watched
 from community.errors import ActionError
 from community.models.discussions import Category
 from community.web import ids  # noqa: F401  (registers the dbid convertor)
@@ -74,10 +74,11 @@ async def _detail_context(request: Request, kind: str, target_id: int) -> dict[s
 
         categories = list((await session.execute(select(Category.id, Category.name).order_by(Category.position)))
                           .all()) if kind == "post" else []
+        revisions = await reflections.revisions(session, viewer, kind, target_id)
     adapter = moderation.adapter_or_404(kind)
     return {"entry": entry, "view": entry.view, "kind": kind, "extra": getattr(adapter, "extra_decisions", ()),
             "labels": decisions.LABELS, "silence_hours": decisions.SILENCE_HOURS, "categories": categories,
-            "waited": moderation.waited, "needs_reason": decisions.DECIDE_NEEDS_REASON}
+            "waited": moderation.waited, "needs_reason": decisions.DECIDE_NEEDS_REASON, "revisions": revisions}
 
 
 async def review_target(request: Request) -> Response:

@@ -8,10 +8,12 @@ category page two (the category, its page of threads).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, text
@@ -43,36 +45,46 @@ async def list_categories(session: AsyncSession) -> list[Any]:
 
 @dataclass
 class CategoryPage:
-    category: Any           # an asyncpg Record (CATEGORY_SQL)
+    category: dict[str, Any]  # CATEGORY_COLUMNS (category_page; shared between requests: read only)
     threads: list[Any]      # asyncpg Records (THREADS_SQL): pinned first, then newest activity first
     next_cursor: str | None
     first_page: bool
 
 
-# Category pages run on a bare asyncpg connection (Database.raw): prepared statements, Records as they come.
-CATEGORY_SQL = ("SELECT id, slug, name, description, position, archived_at, thread_count FROM categories "
-                "WHERE slug = $1")
+# A category page is one statement on a bare asyncpg connection (Database.raw): prepared once per connection,
+# Records as they come. Each row is one thread, led by the category as JSON text (`category`), so that the page
+# costs one round trip; a category without threads (to show) still gives one row, with NULL thread columns.
+# Carrying the category on every row costs a few bytes per row (the thread columns are what the row cache keys
+# on; a renamed category gives every row a new key, which is right).
+CATEGORY_COLUMNS = ("id", "slug", "name", "description", "position", "archived_at", "thread_count")
 
 _THREAD_COLUMNS = """
   t.id, t.title, t.state, t.pinned, t.locked, t.reply_count, t.post_count, t.last_activity_at, t.created_at,
   t.author_id, coalesce(u.display_name, 'Community team') AS author_name, r.last_read_position
 """
-# $1 viewer id, $2 category id, $3 viewer is staff, $4 first page, $5..$6 the cursor, $7 the page size + 1.
+# $1 viewer id, $2 category slug, $3 viewer is staff, $4 first page, $5..$6 the cursor, $7 the page size + 1.
 THREADS_SQL = f"""
-(SELECT {_THREAD_COLUMNS}
- FROM threads t LEFT JOIN users u ON u.id = t.author_id
- LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1::bigint
- WHERE $4::boolean AND t.category_id = $2::bigint AND t.pinned
-   AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $1::bigint AND t.state <> 'removed'))
- ORDER BY t.last_activity_at DESC, t.id DESC LIMIT 20)
-UNION ALL
-(SELECT {_THREAD_COLUMNS}
- FROM threads t LEFT JOIN users u ON u.id = t.author_id
- LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1::bigint
- WHERE t.category_id = $2::bigint AND NOT t.pinned
-   AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $1::bigint AND t.state <> 'removed'))
-   AND (t.last_activity_at, t.id) < ($5::timestamptz, $6::bigint)
- ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $7::int)
+WITH c AS (
+  SELECT {", ".join(CATEGORY_COLUMNS)} FROM categories WHERE slug = $2::text
+)
+SELECT (SELECT row_to_json(c)::text FROM c) AS category, t.*
+FROM c LEFT JOIN LATERAL (
+  (SELECT {_THREAD_COLUMNS}
+   FROM threads t LEFT JOIN users u ON u.id = t.author_id
+   LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1::bigint
+   WHERE $4::boolean AND t.category_id = c.id AND t.pinned
+     AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $1::bigint AND t.state <> 'removed'))
+   ORDER BY t.last_activity_at DESC, t.id DESC LIMIT 20)
+  UNION ALL
+  (SELECT {_THREAD_COLUMNS}
+   FROM threads t LEFT JOIN users u ON u.id = t.author_id
+   LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1::bigint
+   WHERE t.category_id = c.id AND NOT t.pinned
+     AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $1::bigint AND t.state <> 'removed'))
+     AND (t.last_activity_at, t.id) < ($5::timestamptz, $6::bigint)
+   ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $7::int)
+) t ON true
+ORDER BY t.pinned DESC, t.last_activity_at DESC, t.id DESC
 """
 
 _FAR_FUTURE = datetime(9999, 1, 1).astimezone()
@@ -91,22 +103,35 @@ def make_cursor(at: datetime, ident: int) -> str:
 
 
 async def category_page(connection: Any, viewer: Viewer, slug: str, cursor: str = "") -> CategoryPage:
-    """`connection`: a raw asyncpg connection (Database.raw)."""
-    category = await connection.fetchrow(CATEGORY_SQL, slug) if SLUG_RE.match(slug) else None
-    if category is None:
+    """`connection`: a raw asyncpg connection (Database.raw). One statement."""
+    if not SLUG_RE.match(slug):
         raise NotFound("There is no such category.")
     parsed = parse_cursor(cursor) if cursor else None
     before_at, before_id = parsed or (_FAR_FUTURE, 2**62)
-    rows = await connection.fetch(THREADS_SQL, viewer.id, category["id"], viewer.is_moderator, parsed is None,
+    rows = await connection.fetch(THREADS_SQL, viewer.id, slug, viewer.is_moderator, parsed is None,
                                   before_at, before_id, THREADS_PER_PAGE + 1)
-    pinned = [r for r in rows if r["pinned"]]
-    regular = [r for r in rows if not r["pinned"]]
+    if not rows:
+        raise NotFound("There is no such category.")
+    category = _category_of(rows[0]["category"])
+    threads = [r for r in rows if r["id"] is not None]
+    pinned = [r for r in threads if r["pinned"]]
+    regular = [r for r in threads if not r["pinned"]]
     next_cursor = None
     if len(regular) > THREADS_PER_PAGE:
         regular = regular[:THREADS_PER_PAGE]
         last = regular[-1]
         next_cursor = make_cursor(last["last_activity_at"], last["id"])
     return CategoryPage(category, pinned + regular, next_cursor, parsed is None)
+
+
+@lru_cache(maxsize=256)
+def _category_of(raw: str) -> dict[str, Any]:
+    """The category's JSON (the same text on every row, and from one page view to the next) as a dict; times
+    become datetimes again. Cached by its text, so a page view parses nothing; callers never change it."""
+    category = json.loads(raw)
+    if category["archived_at"] is not None:
+        category["archived_at"] = datetime.fromisoformat(category["archived_at"])
+    return category
 
 
 # ---- thread page ---------------------------------------------------------------------------------------------

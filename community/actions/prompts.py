@@ -160,7 +160,10 @@ async def prompt_of_week(session: AsyncSession, today: date | None = None) -> Pr
 
 # The same choice in one statement, for the wall on a bare asyncpg connection (Database.raw): the newest pinned
 # active prompt, else the active prompt at rotation_index() in id order. $1: iso_year * 53 + week.
-WEEKLY_SQL = """
+def weekly_sql(week: str) -> str:
+    """The prompt of the week as SQL (id, theme, title, text, minutes; one row or none), for the week number
+    given by the placeholder `week` (e.g. "$1"): the admin's pinned prompt, else the active prompts in turn."""
+    return f"""
 WITH pinned AS (
   SELECT id, theme, title, text, minutes FROM prompts WHERE pinned_at IS NOT NULL AND active
   ORDER BY pinned_at DESC LIMIT 1
@@ -169,11 +172,18 @@ SELECT * FROM pinned
 UNION ALL
 (SELECT p.id, p.theme, p.title, p.text, p.minutes FROM prompts p
  WHERE p.active AND NOT EXISTS (SELECT 1 FROM pinned)
- ORDER BY p.id OFFSET $1::bigint % greatest((SELECT count(*) FROM prompts WHERE active), 1) LIMIT 1)
+ ORDER BY p.id OFFSET {week}::bigint % greatest((SELECT count(*) FROM prompts WHERE active), 1) LIMIT 1)
 """
+
+
+WEEKLY_SQL = weekly_sql("$1")
+
+
+def week_number(today: date | None = None) -> int:
+    iso_year, week, _ = (today or datetime.now(UTC).date()).isocalendar()
+    return iso_year * 53 + week
 
 
 async def prompt_of_week_row(connection: Any, today: date | None = None) -> Any:
     """prompt_of_week() as one asyncpg Record (id, theme, title, text, minutes), or None."""
-    iso_year, week, _ = (today or datetime.now(UTC).date()).isocalendar()
-    return await connection.fetchrow(WEEKLY_SQL, iso_year * 53 + week)
+    return await connection.fetchrow(WEEKLY_SQL, week_number(today))

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.actions import rate_limits, watched
 from community.actions import screening as screening_mod
-from community.actions.prompts import THEMES, check_theme
+from community.actions.prompts import THEMES, check_theme, prompt_of_week_row, week_number, weekly_sql
 
 # Importing reflection_targets registers the moderation adapters for "reflection" and "reflection_reply".
 from community.actions.reflection_targets import withdraw_review_items
@@ -434,8 +434,10 @@ def _search_clause(q: str):  # type: ignore[no-untyped-def]
 # The wall runs on a bare asyncpg connection (Database.raw): one prepared statement with each card's reply and
 # reaction counts (the ORM version took three), only the filters in use (each combination is its own prepared
 # statement, so every one gets a plan that fits it). $1 the page size, $2 the shared visibilities.
+# The wall's cards, and (as JSON text on every row, so that the page is one round trip) the prompt of the week.
 _WALL_SQL = """
-SELECT r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
+WITH weekly AS (""" + weekly_sql("$3") + """)
+SELECT (SELECT row_to_json(w)::text FROM weekly w) AS weekly, r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
        r.created_at, u.display_name, pr.title AS prompt_title,
        (SELECT count(*) FROM reflection_replies x WHERE x.reflection_id = r.id AND x.state = 'visible') AS replies,
        (SELECT json_object_agg(k.kind, k.n)::text FROM
@@ -456,22 +458,33 @@ _WALL_FILTERS = {
 _SHARED = list(SHARED)
 
 
-async def list_wall(connection: Any, viewer: Viewer, anon_key: str, *, theme: str = "",
+@dataclass
+class WallPage:
+    cards: list[Card]
+    weekly: Any  # the prompt of the week (id, theme, title, text, minutes), or None; read only
+
+
+async def wall_page(connection: Any, viewer: Viewer, anon_key: str, *, theme: str = "",
                     prompt_id: int | None = None, q: str = "", before: int | None = None,
-                    limit: int = WALL_PAGE) -> list[Card]:
-    """Shared, visible pieces, newest first by id (ids leak no exact time), keyset-paginated.
+                    limit: int = WALL_PAGE) -> WallPage:
+    """Shared, visible pieces, newest first by id (ids leak no exact time), keyset-paginated, with the prompt of
+    the week: one statement when there are cards (a second only for an empty page).
 
     `connection`: a raw asyncpg connection (Database.raw).
     """
     filters = {"theme": theme if theme in THEMES else None, "prompt_id": prompt_id or None, "q": q or None,
                "before": before or None}
     clauses = []
-    args: list[Any] = [limit, _SHARED]
+    args: list[Any] = [limit, _SHARED, week_number()]
     for name, value in filters.items():
         if value is not None:
             args.append(value)
             clauses.append(_WALL_FILTERS[name].format(n=len(args)))
     rows = await connection.fetch(_WALL_SQL.format(filters="".join(clauses)), *args)
+    if rows:
+        weekly = _weekly_of(rows[0]["weekly"]) if rows[0]["weekly"] is not None else None
+    else:
+        weekly = await prompt_of_week_row(connection)
     tags = (anon_tag(anon_key, viewer.id), journal_tag(anon_key, viewer.id))
     cards = []
     for row in rows:
@@ -488,7 +501,13 @@ async def list_wall(connection: Any, viewer: Viewer, anon_key: str, *, theme: st
             author_name=row["display_name"] if visibility == "named" else None, theme=row["theme"],
             prompt_id=row["prompt_id"], prompt_title=row["prompt_title"], created_at=row["created_at"],
             replies=row["replies"], reactions=json.loads(reactions) if reactions else {}, mine=mine, row=row))
-    return cards
+    return WallPage(cards, weekly)
+
+
+@lru_cache(maxsize=64)
+def _weekly_of(raw: str) -> dict[str, Any]:
+    """The prompt of the week's JSON as a dict, parsed once per distinct text (shared: callers only read it)."""
+    return json.loads(raw)
 
 
 async def list_journal(session: AsyncSession, viewer: Viewer, anon_key: str, *, q: str = "", theme: str = "",

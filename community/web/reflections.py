@@ -53,13 +53,13 @@ async def wall(request: Request) -> Response:
     prompt_id = int_param(request, "prompt")
     q = " ".join(request.query_params.get("q", "").split())[:200].replace("\x00", "")
     before = int_param(request, "before")
-    # Prepared statements on a bare asyncpg connection: the cards with their counts, the prompt of the week,
-    # and the prompt filtered by (when there is one).
+    # Prepared statements on a bare asyncpg connection: the cards with their counts and the prompt of the week
+    # in one, and the prompt filtered by (when there is one).
     async with db_of(request).raw() as connection:
-        cards = await actions.list_wall(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id, q=q,
-                                        before=before)
+        page = await actions.wall_page(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id, q=q,
+                                       before=before)
         prompt = await connection.fetchrow(PROMPT_SQL, prompt_id) if prompt_id else None
-        weekly = await prompt_actions.prompt_of_week_row(connection)
+    cards, weekly = page.cards, page.weekly
     # Each card's HTML is cached by its row (the same for every viewer) and its coarse time.
     card_template = request.app.state.templates.env.get_template("reflections/_wall_card.html")
     now = datetime.now(UTC)

@@ -106,6 +106,9 @@ class Templates:
             resources=settings.crisis_resources,
             csrf_token=_CsrfToken(),
         )
+        # The same on every signed-in page, and fixed for the life of the process (settings): rendered once.
+        self.env.globals["crisis_resources_html"] = Markup(
+            self.env.get_template("_crisis_resources_template.html").render(resources=settings.crisis_resources))
         self.env.filters.update(local_time=local_time, relative_time=relative_time, coarse_time=coarse_time,
                                 audit_reason=lambda reason: readable_reason(reason, settings.anon_key))
 

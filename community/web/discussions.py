@@ -125,10 +125,11 @@ async def thread(request: Request) -> Response:
     async with db_of(request).raw() as connection:
         page = await reads.thread_page(connection, viewer, request.path_params["thread_id"], page_number,
                                        _post_pages(request))
-    posts_html = post_fragments.render_posts(request.app.state.templates.env, page, viewer, viewer.timezone)
-    return render(request, "discussions/thread.html", {
-        "page": page, "thread": page.thread, "posts_html": posts_html,
-        "show_support": request.query_params.get("support") == "1"})
+    env = request.app.state.templates.env
+    posts_html = post_fragments.render_posts(env, page, viewer, viewer.timezone)
+    body = post_fragments.render_thread_body(env, page, viewer, posts_html,
+                                             show_support=request.query_params.get("support") == "1")
+    return render(request, "discussions/thread.html", {"page": page, "thread": page.thread, "thread_body": body})
 
 
 async def thread_unread(request: Request) -> Response:

@@ -119,6 +119,18 @@ class Spliced:
     def __html__(self) -> str:
         return self.mark
 
+    @classmethod
+    def concat(cls, *pieces: tuple[bytes, ...]) -> Spliced:
+        """One value from several lists of parts (each joined by the token), in order."""
+        parts: list[bytes] = []
+        for piece in pieces:
+            if parts:
+                parts[-1] += piece[0]  # no token between the end of one and the start of the next
+                parts.extend(piece[1:])
+            else:
+                parts.extend(piece)
+        return cls(tuple(parts))
+
     def encoded(self, csrf_token: str) -> bytes:
         parts = self.parts
         return parts[0] if len(parts) == 1 else str(escape(csrf_token)).encode().join(parts)

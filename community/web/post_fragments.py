@@ -16,6 +16,7 @@ fragment is rendered with web.fragments' per-process marker in its place, which 
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from community.actions.discussion_reads import POST_COLUMNS
@@ -23,6 +24,21 @@ from community.actions.discussions import REACTION_LABELS
 from community.web import fragments
 
 TEMPLATE = "discussions/_post.html"
+BODY_TEMPLATE = "discussions/_thread_body.html"
+_SLOT = "posts" + secrets.token_hex(16)  # where the posts go in a cached thread body; never in user text
+
+
+class _PostsSlot:
+    """`posts_html` while a thread body is rendered: true when the page has posts, printed as the slot."""
+
+    def __init__(self, filled: bool) -> None:
+        self.filled = filled
+
+    def __bool__(self) -> bool:
+        return self.filled
+
+    def __html__(self) -> str:
+        return _SLOT
 
 _ID, _POSITION, _AUTHOR_ID = POST_COLUMNS.index("id"), POST_COLUMNS.index("position"), POST_COLUMNS.index("author_id")
 
@@ -79,3 +95,24 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced
     if page_key is not None:
         fragments.store(template, page_key, spliced, page=True)
     return spliced
+
+
+def render_thread_body(env: Any, page: Any, viewer: Any, posts: fragments.Spliced,
+                       show_support: bool) -> fragments.Spliced:
+    """The thread page's body (breadcrumbs, header with the watch and moderator forms, pagers, reply box) around
+    its posts. Cached, encoded, by everything it shows: the thread's own fields, the page, and the viewer's flags
+    (moderator, silenced, can reply, watch level, unread link); the CSRF token is the marker as in the posts."""
+    thread = page.thread
+    key = ("body", thread["id"], thread["title"], thread["category_slug"], thread["category_name"],
+           thread["pinned"], thread["locked"], thread["state"], thread["reply_count"], thread["first_post_id"],
+           page.page, page.pages, bool(page.first_unread and page.last_read), page.watch, page.can_reply,
+           viewer.is_moderator, viewer.is_silenced(), show_support, bool(posts))
+    template = env.get_template(BODY_TEMPLATE)
+    halves = fragments.cached(template, key)
+    if halves is None:
+        html = template.render(dict(thread=thread, page=page, viewer=viewer, show_support=show_support,
+                                    posts_html=_PostsSlot(bool(posts)), csrf_token=fragments.CsrfMarker()))
+        head, _, tail = html.partition(_SLOT)
+        halves = (fragments.Spliced.from_html(head).parts, fragments.Spliced.from_html(tail).parts)
+        fragments.store(template, key, halves)
+    return fragments.Spliced.concat(halves[0], posts.parts, halves[1])

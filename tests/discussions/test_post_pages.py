@@ -223,3 +223,35 @@ async def test_a_joined_page_is_shared_only_where_it_is_the_same(resident, atten
     html_b, _ = await views(b, thread_id)
     html_d, _ = await views(d, thread_id)
     assert html_b.count(">Edit<") >= 1 and ">Edit<" not in html_d
+
+
+async def test_the_cached_thread_body_follows_each_viewers_flags(resident, attending, moderator, member_factory,
+                                                                 login, db, views):
+    """The page around the posts is cached too (web.post_fragments.render_thread_body), keyed by what it shows:
+    each viewer still gets their own tools, watch level, reply box and CSRF token."""
+    a, mod = await login(resident), await login(moderator)
+    c = await login(await member_factory("resident"))
+    thread_id, _ = await start_thread(a, "Body cache", "The opening post.")
+    for client in (a, a, c):
+        await views(client, thread_id)
+    html_c, _ = await views(c, thread_id)
+    assert f'value="{c.cookies["csrf"]}"' in html_c and f'value="{a.cookies["csrf"]}"' not in html_c
+    assert "Lock thread" not in html_c and "Post reply" in html_c
+    html_mod, _ = await views(mod, thread_id)
+    assert "Lock thread" in html_mod and "Pin thread" in html_mod
+
+    assert (await c.post_form(f"/t/{thread_id}/watch", {"level": "mute"})).status_code == 303
+    html_c, _ = await views(c, thread_id)
+    assert '<option value="mute" selected' in html_c
+    html_a, _ = await views(a, thread_id)
+    assert '<option value="mute" selected' not in html_a
+
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE threads SET locked = true WHERE id = :id"), {"id": thread_id})
+    html_c, _ = await views(c, thread_id)
+    assert "This thread is locked" in html_c and "Post reply" not in html_c
+    assert "Unlock thread" in (await views(mod, thread_id))[0]
+
+    html_support = (await c.get(f"/t/{thread_id}?support=1")).text
+    assert 'id="crisis-panel-title"' in html_support
+    assert 'id="crisis-panel-title"' not in (await views(c, thread_id))[0]

@@ -174,7 +174,6 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
     app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.db = database
-    app.state.viewer_cache = viewer_cache
     app.state.templates = templates
     app.state.passwords = passwords
     app.state.migration_heads = head_revisions(settings.database_url or "")

@@ -126,7 +126,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anon_key: str, ref
     anonymous = anonymous or (own and reflection.visibility == "anonymous")
     reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
                             anonymous=anonymous, is_author=own and anonymous)
-    held = listed.require_approval and not viewer.is_moderator
+    held = listed.holds(viewer)
     if held:
         reply.state = "hidden"  # shown to others once a moderator approves it; its writer sees it, marked
     if anonymous:
@@ -193,9 +193,9 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anon_key: str, reply
     result = screening_mod.screen(text)
     if result.needs_confirmation(confirmed):
         raise NeedsConfirmation(result)
-    if text == reply.body or listed is None:
+    if listed is None:  # the same text: nothing to save
         return reply, result
-    held = listed.require_approval and not viewer.is_moderator and reply.state == "visible"
+    held = listed.holds(viewer) and reply.state == "visible"
     if held:
         reply.state = "hidden"  # the new wording waits for a moderator, as a new reply would
     session.add(ReflectionReplyRevision(reply_id=reply.id, body=reply.body, created_at=day_of(datetime.now(UTC))))

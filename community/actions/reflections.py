@@ -224,7 +224,7 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anon_key: str
     result = _screen(draft, confirmed)
     reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
                             prompt_id=draft.prompt_id, theme=draft.theme)
-    held = listed is not None and listed.require_approval and not viewer.is_moderator
+    held = listed is not None and listed.holds(viewer)
     if held:
         reflection.state = "hidden"  # off the wall until a moderator approves it; its writer sees it, marked
     set_owner(reflection, anon_key, viewer.id, draft.visibility)
@@ -284,8 +284,7 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anon_key: str
     changed = (draft.title, draft.body) != (reflection.title, reflection.body)
     listed = await _watch(session, draft) if changed or not was_shared else None
     result = _screen(draft, confirmed)
-    held = (listed is not None and listed.require_approval and not viewer.is_moderator
-            and reflection.state == "visible")
+    held = listed is not None and listed.holds(viewer) and reflection.state == "visible"
     if held:
         reflection.state = "hidden"  # the new wording waits for a moderator, as a new piece would
     if was_shared and changed:  # others may have read (or flagged) the wording being replaced: moderators keep it
@@ -433,11 +432,12 @@ def _search_clause(q: str):  # type: ignore[no-untyped-def]
 
 # The wall runs on a bare asyncpg connection (Database.raw): one prepared statement with each card's reply and
 # reaction counts (the ORM version took three), only the filters in use (each combination is its own prepared
-# statement, so every one gets a plan that fits it). $1 the page size, $2 the shared visibilities.
-# The wall's cards, and (as JSON text on every row, so that the page is one round trip) the prompt of the week.
+# statement, so every one gets a plan that fits it). $1 the page size, $2 the shared visibilities, $3 the week
+# number: the prompt of the week rides on every row as JSON text, so the page is one round trip.
 _WALL_SQL = """
 WITH weekly AS (""" + weekly_sql("$3") + """)
-SELECT (SELECT row_to_json(w)::text FROM weekly w) AS weekly, r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
+SELECT (SELECT row_to_json(w)::text FROM weekly w) AS weekly,
+       r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
        r.created_at, u.display_name, pr.title AS prompt_title,
        (SELECT count(*) FROM reflection_replies x WHERE x.reflection_id = r.id AND x.state = 'visible') AS replies,
        (SELECT json_object_agg(k.kind, k.n)::text FROM

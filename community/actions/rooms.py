@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community import sealing
-from community.actions import review, watched
+from community.actions import watched
 from community.errors import Forbidden, Invalid, NotFound, RateLimited
 from community.models.rooms import Room, RoomEvent, RoomMessage, RoomParticipant, RoomPresence
 from community.realtime import protocol
@@ -362,9 +362,7 @@ async def post_message(session: AsyncSession, key: str, viewer: Viewer, room_id:
         client_id=client_id).returning(RoomMessage.id))
     participant.last_message_at = at
     await notify(session, room_id, seq, "m")
-    if watch.flag:
-        await review.open_item(session, target_kind="room_message", target_id=message_id, reason="watched",
-                               source="watched")
+    await watched.watch_after(session, watch, target_kind="room_message", target_id=message_id, held=False)
     crisis = False
     if screening is not None:
         from community.actions import screening as screening_module

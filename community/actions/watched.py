@@ -1,8 +1,8 @@
 """Watched words: an admin-managed list of words and phrases that block, hold for approval, or flag writing.
 
-Any pillar can call `check_watched(session, text)` (or `check_watched_raw(connection, text)` on a bare asyncpg
-connection) before publishing: thread posts, shared reflections, reflection replies and room messages do. Matching is case-insensitive, on whole
-words, after Unicode compatibility folding (so full-width letters and ligatures do not slip through). A phrase
+Every writing surface others read asks it before publishing (thread posts, shared reflections, reflection
+replies, room messages): `watch_before`/`watch_after` in a session, `check_watched_raw` on a bare asyncpg
+connection. Matching is case-insensitive, on whole words, after Unicode compatibility folding (so full-width letters and ligatures do not slip through). A phrase
 may end in `*` to match any word that starts with it.
 """
 
@@ -43,6 +43,10 @@ class WatchedResult:
     @property
     def matched(self) -> bool:
         return bool(self.matches)
+
+    def holds(self, viewer: Viewer) -> bool:
+        """Whether writing by `viewer` waits for a moderator (moderators' own writing never does)."""
+        return self.require_approval and not viewer.is_moderator
 
 
 def fold(text: str) -> str:

@@ -129,7 +129,7 @@ async def thread(request: Request) -> Response:
     posts_html = post_fragments.render_posts(env, page, viewer, viewer.timezone)
     body = post_fragments.render_thread_body(env, page, viewer, posts_html,
                                              show_support=request.query_params.get("support") == "1")
-    return render(request, "discussions/thread.html", {"page": page, "thread": page.thread, "thread_body": body})
+    return render(request, "discussions/thread.html", {"thread": page.thread, "thread_body": body})
 
 
 async def thread_unread(request: Request) -> Response:

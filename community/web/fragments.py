@@ -79,14 +79,10 @@ def render_items(template: Any, items: Iterable[tuple[Any, dict[str, Any]]]) -> 
     context, and the template is rendered (and encoded) only on a miss. Items hold no CSRF token."""
     out: list[bytes] = []
     for key, context in items:
-        full = (id(template), "utf-8", key)
-        data = _cache.get(full)
+        data = cached(template, ("utf-8", key))
         if data is None:
-            data = _cache[full] = template.render(context).encode()
-            if len(_cache) > MAX_ENTRIES:
-                _cache.popitem(last=False)
-        else:
-            _cache.move_to_end(full)
+            data = template.render(context).encode()
+            store(template, ("utf-8", key), data)
         out.append(data)
     return Spliced((b"".join(out),))
 

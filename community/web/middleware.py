@@ -296,7 +296,7 @@ class ViewerMiddleware:
             if len(self._member_of_token) > 20000:
                 self._member_of_token.popitem(last=False)
         if cache is not None:
-            cache.put(token, stamp, viewer, known[1], viewer.session_expires_at, generation)
+            cache.put(token, stamp, viewer, known[1], generation)
         return viewer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

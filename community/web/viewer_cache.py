@@ -35,7 +35,6 @@ class _Entry:
     viewer: Viewer
     stamp: str
     tag: str
-    expires_at: datetime
 
 
 class ViewerCache:
@@ -47,8 +46,6 @@ class ViewerCache:
         self.by_tag: dict[str, set[str]] = {}
         self.generation = 0
         self.listening = False
-        self.hits = 0
-        self.misses = 0
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._listener = Listener(url, CHANNEL, lambda payload: self.changed(payload), application_name=APPLICATION_NAME,
@@ -58,24 +55,20 @@ class ViewerCache:
     def get(self, token: str, stamp: str) -> Viewer | None:
         entry = self.entries.get(token) if self.listening else None
         if entry is None or entry.stamp != stamp:
-            self.misses += 1
             return None
-        if entry.expires_at <= datetime.now(UTC):
+        if entry.viewer.session_expires_at <= datetime.now(UTC):
             self.forget(token)
-            self.misses += 1
             return None
-        self.hits += 1
         return entry.viewer
 
-    def put(self, token: str, stamp: str, viewer: Viewer, tag: str, expires_at: datetime | None,
-            generation: int) -> None:
+    def put(self, token: str, stamp: str, viewer: Viewer, tag: str, generation: int) -> None:
         """Stores what a lookup that began at `generation` read, unless anything changed since it began."""
-        if not self.listening or generation != self.generation or expires_at is None:
+        if not self.listening or generation != self.generation or viewer.session_expires_at is None:
             return
         self.forget(token)
         while len(self.entries) >= self.size:
             self.forget(next(iter(self.entries)))
-        self.entries[token] = _Entry(viewer, stamp, tag, expires_at)
+        self.entries[token] = _Entry(viewer, stamp, tag)
         self.by_member.setdefault(viewer.id, set()).add(token)
         self.by_tag.setdefault(tag, set()).add(token)
 

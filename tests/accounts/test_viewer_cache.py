@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ class Env:
         return viewer, token
 
     def store(self, viewer: Viewer, token: str, stamp: str = "") -> None:
-        self.cache.put(token, stamp, viewer, author_tag(ANON_KEY, viewer.id), viewer.session_expires_at,
+        self.cache.put(token, stamp, viewer, author_tag(ANON_KEY, viewer.id),
                        self.cache.generation)
         assert self.cache.get(token, stamp) is viewer
 
@@ -202,7 +203,7 @@ async def test_a_lookup_that_raced_with_a_change_is_not_stored(env: Env) -> None
     began = env.cache.generation  # the lookup starts, reads the row...
     await env.sql("UPDATE users SET display_name = 'Changed meanwhile' WHERE id = :id", id=a.id)
     await env.settle()  # ...the change is heard before the lookup finishes
-    env.cache.put(token, "", a, "tag", a.session_expires_at, began)
+    env.cache.put(token, "", a, "tag", began)
     assert env.cache.get(token, "") is None
 
 
@@ -215,7 +216,8 @@ async def test_entries_are_used_only_for_the_stamp_they_were_loaded_with(env: En
 
 async def test_an_expired_session_is_not_served(env: Env) -> None:
     a, token = await env.member()
-    env.cache.put(token, "", a, "tag", datetime.now(UTC) - timedelta(seconds=1), env.cache.generation)
+    env.cache.put(token, "", replace(a, session_expires_at=datetime.now(UTC) - timedelta(seconds=1)), "tag",
+                  env.cache.generation)
     assert env.cache.get(token, "") is None
     assert token not in env.cache.entries
 
@@ -225,8 +227,8 @@ async def test_the_cache_is_bounded() -> None:
     cache.listening = True
     later = datetime.now(UTC) + timedelta(days=1)
     for n in range(10):
-        cache.put(f"t{n}", "", Viewer(id=n, display_name="x", handle="x", role="resident", email="x"), f"g{n}",
-                  later, cache.generation)
+        cache.put(f"t{n}", "", Viewer(id=n, display_name="x", handle="x", role="resident", email="x",
+                                      session_expires_at=later), f"g{n}", cache.generation)
     assert list(cache.entries) == ["t7", "t8", "t9"]
     assert set(cache.by_member) == {7, 8, 9} and set(cache.by_tag) == {"g7", "g8", "g9"}
 

@@ -75,7 +75,7 @@ def create_app(database_url: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from community.db import asyncpg_args
+        from community.platform.db import asyncpg_args
 
         # The app's SQLAlchemy pool is 10 + 10 overflow per process: the same ceiling here.
         state["pool"] = await asyncpg.create_pool(**asyncpg_args(database_url), min_size=10, max_size=20)

@@ -23,7 +23,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from community.db import asyncpg_args  # noqa: E402
+from community.platform.db import asyncpg_args  # noqa: E402
 
 WORDS = ("empathy compassion resident attending rotation night call patient family team time burnout rest "
          "kindness mentor listen hallway coffee shift exhausted grateful learning hidden curriculum role model "

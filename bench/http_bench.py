@@ -171,13 +171,13 @@ def server_url() -> str:
     """The embedded PostgreSQL under var/pgdata (started if needed), or BENCH_DATABASE_SERVER when set."""
     if os.environ.get("BENCH_DATABASE_SERVER"):
         return os.environ["BENCH_DATABASE_SERVER"]
-    from community.db import start_embedded
+    from community.platform.db import start_embedded
 
     return start_embedded(ROOT / "var")
 
 
 async def _admin(server: str, *statements: str) -> None:
-    from community.db import asyncpg_args
+    from community.platform.db import asyncpg_args
 
     conn = await asyncpg.connect(**{**asyncpg_args(server), "database": "postgres"})
     try:
@@ -190,8 +190,8 @@ async def _admin(server: str, *statements: str) -> None:
 async def create_database(server: str, name: str) -> str:
     """A fresh, migrated, seeded database `name` (must start with bench_: never the dev database)."""
     from community import seed
-    from community.db import Database, with_database
-    from community.migrate import upgrade
+    from community.platform.db import Database, with_database
+    from community.platform.migrate import upgrade
 
     assert name.startswith("bench_"), name
     await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
@@ -240,9 +240,9 @@ async def populate(url: str) -> Fixture:
     """
     from sqlalchemy import select
 
-    from community.actions import accounts
-    from community.db import Database
-    from community.models.accounts import User
+    from community.platform.accounts import actions as accounts
+    from community.platform.accounts.models import User
+    from community.platform.db import Database
 
     settings = Settings(database_url=url, secret_key=SECRET_KEY, anon_key=ANON_KEY, posts_per_minute=10**9)
     db = Database(url, pool_size=2)
@@ -262,8 +262,8 @@ async def populate(url: str) -> Fixture:
         fixture = Fixture(url=url, cookie=f"session={tokens[0]}; csrf=benchcsrftoken", user_id=users[0].id)
 
         try:
-            from community.actions import discussions
-            from community.models.discussions import Category
+            from community.discussions import actions as discussions
+            from community.discussions.models import Category
         except ImportError as exc:
             fixture.notes.append(f"threads: not available yet ({exc})")
             return fixture
@@ -291,7 +291,7 @@ async def populate(url: str) -> Fixture:
                                                 body=PARAGRAPHS[n % len(PARAGRAPHS)], confirmed=True)
 
         try:
-            from community.actions import reflections
+            from community.reflections import actions as reflections
         except ImportError as exc:
             fixture.notes.append(f"reflections: not available yet ({exc})")
             return fixture
@@ -389,7 +389,7 @@ def measure(options: Options, fixture: Fixture, app: Server, baselines: Server) 
 async def _prepare(server: str) -> Fixture:
     url = await create_database(server, HTTP_DB)
     from bench.baselines import create_fortunes
-    from community.db import asyncpg_args
+    from community.platform.db import asyncpg_args
 
     conn = await asyncpg.connect(**asyncpg_args(url))
     try:
@@ -436,10 +436,10 @@ SEARCH_QUERY = "compassion mentor"
 async def _prepare_scale(server: str, name: str, posts: int) -> Fixture:
     from sqlalchemy import select
 
-    from community.actions import accounts
-    from community.db import Database
-    from community.models.accounts import User
-    from community.models.discussions import Category
+    from community.discussions.models import Category
+    from community.platform.accounts import actions as accounts
+    from community.platform.accounts.models import User
+    from community.platform.db import Database
 
     gen_posts = importlib.import_module("bench.gen_posts")
     url = await create_database(server, name)

@@ -7,7 +7,7 @@ import statistics
 import time
 from pathlib import Path
 
-from community.safety import detect_crisis, find_identifiers
+from community.platform.safety import detect_crisis, find_identifiers
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 RUNS = 2000

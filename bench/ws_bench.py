@@ -204,11 +204,11 @@ async def _prepare(database_url: str, members: int) -> tuple[int, list[str]]:
     from sqlalchemy import select, text
 
     from community import seed
-    from community.actions.rooms import member_tag
-    from community.db import Database
-    from community.migrate import upgrade
-    from community.models.rooms import Room
-    from community.security import new_token, token_hash
+    from community.platform.accounts.security import new_token, token_hash
+    from community.platform.db import Database
+    from community.platform.migrate import upgrade
+    from community.rooms.actions import member_tag
+    from community.rooms.models import Room
 
     await upgrade(database_url)
     db = Database(database_url, pool_size=2)
@@ -308,7 +308,7 @@ async def _measure(sender_url: str, origin: str, cookie: str, receivers: Receive
 
 
 def run(database_url: str | None = None) -> dict[str, float]:
-    from community.db import ensure_database, start_embedded, with_database
+    from community.platform.db import ensure_database, start_embedded, with_database
 
     var_dir = ROOT / "var" / "bench"
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -355,7 +355,7 @@ def run(database_url: str | None = None) -> dict[str, float]:
 async def _drop(server_url: str, url: str) -> None:
     import asyncpg
 
-    from community.db import asyncpg_args
+    from community.platform.db import asyncpg_args
 
     name = asyncpg_args(url)["database"]
     conn = await asyncpg.connect(**{**asyncpg_args(server_url), "database": "postgres"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from html import escape
 
 from starlette.applications import Starlette
@@ -16,58 +16,44 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from community.db import Database
-from community.errors import ActionError, RateLimited
-from community.migrate import head_revisions
-from community.security import Passwords
+from community.discussions import pillar as discussions
+from community.platform.accounts import admin_web, own_data_web
+from community.platform.accounts import web as accounts_web
+from community.platform.accounts.security import Passwords
+from community.platform.anonymity import Anonymity
+from community.platform.db import Database
+from community.platform.errors import ActionError, RateLimited
+from community.platform.logs import configure_logging
+from community.platform.migrate import head_revisions
+from community.platform.notify import web as notify_web
+from community.platform.pillar import Pillar
+from community.platform.review import web as review_web
+from community.platform.review.targets import Review, Targets
+from community.platform.safety import web as safety_web
+from community.platform.web import pages
+from community.platform.web.common import SignInRequired, redirect, sign_in_url
+from community.platform.web.middleware import AccessLog, RequestGuard, SecurityHeaders, ViewerMiddleware
+from community.platform.web.routing import IndexedRouter
+from community.platform.web.templates import STATIC_DIR, Templates
+from community.platform.web.viewer_cache import ViewerCache
+from community.reflections import pillar as reflections
+from community.rooms import pillar as rooms
 from community.settings import Settings
-from community.web import admin, auth, pages
-from community.web.common import SignInRequired, redirect, sign_in_url
-from community.web.middleware import AccessLog, RequestGuard, SecurityHeaders, ViewerMiddleware
-from community.web.routing import IndexedRouter
-from community.web.templates import STATIC_DIR, Templates
-from community.web.viewer_cache import ViewerCache
 
 log = logging.getLogger(__name__)
 
-# Domain modules register their routes here (threads, reflections, rooms, ...).
-ROUTE_MODULES: list[str] = [
-    "community.web.auth",
-    "community.web.admin",
-    "community.web.pages",
-]
-OPTIONAL_ROUTE_MODULES: list[str] = [
-    "community.web.discussions",
-    "community.web.moderation",
-    "community.web.notifications",
-    "community.web.reflections",
-    "community.web.rooms",
-    "community.web.safety",
-]
+# The three pillars, by name: their routes, lifespans, moderation adapters, seeders, housekeeping jobs, own data
+# and home-page sections are wired here and nowhere else. A pillar that fails to import stops start-up.
+PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PILLAR)
 
-# Hooks that domain modules add for start-up/shutdown (e.g. the realtime hub): (app) -> async context manager.
-LIFESPAN_HOOKS: list[Callable] = []
+# The platform's own pages; its catch-all pages (home, guidelines, health) go last.
+PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,
+                                          *notify_web.routes, *safety_web.routes, *own_data_web.routes)
 
 
-def _collect_routes() -> list[BaseRoute]:
-    import importlib
-
-    collected: list[BaseRoute] = []
-    for module in (auth, admin):
-        collected.extend(module.routes)
-    for name in OPTIONAL_ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        collected.extend(getattr(module, "routes", []))
-        hook = getattr(module, "lifespan", None)
-        if hook is not None and hook not in LIFESPAN_HOOKS:
-            LIFESPAN_HOOKS.append(hook)
-    collected.extend(pages.routes)
-    return collected
+def collect_routes(pillars: Sequence[Pillar]) -> list[BaseRoute]:
+    return [*PLATFORM_ROUTES, *(route for pillar in pillars for route in pillar.routes), *pages.routes,
+            Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static")]
 
 
 def error_page_html(templates: Templates) -> Callable[[int, str, str], str]:
@@ -122,27 +108,28 @@ async def on_server_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 500)
 
 
-def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
+def create_app(settings: Settings, *, db: Database | None = None,
+               pillars: Sequence[Pillar] = PILLARS) -> Starlette:
     """Builds the app; `db` may be injected (tests bind it to a rolled-back transaction)."""
     database = db or Database(settings.database_url or "")
-    templates = Templates(settings)
+    anonymity = Anonymity(settings.anon_key)
+    templates = Templates(settings, anonymity)
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
-    routes = _collect_routes()
-    routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
+    targets = Targets(adapter for pillar in pillars if pillar.adapters for adapter in pillar.adapters(anonymity))
+    routes = collect_routes(pillars)
+    lifespans = [pillar.lifespan for pillar in pillars if pillar.lifespan is not None]
     # Not with an injected database: tests bind it to a transaction that never commits, so never notifies.
     viewer_cache = (ViewerCache(settings.database_url)
                     if settings.viewer_cache and db is None and settings.database_url else None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from contextlib import AsyncExitStack
-
         async with AsyncExitStack() as stack:
             if viewer_cache is not None:
                 await viewer_cache.start()
                 stack.push_async_callback(viewer_cache.stop)
-            for hook in LIFESPAN_HOOKS:
-                await stack.enter_async_context(hook(app))
+            for pillar_lifespan in lifespans:
+                await stack.enter_async_context(pillar_lifespan(app))
             # Everything loaded so far (modules, the ORM registry, compiled templates) lives as long as the
             # process: moved out of the collector's reach, so full collections under load only walk what
             # requests allocate (shorter pauses, a lower p99).
@@ -156,7 +143,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         Middleware(AccessLog),
         Middleware(SecurityHeaders, settings=settings),
         Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
-        Middleware(ViewerMiddleware, settings=settings, db=database, cache=viewer_cache),
+        Middleware(ViewerMiddleware, settings=settings, db=database, anonymity=anonymity, cache=viewer_cache),
     ]
     app = Starlette(
         debug=False,
@@ -176,14 +163,16 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
     app.state.db = database
     app.state.templates = templates
     app.state.passwords = passwords
+    app.state.anonymity = anonymity
+    app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
+    app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
+    app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)
     app.state.migration_heads = head_revisions(settings.database_url or "")
     return app
 
 
 def factory() -> Starlette:
     """For `uvicorn --factory community.app:factory` and multi-worker serving: reads the environment."""
-    from community.logs import configure_logging
-
     settings = Settings.from_env()
     configure_logging(settings)
     return create_app(settings)

@@ -9,6 +9,16 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import uvicorn
+
+from community import seed
+from community.app import PILLARS
+from community.platform import housekeeping
+from community.platform.accounts import actions as accounts
+from community.platform.accounts.models import User
+from community.platform.db import Database, ensure_database, start_embedded, with_database
+from community.platform.logs import configure_logging
+from community.platform.migrate import upgrade_blocking
 from community.settings import Settings, SettingsError
 
 
@@ -18,7 +28,6 @@ def _database_url(settings: Settings, *, start: bool = True) -> str:
         return settings.database_url
     if not start:
         raise SystemExit("DATABASE_URL is not set and the embedded database was not started.")
-    from community.db import ensure_database, start_embedded, with_database
 
     url = with_database(start_embedded(settings.var_dir), "community")
     asyncio.run(ensure_database(url))
@@ -35,8 +44,6 @@ def _settings() -> Settings:
 
 
 def _with_session(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    from community.db import Database
-
     async def main() -> Any:
         db = Database(url, pool_size=2)
         try:
@@ -49,24 +56,18 @@ def _with_session(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from community.migrate import upgrade_blocking
-
     url = _database_url(_settings())
     upgrade_blocking(url)
     print("migrations: database is at the newest revision")
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    from community import seed
-
     url = _database_url(_settings())
     counts = _with_session(url, seed.run)
     print("seed: " + (", ".join(f"{k} +{v}" for k, v in counts.items()) or "nothing to add"))
 
 
 def _admin_link(settings: Settings, url: str, email: str, name: str, *, always: bool) -> None:
-    from community.actions import accounts
-
     async def work(session: Any) -> str | None:
         user, created = await accounts.ensure_admin(session, email=email, display_name=name)
         if created or always or user.password_hash is None:
@@ -80,15 +81,12 @@ def _admin_link(settings: Settings, url: str, email: str, name: str, *, always: 
 
 
 def cmd_create_admin(args: argparse.Namespace) -> None:
-    from community.actions import accounts
-
     settings = _settings()
     url = _database_url(settings)
     if args.email:
         async def work(session: Any) -> str:
             from sqlalchemy import func, select
 
-            from community.models.accounts import User
 
             user = (await session.scalars(select(User).where(func.lower(User.email) == args.email.lower()))).first()
             if user is None:
@@ -109,8 +107,6 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
 
 
 def cmd_invite(args: argparse.Namespace) -> None:
-    from community.actions import accounts
-
     settings = _settings()
     url = _database_url(settings)
 
@@ -126,8 +122,6 @@ def cmd_invite(args: argparse.Namespace) -> None:
 def cmd_reset_link(args: argparse.Namespace) -> None:
     from sqlalchemy import func, select
 
-    from community.actions import accounts
-    from community.models.accounts import User
 
     settings = _settings()
     url = _database_url(settings)
@@ -143,18 +137,12 @@ def cmd_reset_link(args: argparse.Namespace) -> None:
 
 
 def cmd_housekeeping(args: argparse.Namespace) -> None:
-    from community import housekeeping
-
     url = _database_url(_settings())
-    counts = _with_session(url, housekeeping.run)
+    counts = _with_session(url, lambda session: housekeeping.run(session, [job for p in PILLARS for job in p.housekeeping]))
     print("housekeeping: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from community.logs import configure_logging
-
     settings = _settings()
     host = args.host or settings.host
     port = args.port or settings.port
@@ -162,9 +150,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
         pass
     url = _database_url(settings)
     if not args.no_bootstrap:
-        from community import seed
-        from community.migrate import upgrade_blocking
-
         upgrade_blocking(url)
         counts = _with_session(url, seed.run)
         if any(counts.values()):
@@ -181,7 +166,7 @@ def server_options() -> dict[str, Any]:
     return dict(
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        ws="websockets-sansio",  # no background tasks per connection; see community/realtime/sockets.py
+        ws="websockets-sansio",  # no background tasks per connection; see community/rooms/web/sockets.py
         ws_per_message_deflate=False,  # zlib state costs tens to hundreds of KiB per socket; frames are small
         ws_max_size=64 * 1024,
         ws_ping_interval=20,

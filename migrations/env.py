@@ -8,8 +8,14 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from community.db import async_url
-from community.models import Base
+# Every table, so the metadata is whole (Alembic's autogenerate compares against it).
+from community.discussions import models as _discussions_models  # noqa: F401
+from community.platform.accounts import models as _accounts_models  # noqa: F401
+from community.platform.base import Base
+from community.platform.db import async_url
+from community.platform.review import models as _review_models  # noqa: F401
+from community.reflections import models as _reflections_models  # noqa: F401
+from community.rooms import models as _rooms_models  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from community.app import create_app
-from community.db import Database, async_url, asyncpg_args, start_embedded, with_database
-from community.security import new_token, token_hash
+from community.platform.accounts.security import new_token, token_hash
+from community.platform.db import Database, async_url, asyncpg_args, start_embedded, with_database
 from community.settings import ROOT, Settings
 
 RUN = f"t{os.getpid()}"
@@ -51,7 +51,7 @@ async def _admin_execute(server_url: str, *statements: str) -> None:
 
 async def _build_template(server_url: str) -> None:
     from community import seed
-    from community.migrate import upgrade
+    from community.platform.migrate import upgrade
 
     await _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{MAIN_DB}"', f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"',
                          f'CREATE DATABASE "{TEMPLATE_DB}"')
@@ -190,9 +190,9 @@ _counter = {"n": 0}
 async def create_member(db: Database, role: str = "resident", *, name: str | None = None,
                         email: str | None = None, password: str | None = PASSWORD, app=None, **fields):
     """Inserts a member directly (with a cheap password hash)."""
-    from community.actions.accounts import _unique_handle
-    from community.models.accounts import User
-    from community.security import Passwords
+    from community.platform.accounts.actions import _unique_handle
+    from community.platform.accounts.models import User
+    from community.platform.accounts.security import Passwords
 
     _counter["n"] += 1
     n = _counter["n"]
@@ -211,7 +211,7 @@ async def sign_in(client: Client, db: Database, user) -> Client:
     """Creates a session row directly and sets the cookie: fast, no argon2."""
     from datetime import UTC, datetime, timedelta
 
-    from community.models.accounts import Session
+    from community.platform.accounts.models import Session
 
     token = new_token()
     async with db.transaction() as session:

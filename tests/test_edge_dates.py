@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from community.times import parse_moment
+from community.platform.times import parse_moment
 
 EXTREMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1000-01-01T00:00:00+00:00",
             "3000-01-01T00:00:00+00:00"]

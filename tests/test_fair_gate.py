@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from community.db import FairGate
+from community.platform.db import FairGate
 
 
 async def test_waiters_are_served_in_arrival_order_and_newcomers_do_not_barge() -> None:

@@ -1,6 +1,6 @@
 """web.fragments: both LRUs stay within their bounds, and whole pages never crowd out list items."""
 
-from community.web import fragments
+from community.platform.web import fragments
 
 
 class _Template:

@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from community.models import Base
+from community.platform.base import Base
 
 
 async def test_models_match_migrations(engine):

@@ -4,13 +4,13 @@ private check-in reaches each writer (anonymous ones through their sealed tag) w
 
 from sqlalchemy import select
 
-from community.actions import rooms
-from community.actions.accounts import to_viewer
-from community.models.accounts import User
-from community.models.discussions import Thread
-from community.models.moderation import Notification, ReviewItem
-from community.models.rooms import Room
-from community.sealing import author_tag
+from community.discussions.models import Thread
+from community.platform.accounts.actions import to_viewer
+from community.platform.accounts.models import User
+from community.platform.anonymity import Anonymity, author_tag
+from community.platform.review.models import Notification, ReviewItem
+from community.rooms import actions as rooms
+from community.rooms.models import Room
 from tests.discussions.conftest import start_thread
 from tests.reflections.conftest import write
 
@@ -40,8 +40,8 @@ async def test_crisis_on_every_surface_reaches_moderators_and_check_in_reaches_w
     async with db.transaction() as session:
         room = (await session.scalars(select(Room).where(Room.kind == "standing"))).first()
         viewer = to_viewer(await session.get(User, chatter.id))
-        participant = await rooms.join_room(session, settings.anon_key, viewer, room.id, accept=True, anonymous=True)
-        await rooms.post_message(session, settings.anon_key, viewer, room.id, participant.id, CRISIS, client_id="c1")
+        participant = await rooms.join_room(session, Anonymity(settings.anon_key), viewer, room.id, accept=True, anonymous=True)
+        await rooms.post_message(session, Anonymity(settings.anon_key), viewer, room.id, participant.id, CRISIS, client_id="c1")
     async with db.transaction() as session:
         items = list(await session.scalars(select(ReviewItem).where(ReviewItem.resolved_at.is_(None))
                                            .order_by(ReviewItem.priority, ReviewItem.created_at)))

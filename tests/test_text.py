@@ -11,8 +11,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from community import text
-from community.text import extract_mentions, plain_text, quote_markdown, render_light, render_markdown
+from community.platform import text
+from community.platform.text import (
+    extract_mentions,
+    plain_text,
+    quote_markdown,
+    render_light,
+    render_markdown,
+)
 
 REL = "nofollow noopener ugc"
 ALLOWED_TAGS = {

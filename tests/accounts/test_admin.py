@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select, text
 
-from community.models.moderation import AuditEntry
+from community.platform.review.models import AuditEntry
 
 ROLES = ["resident", "attending", "moderator", "admin"]
 # route -> roles allowed
@@ -52,7 +52,7 @@ async def test_admin_post_routes(role, member_factory, login, client):
 
 
 async def test_revoke_invitation_permissions(db, member_factory, login):
-    from community.actions import accounts
+    from community.platform.accounts import actions as accounts
 
     async with db.transaction() as session:
         invitation, _ = await accounts.create_invitation(session, None, role="resident")

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from community.actions import accounts
-from community.models.accounts import Invitation, User
-from community.models.moderation import AuditEntry
+from community.platform.accounts import actions as accounts
+from community.platform.accounts.models import Invitation, User
+from community.platform.review.models import AuditEntry
 from tests.conftest import PASSWORD
 
 

@@ -122,7 +122,7 @@ async def raw_post(client, url, body: bytes):
 
 
 async def test_invalid_utf8_and_nul_in_forms(client, db, member_factory, login):
-    from community.actions import accounts
+    from community.platform.accounts import actions as accounts
 
     async with db.transaction() as session:
         _, token = await accounts.create_invitation(session, None, role="resident")

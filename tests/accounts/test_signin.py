@@ -2,8 +2,8 @@
 
 from sqlalchemy import func, select
 
-from community.actions import accounts
-from community.models.accounts import Session
+from community.platform.accounts import actions as accounts
+from community.platform.accounts.models import Session
 from tests.conftest import PASSWORD
 
 

@@ -18,12 +18,15 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from community.actions import accounts, discussions, notifications, reflections
-from community.db import Database, asyncpg_args
-from community.sealing import author_tag
+from community.discussions import actions as discussions
+from community.platform.accounts import actions as accounts
+from community.platform.anonymity import Anonymity, author_tag
+from community.platform.db import Database, asyncpg_args
+from community.platform.notify import notifications
+from community.platform.viewer import Viewer
+from community.platform.web.viewer_cache import APPLICATION_NAME, ViewerCache
+from community.reflections import actions as reflections
 from community.settings import Settings
-from community.viewer import Viewer
-from community.web.viewer_cache import APPLICATION_NAME, ViewerCache
 from tests.conftest import create_member
 
 ANON_KEY = "live-anon-key-" + "a" * 40  # what LiveServer gives its processes
@@ -175,7 +178,7 @@ async def test_a_reflection_taken_down_is_heard_by_those_notified_about_it(env: 
     (author, _), (reader, token) = await env.member(), await env.member()
     async with env.db.transaction() as session:
         reflection, _ = await reflections.create_reflection(
-            session, author, ANON_KEY, settings=SETTINGS, title="The family meeting",
+            session, author, Anonymity(ANON_KEY), settings=SETTINGS, title="The family meeting",
             body="I said the scripted line and then stayed.", visibility="named", confirmed=True)
     await env.notify(reader, ("reflection", reflection.id))
     await env.settle()

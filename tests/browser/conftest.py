@@ -187,7 +187,7 @@ def unique(word: str) -> str:
 
 async def new_member(new_page, server: LiveServer, role: str, first_name: str, **options):
     """(page, identity): a new member with a name, email and handle found nowhere else in the database."""
-    from community.actions.accounts import _handle_base
+    from community.platform.accounts.actions import _handle_base
 
     n = free_port()
     name = f"{first_name} Tester{n}"

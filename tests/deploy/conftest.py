@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
-from community.db import asyncpg_args
+from community.platform.db import asyncpg_args
 from community.settings import ROOT
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from community.db import Database, asyncpg_args, with_database
+from community.platform.db import Database, asyncpg_args, with_database
 from community.settings import ROOT
 from tests.conftest import RUN, _admin_execute, clone_database, create_member
 

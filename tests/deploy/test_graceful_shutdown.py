@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from community.db import Database
+from community.platform.db import Database
 from tests.conftest import PASSWORD, create_member
 
 pytestmark = pytest.mark.live

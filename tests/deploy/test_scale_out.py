@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from community.db import Database
+from community.platform.db import Database
 from tests.conftest import PASSWORD, create_member, free_port
 
 pytestmark = pytest.mark.live

@@ -28,7 +28,7 @@ async def reply_to(client, thread_id, body="A kind reply.", **extra):
 async def post_ids(db, thread_id):
     from sqlalchemy import select
 
-    from community.models.discussions import Post
+    from community.discussions.models import Post
 
     async with db.transaction() as session:
         return list(await session.scalars(select(Post.id).where(Post.thread_id == thread_id)

@@ -4,8 +4,8 @@ import re
 
 from sqlalchemy import select
 
-from community.models.discussions import Category
-from community.models.moderation import AuditEntry, Notification
+from community.discussions.models import Category
+from community.platform.review.models import AuditEntry, Notification
 from tests.discussions.conftest import reply_to, start_thread
 
 

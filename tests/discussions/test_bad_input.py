@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from community.models.discussions import Post
+from community.discussions.models import Post
 from tests.discussions.conftest import post_ids, start_thread
 
 
@@ -105,7 +105,7 @@ async def test_rate_limit_429_keeps_draft(resident, login_with):
 
 
 async def test_patient_identifiers_need_confirmation(resident, login, db):
-    from community.models.moderation import ReviewItem
+    from community.platform.review.models import ReviewItem
 
     client = await login(resident)
     text = "My patient John Smith, MRN 12345678, was seen on 03/14/2024 in room 12B."
@@ -122,7 +122,7 @@ async def test_patient_identifiers_need_confirmation(resident, login, db):
 
 
 async def test_crisis_language_shows_resources_and_queues_urgent_item(resident, login, db):
-    from community.models.moderation import ReviewItem
+    from community.platform.review.models import ReviewItem
 
     client = await login(resident)
     thread_id, response = await start_thread(client, "Tonight", "I want to kill myself tonight. I can't go on.")

@@ -3,7 +3,7 @@ token; bounded search still finds older matches of rare words, and never hidden 
 
 import re
 
-from community.actions import search
+from community.discussions import search
 from tests.discussions.conftest import post_ids, reply_to, start_thread
 
 

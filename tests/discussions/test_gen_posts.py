@@ -2,7 +2,7 @@
 
 import asyncpg
 
-from community.db import asyncpg_args
+from community.platform.db import asyncpg_args
 
 
 async def test_generator_smoke(live_database):

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from community.models.discussions import Category
+from community.discussions.models import Category
 from tests.discussions.conftest import post_ids, start_thread
 
 ROLES = ("anon", "resident", "attending", "moderator", "admin")
@@ -80,7 +80,7 @@ async def test_post_routes(world, role):
 
 
 async def test_claim_route_is_staff_only(world, db):
-    from community.actions import review
+    from community.platform.review import items as review
 
     clients, ids = world
     async with db.transaction() as session:

@@ -9,7 +9,7 @@ one change by the app's own paths (or plain SQL, for the triggers) and checks th
 import pytest
 from sqlalchemy import text
 
-from community.actions import discussion_reads as reads
+from community.discussions import reads
 from tests.discussions.conftest import post_ids, reply_to, start_thread
 
 

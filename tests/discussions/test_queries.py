@@ -6,7 +6,7 @@ page queries) as well as SQLAlchemy's.
 
 from sqlalchemy import func, select
 
-from community.models.discussions import Category, Post, Reaction, Thread
+from community.discussions.models import Category, Post, Reaction, Thread
 from tests.discussions.conftest import count_queries, start_thread
 
 

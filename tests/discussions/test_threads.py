@@ -4,8 +4,8 @@ import re
 
 from sqlalchemy import select
 
-from community.models.discussions import Post, PostRevision, Reaction, Thread
-from community.models.moderation import Notification
+from community.discussions.models import Post, PostRevision, Reaction, Thread
+from community.platform.review.models import Notification
 from tests.discussions.conftest import post_ids, reply_to, start_thread
 
 
@@ -20,8 +20,8 @@ async def test_categories_are_seeded_with_pinned_welcome_threads(resident, login
 
 
 async def test_seed_is_idempotent_and_keeps_admin_edits(db):
-    from community.models.discussions import Category
-    from community.seed import categories
+    from community.discussions import seed as categories
+    from community.discussions.models import Category
 
     async with db.transaction() as session:
         intro = (await session.scalars(select(Category).where(Category.slug == "introductions"))).one()
@@ -172,7 +172,7 @@ async def test_thread_pagination_and_first_unread(resident, attending, login, db
 async def test_category_keyset_pagination(resident, login, db):
     from datetime import UTC, datetime, timedelta
 
-    from community.models.discussions import Category
+    from community.discussions.models import Category
 
     client = await login(resident)
     async with db.transaction() as session:
@@ -206,7 +206,7 @@ async def test_locked_thread_and_archived_category(resident, admin, moderator, l
     assert "This thread is locked" in (await a.get(f"/t/{thread_id}")).text
     await reply_to(mod, thread_id, "Moderators can still post a note.")
     adm = await login(admin)
-    from community.models.discussions import Category
+    from community.discussions.models import Category
 
     async with db.transaction() as session:
         cid = await session.scalar(select(Category.id).where(Category.slug == "introductions"))

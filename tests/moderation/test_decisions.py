@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from community import moderation_targets
-from community.actions import notifications
-from community.models.accounts import User
-from community.models.discussions import Category, Post, Thread
-from community.models.moderation import AuditEntry, Flag, Notification, ReviewItem, Sanction
-from community.moderation_targets import TargetView
-from community.sealing import author_tag
+from community.app import PILLARS, create_app
+from community.discussions.models import Category, Post, Thread
+from community.platform.accounts.models import User
+from community.platform.anonymity import author_tag
+from community.platform.notify import notifications
+from community.platform.pillar import Pillar
+from community.platform.review.models import AuditEntry, Flag, Notification, ReviewItem, Sanction
+from community.platform.review.targets import TargetView
 from tests.discussions.conftest import post_ids, start_thread
 
 
@@ -207,10 +208,17 @@ class AnonAdapter:
 
 @pytest.fixture
 def anon_adapter(resident, settings):
-    adapter = AnonAdapter(resident.id, settings.anon_key)
-    moderation_targets.register(adapter)
-    yield adapter
-    moderation_targets._ADAPTERS.pop(adapter.kind, None)
+    return AnonAdapter(resident.id, settings.anon_key)
+
+
+@pytest.fixture
+def app(settings, db, request):
+    """The app, with a stand-in pillar for the tests that ask for `anon_adapter`."""
+    pillars = PILLARS
+    if "anon_adapter" in request.fixturenames:
+        adapter = request.getfixturevalue("anon_adapter")
+        pillars = (*PILLARS, Pillar(name="test", routes=(), adapters=lambda anonymity: (adapter,)))
+    return create_app(settings, db=db, pillars=pillars)
 
 
 async def test_anonymous_targets_keep_the_author_sealed(resident, attending, moderator, login, db, anon_adapter,

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from community.models.discussions import Post
-from community.models.moderation import AuditEntry, Flag, Notification, ReviewItem
+from community.discussions.models import Post
+from community.platform.review.models import AuditEntry, Flag, Notification, ReviewItem
 from tests.discussions.conftest import post_ids, start_thread
 
 
@@ -101,7 +101,7 @@ async def test_flag_bad_bytes_and_targets(resident, attending, login, db):
 async def test_silenced_member_cannot_flag_or_post(resident, attending, login, db):
     from datetime import UTC, datetime, timedelta
 
-    from community.actions.accounts import set_silenced
+    from community.platform.accounts.actions import set_silenced
 
     _, post_id, _ = await _post(login, resident, db)
     async with db.transaction() as session:

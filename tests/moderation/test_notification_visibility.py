@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
-from community.models.moderation import Notification
-from community.models.reflections import ReflectionReply
-from community.sealing import author_tag
+from community.platform.anonymity import author_tag
+from community.platform.review.models import Notification
+from community.reflections.models import ReflectionReply
 from tests.discussions.conftest import post_ids, reply_to, start_thread
 from tests.reflections.conftest import write
 

@@ -2,8 +2,8 @@
 
 from sqlalchemy import select, update
 
-from community.actions import review
-from community.models.moderation import ReviewItem
+from community.platform.review import items as review
+from community.platform.review.models import ReviewItem
 from tests.discussions.conftest import count_queries, post_ids, start_thread
 
 
@@ -53,7 +53,7 @@ async def test_claim_and_release(resident, moderator, member_factory, login, db)
 async def test_queue_query_count_is_fixed(resident, moderator, member_factory, login, db, engine):
     ids = await _posts(login, resident, db, 12)
     flagger = await member_factory("attending")
-    from community.models.moderation import Flag
+    from community.platform.review.models import Flag
 
     async with db.transaction() as session:
         for post_id in ids[:2]:

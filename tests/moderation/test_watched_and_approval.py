@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
-from community.actions.watched import check_watched
-from community.models.discussions import Post, Thread
-from community.models.moderation import Notification, ReviewItem
+from community.discussions.models import Post, Thread
+from community.platform.review.models import Notification, ReviewItem
+from community.platform.review.watched import check_watched
 from tests.discussions.conftest import post_ids, start_thread
 
 
@@ -109,7 +109,7 @@ async def _notifications(db, user_id):
 
 async def test_editing_in_a_word_that_needs_approval_holds_the_post_again(admin, resident, attending, moderator,
                                                                           member_factory, login, db):
-    from community.models.discussions import Category
+    from community.discussions.models import Category
 
     adm = await login(admin)
     await _add(adm, "lawsuit", "approve")

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from community.models.reflections import Prompt, Reflection
+from community.reflections.models import Prompt, Reflection
 from tests.discussions.conftest import admin, login_with, moderator  # noqa: F401  (fixtures, found by name)
 
 ID_RE = re.compile(r"/reflections/(\d+)")

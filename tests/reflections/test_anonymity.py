@@ -9,12 +9,11 @@ from datetime import UTC, time
 import pytest
 from sqlalchemy import select, text
 
-from community.actions.reflection_targets import reflection_adapter
-from community.anon_key import current_anon_key
-from community.models.accounts import User
-from community.models.moderation import AuditEntry, Notification, Sanction
-from community.models.reflections import Reflection, ReflectionReply, UnmaskRequest
-from community.sealing import author_tag
+from community.platform.accounts.models import User
+from community.platform.anonymity import Anonymity, author_tag
+from community.platform.review.models import AuditEntry, Notification, Sanction
+from community.reflections.models import Reflection, ReflectionReply, UnmaskRequest
+from community.reflections.moderation import ReflectionAdapter
 from tests.reflections.conftest import write
 
 TITLE = "Stairwell after the code"
@@ -109,12 +108,9 @@ async def test_1_no_page_links_the_piece_to_its_author(scene, login, caplog):
 
 
 async def test_1_adapter_views_carry_no_author(scene, db, settings):
-    token = current_anon_key.set(settings.anon_key)
-    try:
-        async with db.transaction() as session:
-            view = (await reflection_adapter.load(session, [scene["rid"]]))[scene["rid"]]
-    finally:
-        current_anon_key.reset(token)
+    adapter = ReflectionAdapter(Anonymity(settings.anon_key))
+    async with db.transaction() as session:
+        view = (await adapter.load(session, [scene["rid"]]))[scene["rid"]]
     assert view.author_id is None and view.author_label == "Anonymous" and view.anonymous
 
 
@@ -174,12 +170,9 @@ async def test_3_anonymous_content_shows_no_exact_time(scene, login, db):
     # The wall is ordered by id, and the queue gets a day, not a minute.
     async with db.transaction() as session:
         created = (await session.get(Reflection, scene["rid"])).created_at
-    token = current_anon_key.set("unused")
-    try:
-        async with db.transaction() as session:
-            view = (await reflection_adapter.load(session, [scene["rid"]]))[scene["rid"]]
-    finally:
-        current_anon_key.reset(token)
+    adapter = ReflectionAdapter(Anonymity("unused"))
+    async with db.transaction() as session:
+        view = (await adapter.load(session, [scene["rid"]]))[scene["rid"]]
     assert view.created_at.time() == time(0, 0) and view.created_at.date() == created.date()
 
 

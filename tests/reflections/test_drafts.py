@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 
-from community.actions.reflection_drafts import draft_tag
-from community.models.reflections import ReflectionDraft
+from community.platform.anonymity import Anonymity
+from community.reflections.drafts import draft_tag
+from community.reflections.models import ReflectionDraft
 
 
 async def _autosave(client, payload, **kwargs):
@@ -26,7 +27,7 @@ async def test_autosave_and_restore(member_factory, login, db, anon_key):
     await _autosave(me, {"slot": "new", "body": "Second pass."})
     async with db.transaction() as session:
         rows = list(await session.scalars(select(ReflectionDraft).where(
-            ReflectionDraft.owner_tag == draft_tag(anon_key, author.id, "new"))))
+            ReflectionDraft.owner_tag == draft_tag(Anonymity(anon_key), author.id, "new"))))
     assert [r.body for r in rows] == ["Second pass."]
 
 

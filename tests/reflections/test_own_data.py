@@ -8,8 +8,8 @@ import zipfile
 
 from sqlalchemy import func, select
 
-from community.models.accounts import Session, User
-from community.models.reflections import Reflection, ReflectionReply
+from community.platform.accounts.models import Session, User
+from community.reflections.models import Reflection, ReflectionReply
 from tests.conftest import PASSWORD
 from tests.reflections.conftest import write
 
@@ -101,7 +101,7 @@ async def test_delete_account_keep_shared_anonymously(member_factory, login, db)
 
 
 async def test_delete_account_removes_or_keeps_thread_posts(member_factory, login, db):
-    from community.models.discussions import Post
+    from community.discussions.models import Post
     from tests.discussions.conftest import start_thread
 
     for choice, expected_state in (("remove", "removed"), ("anonymize", "visible")):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from community.models.moderation import AuditEntry, Notification, ReviewItem, Sanction
-from community.models.reflections import Reflection
-from community.sealing import author_tag
+from community.platform.anonymity import author_tag
+from community.platform.review.models import AuditEntry, Notification, ReviewItem, Sanction
+from community.reflections.models import Reflection
 from tests.reflections.conftest import write
 
 

@@ -6,9 +6,9 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from community.actions import prompts as actions
-from community.models.reflections import Prompt
-from community.seed import prompts as seed_prompts
+from community.reflections import prompts as actions
+from community.reflections import seed as seed_prompts
+from community.reflections.models import Prompt
 
 
 async def test_seed_has_enough_prompts_across_themes(db):

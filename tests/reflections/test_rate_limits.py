@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import func, select, text
 
-from community.models.reflections import Reflection, ReflectionReply
+from community.reflections.models import Reflection, ReflectionReply
 from tests.reflections.conftest import write
 
 

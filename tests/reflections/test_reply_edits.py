@@ -8,8 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from community.models.moderation import ReviewItem
-from community.models.reflections import ReflectionReply
+from community.platform.review.models import ReviewItem
+from community.reflections.models import ReflectionReply
 from tests.reflections.conftest import write
 from tests.reflections.test_anonymity import author_marks
 from tests.reflections.test_safety import CRISIS, PHI
@@ -161,7 +161,7 @@ async def test_silenced_writer_cannot_edit(member_factory, login, db):
     w = await login(writer)
     reply_id = await _reply(w, db, rid, "First words.")
     async with db.transaction() as session:
-        from community.models.accounts import User
+        from community.platform.accounts.models import User
 
         (await session.get(User, writer.id)).silenced_until = datetime.now(UTC) + timedelta(days=2)
     response = await w.post_form(f"/reflections/replies/{reply_id}/edit", {"body": "New words."})

@@ -3,7 +3,7 @@ about who wrote it and the day only; private writing keeps none; nobody else see
 
 from sqlalchemy import select
 
-from community.models.reflections import ReflectionReply, ReflectionReplyRevision, ReflectionRevision
+from community.reflections.models import ReflectionReply, ReflectionReplyRevision, ReflectionRevision
 from tests.reflections.conftest import write
 
 

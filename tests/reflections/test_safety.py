@@ -6,7 +6,7 @@ from html import escape
 
 from sqlalchemy import select
 
-from community.models.moderation import ReviewItem
+from community.platform.review.models import ReviewItem
 from community.settings import DEFAULT_RESOURCES
 from tests.reflections.conftest import write
 

@@ -6,10 +6,10 @@ import re
 
 from sqlalchemy import func, select
 
-from community.actions.reflection_replies import PSEUDONYMS, pseudonym
-from community.models.moderation import Notification
-from community.models.reflections import Prompt, ReflectionReply
-from community.sealing import author_tag
+from community.platform.anonymity import Anonymity, author_tag
+from community.platform.review.models import Notification
+from community.reflections.models import Prompt, ReflectionReply
+from community.reflections.replies import PSEUDONYMS, pseudonym
 from tests.reflections.conftest import write
 
 
@@ -52,7 +52,7 @@ async def test_pseudonyms_stable_in_a_thread_and_different_across_threads(member
     first = await write(me, body="Thread one.", visibility="anonymous")
     # Find a second thread where the replier's pseudonym differs (it is keyed per thread).
     others = [await write(me, body=f"Thread {n}.", visibility="anonymous") for n in range(2, 6)]
-    second = next(r for r in others if pseudonym(anon_key, replier.id, r) != pseudonym(anon_key, replier.id, first))
+    second = next(r for r in others if pseudonym(Anonymity(anon_key), replier.id, r) != pseudonym(Anonymity(anon_key), replier.id, first))
     for rid in (first, first, second):
         response = await them.post_form(f"/reflections/{rid}/replies", {"body": "With you.", "anonymous": "yes"})
         assert response.status_code == 303
@@ -176,8 +176,8 @@ async def test_wall_query_count_is_fixed(member_factory, login, db, engine):
 
 async def test_the_prompt_of_the_week_shows_with_cards_with_none_and_when_pinned(member_factory, login, db):
     """It rides on the cards' statement; an empty page (a filter that finds nothing) still shows it."""
-    from community.actions import prompts as prompt_actions
-    from community.models.reflections import Prompt
+    from community.reflections import prompts as prompt_actions
+    from community.reflections.models import Prompt
 
     me = await login(await member_factory())
     async with db.raw() as connection:

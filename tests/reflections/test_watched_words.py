@@ -4,8 +4,8 @@ moderator approves it, a flag publishes it and puts it in the review queue. Priv
 
 from sqlalchemy import select
 
-from community.models.moderation import ReviewItem
-from community.models.reflections import ReflectionReply
+from community.platform.review.models import ReviewItem
+from community.reflections.models import ReflectionReply
 from tests.moderation.test_watched_and_approval import _add
 from tests.reflections.conftest import load, write
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from community.sealing import author_tag
+from community.platform.anonymity import author_tag
 from tests.reflections.conftest import load, write
 
 

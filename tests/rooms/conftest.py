@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select, text
 from websockets.asyncio.client import ClientConnection, connect
 
-from community.db import Database
-from community.models.accounts import Session
-from community.models.rooms import Room
-from community.security import new_token, token_hash
+from community.platform.accounts.models import Session
+from community.platform.accounts.security import new_token, token_hash
+from community.platform.db import Database
+from community.rooms.models import Room
 from tests.conftest import create_member
 
 LIVE_ANON_KEY = "live-anon-key-" + "a" * 40  # what LiveServer gives its processes

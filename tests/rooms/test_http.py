@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from community.actions import rooms as rooms_actions
-from community.models.rooms import Room, RoomMessage, RoomParticipant
+from community.rooms import actions as rooms_actions
+from community.rooms.models import Room, RoomMessage, RoomParticipant
 from tests.conftest import make_settings
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from community.safety import CrisisResult, Span, detect_crisis
-from community.safety import crisis as crisis_module
+from community.platform.safety import CrisisResult, Span, detect_crisis
+from community.platform.safety import crisis as crisis_module
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "crisis.jsonl"
 

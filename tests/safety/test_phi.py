@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from community.safety import Finding, find_identifiers, highlight
+from community.platform.safety import Finding, find_identifiers, highlight
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "phi.jsonl"
 KINDS = {"mrn", "dob", "date", "phone", "email", "address", "ssn", "age_over_89", "room_bed", "name_title"}

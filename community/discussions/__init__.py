@@ -1,0 +1,1 @@
+"""Moderated discussion threads: categories, threads, posts, reactions, watches and search."""

@@ -1,0 +1,342 @@
+"""Writing in threads: new threads, replies, edits with revisions, deletion by the author, reactions, watches.
+
+Every write is validated, rate limited, screened for crisis language and patient identifiers, checked against
+watched words, rendered to sanitized HTML once, and then published or held for approval.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.discussions.fanout import publish_side_effects
+from community.discussions.models import (
+    REACTIONS,
+    WATCH_LEVELS,
+    Category,
+    Post,
+    PostRevision,
+    Reaction,
+    Thread,
+)
+from community.discussions.models import ThreadWatch as Watch
+from community.discussions.states import refresh_counts, set_post_state
+from community.platform import rate_limits
+from community.platform.errors import Forbidden, Invalid, NotFound
+from community.platform.review import items as review
+from community.platform.review.watched import WatchedResult, watch_before
+from community.platform.safety import screening
+from community.platform.text import plain_text, render_markdown
+from community.platform.viewer import Viewer
+from community.settings import Settings
+
+__all__ = ["create_reply", "create_thread", "delete_post", "edit_post", "set_watch", "toggle_reaction"]
+
+
+TITLE_MAX = 200
+BODY_MAX = 20_000
+REACTION_LABELS = {"thanks": "Thank you", "me_too": "Me too", "helped": "This helped"}
+
+
+class NeedsConfirmation(Invalid):
+    """The writing has likely patient identifiers: the composer is shown again with them highlighted."""
+
+    def __init__(self, screened: screening.Screening) -> None:
+        super().__init__("This may contain details that could identify a patient. Please check the highlighted "
+                         "parts, edit them, or confirm that they are not patient identifiers.",
+                         fields={"body": "Please review the highlighted details below."})
+        self.screening = screened
+
+
+@dataclass
+class Published:
+    thread_id: int
+    post_id: int
+    position: int
+    state: str          # "visible" or "pending"
+    crisis: bool        # crisis language: show the writer resources
+
+
+# ---- validation --------------------------------------------------------------------------------------------
+
+def check_title(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise Invalid(fields={"title": "Please give your thread a title."})
+    if len(value) > TITLE_MAX:
+        raise Invalid(fields={"title": f"Use at most {TITLE_MAX} characters (this has {len(value):,})."})
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in value):
+        raise Invalid(fields={"title": "The title contains characters that cannot be shown."})
+    return value
+
+
+def check_body(value: str) -> str:
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if not value.strip():
+        raise Invalid(fields={"body": "Please write something before posting."})
+    if len(value) > BODY_MAX:
+        raise Invalid(fields={"body": f"Use at most {BODY_MAX:,} characters (this has {len(value):,})."})
+    if not plain_text(value).strip():
+        raise Invalid(fields={"body": "This has no readable text. Please write a few words."})
+    return value.strip("\n")
+
+
+def _collect(*checks) -> list:  # type: ignore[no-untyped-def]
+    """Runs every check so the writer sees all field messages at once."""
+    errors: dict[str, str] = {}
+    values = []
+    for check in checks:
+        try:
+            values.append(check())
+        except Invalid as exc:
+            errors.update(exc.fields)
+            values.append(None)
+    if errors:
+        raise Invalid(fields=errors)
+    return values
+
+
+def require_can_post(viewer: Viewer) -> None:
+    if viewer.is_silenced():
+        until = viewer.silenced_until
+        raise Forbidden(f"A moderator has paused your posting until {until:%d %B %Y, %H:%M} UTC. You can still "
+                        "read everything. If you think this is a mistake, reply to the moderator's message.")
+
+
+async def check_rate(session: AsyncSession, viewer: Viewer, settings: Settings) -> None:
+    await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=Post.created_at,
+                                   mine=Post.author_id == viewer.id, what="posts")
+
+
+async def _needs_approval(session: AsyncSession, viewer: Viewer, settings: Settings) -> bool:
+    if settings.new_member_approval_posts <= 0 or viewer.is_moderator:
+        return False
+    approved = await session.scalar(select(func.count()).where(Post.author_id == viewer.id,
+                                                                Post.state != "pending"))
+    return (approved or 0) < settings.new_member_approval_posts
+
+
+async def _screen_and_watch(session: AsyncSession, text: str, confirmed: bool
+                            ) -> tuple[screening.Screening, WatchedResult]:
+    watched = await watch_before(session, text)
+    screened = screening.screen(text)
+    if screened.needs_confirmation(confirmed):
+        raise NeedsConfirmation(screened)
+    return screened, watched
+
+
+async def _after_insert(session: AsyncSession, settings: Settings, viewer: Viewer, post_id: int, state: str,
+                        screened: screening.Screening, watched: WatchedResult, held_by_member_rule: bool) -> None:
+    if state == "pending":
+        await review.open_item(session, target_kind="post", target_id=post_id, reason="approval",
+                               source="approval" if held_by_member_rule else "watched")
+    else:
+        await publish_side_effects(session, post_id)
+    if watched.flag:
+        await review.open_item(session, target_kind="post", target_id=post_id, reason="watched", source="watched")
+    await screening.record_shared(session, screened, target_kind="post", target_id=post_id)
+
+
+# ---- writing -----------------------------------------------------------------------------------------------
+
+async def create_thread(session: AsyncSession, viewer: Viewer, settings: Settings, *, category_slug: str,
+                        title: str, body: str, confirmed: bool = False) -> Published:
+    require_can_post(viewer)
+    title, body = _collect(lambda: check_title(title), lambda: check_body(body))
+    category = (await session.scalars(select(Category).where(Category.slug == category_slug))).first()
+    if category is None:
+        raise NotFound("There is no such category.")
+    if category.archived_at is not None:
+        raise Forbidden("This category is archived: it can be read, but new threads are closed.")
+    await check_rate(session, viewer, settings)
+    screened, watched = await _screen_and_watch(session, f"{title}\n\n{body}", confirmed)
+    member_rule = await _needs_approval(session, viewer, settings)
+    state = "pending" if member_rule or watched.require_approval else "visible"
+    thread_id = await session.scalar(insert(Thread).values(
+        category_id=category.id, author_id=viewer.id, title=title, state=state, post_count=1,
+    ).returning(Thread.id))
+    post_id = await session.scalar(insert(Post).values(
+        thread_id=thread_id, author_id=viewer.id, position=1, body_md=body, body_html=render_markdown(body),
+        body_text=plain_text(body), state=state).returning(Post.id))
+    await session.execute(update(Thread).where(Thread.id == thread_id).values(first_post_id=post_id))
+    if state == "visible":
+        await session.execute(update(Category).where(Category.id == category.id)
+                              .values(thread_count=Category.thread_count + 1))
+    await _after_insert(session, settings, viewer, post_id, state, screened, watched, member_rule)
+    return Published(thread_id, post_id, 1, state, screened.crisis_fired)
+
+
+async def access_thread_for_reply(session: AsyncSession, viewer: Viewer, thread_id: int) -> Thread:
+    thread = await session.get(Thread, thread_id, with_for_update=True)
+    if thread is None or (thread.state != "visible" and not viewer.is_moderator and thread.author_id != viewer.id):
+        raise NotFound("This thread does not exist or is no longer available.")
+    if thread.state in ("removed", "hidden") and not viewer.is_moderator:
+        raise Forbidden("This thread is not open for replies while moderators review it.")
+    if thread.locked and not viewer.is_moderator:
+        raise Forbidden("This thread is locked: it can be read, but no new replies can be added.")
+    archived = await session.scalar(select(Category.archived_at).where(Category.id == thread.category_id))
+    if archived is not None and not viewer.is_moderator:
+        raise Forbidden("This category is archived: its threads can be read, but not replied to.")
+    return thread
+
+
+async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings, *, thread_id: int, body: str,
+                       reply_to: int | None = None, confirmed: bool = False) -> Published:
+    require_can_post(viewer)
+    (body,) = _collect(lambda: check_body(body))
+    thread = await access_thread_for_reply(session, viewer, thread_id)
+    if reply_to is not None:
+        parent_thread = await session.scalar(select(Post.thread_id).where(Post.id == reply_to))
+        if parent_thread != thread.id:
+            reply_to = None  # a stale or foreign reference is simply dropped
+    await check_rate(session, viewer, settings)
+    screened, watched = await _screen_and_watch(session, body, confirmed)
+    member_rule = await _needs_approval(session, viewer, settings)
+    state = "pending" if member_rule or watched.require_approval else "visible"
+    position = thread.post_count + 1
+    thread.post_count = position
+    post_id = await session.scalar(insert(Post).values(
+        thread_id=thread.id, author_id=viewer.id, position=position, reply_to_id=reply_to, body_md=body,
+        body_html=render_markdown(body), body_text=plain_text(body), state=state).returning(Post.id))
+    await session.flush()
+    await _after_insert(session, settings, viewer, post_id, state, screened, watched, member_rule)
+    return Published(thread.id, post_id, position, state, screened.crisis_fired)
+
+
+async def access_own_post(session: AsyncSession, viewer: Viewer, post_id: int, *, moderator_ok: bool = False
+                          ) -> tuple[Post, Thread]:
+    row = (await session.execute(select(Post, Thread).join(Thread, Thread.id == Post.thread_id)
+                                 .where(Post.id == post_id).with_for_update(of=Post))).first()
+    if row is None:
+        raise NotFound("This post does not exist.")
+    post, thread = row
+    mine = post.author_id is not None and post.author_id == viewer.id
+    if not mine and not (moderator_ok and viewer.is_moderator):
+        if post.state != "visible" or thread.state != "visible":
+            raise NotFound("This post does not exist.")
+        raise Forbidden("You can only change your own posts.")
+    if post.deleted_by_author:
+        raise NotFound("This post was removed by its author.")
+    if post.state == "removed" and not viewer.is_moderator:
+        raise Forbidden("A moderator removed this post, so it can no longer be edited.")
+    return post, thread
+
+
+async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *, post_id: int, body: str,
+                    title: str | None = None, confirmed: bool = False, reason: str | None = None,
+                    as_moderator: bool = False) -> Post:
+    """The author edits their own post (moderators may edit any, with a reason). The old text is kept."""
+    if not as_moderator:
+        require_can_post(viewer)
+    post, thread = await access_own_post(session, viewer, post_id, moderator_ok=as_moderator)
+    is_first = post.position == 1
+    checks = [lambda: check_body(body)]
+    if is_first and title is not None:
+        checks.append(lambda: check_title(title))
+    values = _collect(*checks)
+    body = values[0]
+    new_title = values[1] if len(values) > 1 else None
+    if body == post.body_md and (new_title is None or new_title == thread.title):
+        return post
+    screened, watched = await _screen_and_watch(session, f"{new_title or ''}\n\n{body}", confirmed)
+    session.add(PostRevision(post_id=post.id, title=thread.title if is_first else None, body_md=post.body_md,
+                             edited_by=viewer.id))
+    post.body_md = body
+    post.body_html = render_markdown(body)
+    post.body_text = plain_text(body)
+    post.edited_at = func.now()
+    if new_title is not None:
+        thread.title = new_title
+    await session.flush()
+    if watched.require_approval and not as_moderator:
+        await _hold_edit_for_approval(session, post)
+    if watched.flag:
+        await review.open_item(session, target_kind="post", target_id=post.id, reason="watched", source="watched")
+    if not as_moderator:
+        await screening.record_shared(session, screened, target_kind="post", target_id=post.id)
+    await session.refresh(post)
+    return post
+
+
+async def _hold_edit_for_approval(session: AsyncSession, post: Post) -> None:
+    """An edit that brings in a word needing approval is treated as a new post with it: a published post goes
+    back to waiting for approval (its thread too, for the opening post) and into the review queue. The item's
+    source "edit" tells the approval that the post was published before (its notifications went out then)."""
+    if post.state == "visible":
+        await set_post_state(session, post.id, "pending", None)
+    if post.state != "removed":
+        await review.open_item(session, target_kind="post", target_id=post.id, reason="approval", source="edit")
+
+
+async def delete_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Post:
+    """The author deletes their own post. The text is kept as a revision for moderators, never shown again.
+    The opening post of a thread with replies leaves a "removed by the author" placeholder behind."""
+    post, thread = await access_own_post(session, viewer, post_id)
+    session.add(PostRevision(post_id=post.id, title=thread.title if post.position == 1 else None,
+                             body_md=post.body_md, edited_by=viewer.id))
+    was_visible = post.state == "visible"
+    post.state = "removed"
+    post.deleted_by_author = True
+    post.removed_reason = "Removed by the author."
+    post.body_md = ""
+    post.body_html = ""
+    post.body_text = ""
+    await session.flush()
+    if post.position == 1 and not thread.reply_count:
+        thread.state = "removed"
+    if was_visible:
+        await refresh_counts(session, thread.id)
+    # Anything still waiting in the queue about this post has nothing left to review.
+    await review_close_deleted(session, post.id)
+    return post
+
+
+async def review_close_deleted(session: AsyncSession, post_id: int) -> None:
+    from community.platform.review.models import Flag, ReviewItem
+
+    await session.execute(update(ReviewItem).where(
+        ReviewItem.target_kind == "post", ReviewItem.target_id == post_id, ReviewItem.resolved_at.is_(None),
+        ReviewItem.urgent.is_(False),
+    ).values(resolved_at=func.now(), decision="author_deleted", decision_reason="Deleted by the author."))
+    await session.execute(update(Flag).where(Flag.target_kind == "post", Flag.target_id == post_id,
+                                             Flag.resolved_at.is_(None))
+                          .values(resolved_at=func.now(), outcome="author_deleted"))
+
+
+# ---- reactions and watching ---------------------------------------------------------------------------------
+
+async def toggle_reaction(session: AsyncSession, viewer: Viewer, *, post_id: int, kind: str) -> bool:
+    """Adds the reaction, or takes it back if it was there; True when it is now on."""
+    if kind not in REACTIONS:
+        raise Invalid("Choose one of: thank you, me too, this helped.", fields={"kind": "Unknown reaction."})
+    row = (await session.execute(select(Post.state, Post.author_id, Thread.state).join(Thread)
+                                 .where(Post.id == post_id))).first()
+    if row is None or row[0] != "visible" or row[2] != "visible":
+        raise NotFound("This post is not available.")
+    if row[1] == viewer.id:
+        raise Invalid("You cannot react to your own post.")
+    removed = await session.execute(delete(Reaction).where(Reaction.post_id == post_id, Reaction.kind == kind,
+                                                           Reaction.user_id == viewer.id))
+    if removed.rowcount:
+        return False
+    await session.execute(pg_insert(Reaction).values(post_id=post_id, kind=kind, user_id=viewer.id)
+                          .on_conflict_do_nothing())
+    return True
+
+
+async def set_watch(session: AsyncSession, viewer: Viewer, *, thread_id: int, level: str) -> None:
+    """"watch" (notify on every reply), "mute" (never notify), or "" (the default)."""
+    if level not in (*WATCH_LEVELS, ""):
+        raise Invalid("Choose watch, mute or default.", fields={"level": "Unknown choice."})
+    state = await session.scalar(select(Thread.state).where(Thread.id == thread_id))
+    if state is None:
+        raise NotFound("This thread does not exist.")
+    if level == "":
+        await session.execute(delete(Watch).where(Watch.user_id == viewer.id, Watch.thread_id == thread_id))
+        return
+    await session.execute(pg_insert(Watch).values(user_id=viewer.id, thread_id=thread_id, level=level)
+                          .on_conflict_do_update(index_elements=["user_id", "thread_id"], set_={"level": level}))

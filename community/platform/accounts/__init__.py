@@ -1,0 +1,1 @@
+"""Members, sessions, invitations, roles, and a member's own data."""

@@ -1,0 +1,554 @@
+"""Accounts: invitations, registration, sign-in with throttling, sessions, one-time links, roles."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.platform.accounts.models import (
+    ROLES,
+    TRAINING_YEARS,
+    Invitation,
+    LoginAttempt,
+    OneTimeLink,
+    Session,
+    User,
+)
+from community.platform.accounts.security import Passwords, new_token, password_problem, token_hash
+from community.platform.errors import Forbidden, Invalid, NotFound, RateLimited, minutes_phrase
+from community.platform.notify.notifications import target_visible_sql, visible_clause
+from community.platform.review import audit
+from community.platform.review.models import Notification
+from community.platform.viewer import Viewer
+from community.settings import Settings
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,185}\.[^@\s.]{2,}$")
+CLIENT_FAILURE_FACTOR = 4  # a client (IP) may fail this many times more than one account
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- validation -------------------------------------------------------------------------------------------
+
+def check_display_name(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise Invalid(fields={"display_name": "Please enter a display name."})
+    if len(value) > 60:
+        raise Invalid(fields={"display_name": "Use at most 60 characters."})
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise Invalid(fields={"display_name": "The name contains characters that cannot be shown."})
+    return value
+
+
+def check_email(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise Invalid(fields={"email": "Please enter your email address."})
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        raise Invalid(fields={"email": "This does not look like an email address."})
+    return value
+
+
+def check_role(value: str) -> str:
+    if value not in ROLES:
+        raise Invalid(fields={"role": "Choose one of: " + ", ".join(ROLES) + "."})
+    return value
+
+
+def check_optional(value: str, field: str, limit: int) -> str | None:
+    value = " ".join(value.split())
+    if len(value) > limit:
+        raise Invalid(fields={field: f"Use at most {limit} characters."})
+    return value or None
+
+
+def check_training_year(value: str) -> str | None:
+    value = value.strip()
+    if value and value not in TRAINING_YEARS:
+        raise Invalid(fields={"training_year": "Choose PGY-1 to PGY-7 or attending."})
+    return value or None
+
+
+def check_reason(value: str, *, required: bool = True) -> str | None:
+    value = value.strip()
+    if required and not value:
+        raise Invalid(fields={"reason": "Please give a reason; it is kept in the audit log."})
+    if len(value) > 1000:
+        raise Invalid(fields={"reason": "Use at most 1,000 characters."})
+    return value or None
+
+
+def _handle_base(display_name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")[:24]
+    return base if len(base) >= 2 else "member"
+
+
+async def _unique_handle(session: AsyncSession, display_name: str) -> str:
+    base = _handle_base(display_name)
+    taken = set((await session.scalars(select(User.handle).where(User.handle.like(f"{base}%")))).all())
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}{n}" in taken:
+        n += 1
+    return f"{base}{n}"
+
+
+def to_viewer(user: User, session_id: int | None = None, unread: int = 0) -> Viewer:
+    return Viewer(id=user.id, display_name=user.display_name, handle=user.handle, role=user.role,
+                  email=user.email, timezone=user.timezone, session_id=session_id,
+                  silenced_until=user.silenced_until, created_at=user.created_at, unread=unread)
+
+
+# ---- invitations -------------------------------------------------------------------------------------------
+
+def require_staff(actor: Viewer | None) -> Viewer:
+    if actor is None or not actor.is_moderator:
+        raise Forbidden("Only moderators and admins can do this.")
+    return actor
+
+
+def require_admin(actor: Viewer | None) -> Viewer:
+    if actor is None or not actor.is_admin:
+        raise Forbidden("Only admins can do this.")
+    return actor
+
+
+async def create_invitation(session: AsyncSession, actor: Viewer | None, *, role: str, cohort: str = "",
+                            note: str = "", days: int = 7) -> tuple[Invitation, str]:
+    """Returns the invitation and its token; only the token's hash is stored."""
+    if actor is not None:
+        require_staff(actor)
+    role = check_role(role)
+    if actor is not None and not actor.is_admin and role in ("moderator", "admin"):
+        raise Forbidden("Only admins can invite moderators and admins.")
+    if not 1 <= days <= 90:
+        raise Invalid(fields={"days": "Choose between 1 and 90 days."})
+    token = new_token()
+    invitation = Invitation(token_hash=token_hash(token), role=role, cohort=check_optional(cohort, "cohort", 80),
+                            note=check_optional(note, "note", 200), created_by=actor.id if actor else None,
+                            expires_at=now() + timedelta(days=days))
+    session.add(invitation)
+    await session.flush()
+    await audit.record(session, actor, "invitation.create", target_type="invitation", target_id=invitation.id,
+                       target_label=f"{role}{' · ' + invitation.cohort if invitation.cohort else ''}",
+                       details={"role": role, "days": days})
+    return invitation, token
+
+
+def invitation_state(invitation: Invitation, at: datetime | None = None) -> str:
+    at = at or now()
+    if invitation.revoked_at:
+        return "revoked"
+    if invitation.used_at:
+        return "used"
+    if invitation.expires_at <= at:
+        return "expired"
+    return "open"
+
+
+async def list_invitations(session: AsyncSession, actor: Viewer, limit: int = 200) -> list[Invitation]:
+    require_staff(actor)
+    rows = await session.scalars(select(Invitation).order_by(Invitation.created_at.desc()).limit(limit))
+    return list(rows)
+
+
+async def revoke_invitation(session: AsyncSession, actor: Viewer, invitation_id: int) -> None:
+    require_staff(actor)
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise NotFound("No such invitation.")
+    if invitation_state(invitation) != "open":
+        raise Invalid(f"This invitation is already {invitation_state(invitation)}.")
+    invitation.revoked_at = now()
+    await audit.record(session, actor, "invitation.revoke", target_type="invitation", target_id=invitation.id)
+
+
+async def access_invitation(session: AsyncSession, token: str, *, lock: bool = False) -> Invitation:
+    """Loads an invitation by its token or explains why it cannot be used."""
+    query = select(Invitation).where(Invitation.token_hash == token_hash(token))
+    if lock:
+        query = query.with_for_update()
+    invitation = (await session.scalars(query)).first()
+    if invitation is None:
+        raise NotFound("This invitation link is not valid. Please ask for a new one.")
+    state = invitation_state(invitation)
+    messages = {
+        "revoked": "This invitation was withdrawn. Please ask the person who invited you for a new one.",
+        "used": "This invitation has already been used. Each link works once; please sign in instead.",
+        "expired": "This invitation has expired. Please ask for a new one.",
+    }
+    if state in messages:
+        raise Invalid(messages[state])
+    return invitation
+
+
+async def register(session: AsyncSession, passwords: Passwords, *, token: str, display_name: str, email: str,
+                   password: str, accept: bool) -> User:
+    errors: dict[str, str] = {}
+    invitation = await access_invitation(session, token, lock=True)
+    for check in (lambda: check_display_name(display_name), lambda: check_email(email)):
+        try:
+            check()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    problem = password_problem(password, email=email, display_name=display_name)
+    if problem:
+        errors["password"] = problem
+    if not accept:
+        errors["accept"] = "Please read and accept the community guidelines."
+    if not errors.get("email"):
+        exists = await session.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower()))
+        if exists:
+            errors["email"] = "An account with this email already exists. Try signing in."
+    if errors:
+        raise Invalid(fields=errors)
+    name = check_display_name(display_name)
+    user = User(email=check_email(email), display_name=name, handle=await _unique_handle(session, name),
+                password_hash=passwords.hash(password), role=invitation.role, cohort=invitation.cohort,
+                guidelines_accepted_at=now(), password_changed_at=now())
+    session.add(user)
+    await session.flush()
+    invitation.used_at = now()
+    invitation.used_by = user.id
+    await audit.record(session, None, "member.register", target_type="user", target_id=user.id,
+                       target_label=user.display_name, details={"invitation": invitation.id, "role": user.role})
+    return user
+
+
+# ---- sign-in ------------------------------------------------------------------------------------------------
+
+async def check_throttle(session: AsyncSession, settings: Settings, email: str, client: str) -> None:
+    window_start = now() - timedelta(minutes=settings.login_window_minutes)
+    email = email.strip().lower()[:254]
+    row = (await session.execute(select(
+        func.count().filter(LoginAttempt.email == email),
+        func.min(LoginAttempt.at).filter(LoginAttempt.email == email),
+        func.count().filter(LoginAttempt.client == client),
+        func.min(LoginAttempt.at).filter(LoginAttempt.client == client),
+    ).where(LoginAttempt.at > window_start, or_(LoginAttempt.email == email, LoginAttempt.client == client)))).one()
+    by_email, first_email, by_client, first_client = row
+    limit = settings.login_max_failures
+    oldest = None
+    if by_email >= limit:
+        oldest = first_email
+    elif by_client >= limit * CLIENT_FAILURE_FACTOR:
+        oldest = first_client
+    if oldest is not None:
+        wait = int((oldest + timedelta(minutes=settings.login_window_minutes) - now()).total_seconds()) + 1
+        raise RateLimited(f"Too many failed sign-in attempts. Please try again in {minutes_phrase(wait)}.", wait)
+
+
+async def record_failure(session: AsyncSession, email: str, client: str) -> None:
+    session.add(LoginAttempt(email=email.strip().lower()[:254], client=client[:64]))
+
+
+async def authenticate(session: AsyncSession, passwords: Passwords, settings: Settings, *, email: str,
+                       password: str, client: str) -> User:
+    """Checks the throttle first, so a throttled client learns nothing about the password.
+
+    On a wrong password this raises Invalid and the caller must call `record_failure` in a new transaction.
+    """
+    await check_throttle(session, settings, email, client)
+    user = (await session.scalars(select(User).where(func.lower(User.email) == email.strip().lower(),
+                                                      User.deleted_at.is_(None)))).first()
+    if user is None or not passwords.verify(user.password_hash, password[:1024]):
+        # The caller records the failure in its own transaction: this one is rolled back by the raise.
+        raise Invalid("That email and password do not match an account.",
+                      fields={"password": "That email and password do not match an account."})
+    if is_suspended(user):
+        raise Forbidden(suspension_message(user))
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email.lower()))
+    return user
+
+
+def is_suspended(user: User, at: datetime | None = None) -> bool:
+    if user.suspended_at is None:
+        return False
+    return user.suspended_until is None or user.suspended_until > (at or now())
+
+
+def suspension_message(user: User) -> str:
+    until = f" until {user.suspended_until:%d %B %Y}" if user.suspended_until else ""
+    return f"This account is suspended{until}. Reason given: {user.suspended_reason or 'not stated'}."
+
+
+async def create_session(session: AsyncSession, user_id: int, days: int, *, replace_token: str | None = None) -> str:
+    """A fresh session token (rotation): the previous session of this browser, if any, is revoked."""
+    if replace_token:
+        await session.execute(delete(Session).where(Session.token_hash == token_hash(replace_token)))
+    token = new_token()
+    session.add(Session(token_hash=token_hash(token), user_id=user_id, expires_at=now() + timedelta(days=days)))
+    await session.flush()
+    return token
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(Session).where(Session.token_hash == token_hash(token)))
+
+
+async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int | None = None) -> None:
+    query = delete(Session).where(Session.user_id == user_id)
+    if keep_id is not None:
+        query = query.where(Session.id != keep_id)
+    await session.execute(query)
+
+
+# The unread count leaves out notifications about content the member may no longer see (hidden, removed).
+VIEWER_SQL = """
+SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
+       u.suspended_at, u.suspended_until, s.id AS session_id, s.expires_at AS session_expires_at,
+       (SELECT count(*) FROM notifications n
+         WHERE n.read_at IS NULL AND (n.user_id = u.id OR n.recipient_tag = $2::text)
+           AND """ + target_visible_sql("n", "u.id", "$2::text", "u.role IN ('moderator', 'admin')") + """) AS unread
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.token_hash = $1 AND s.expires_at > now() AND u.deleted_at IS NULL
+"""
+
+
+async def load_viewer(connection: Any, token: str, tag: str | None = None) -> Viewer | None:
+    """One statement per request, on a raw asyncpg connection (Database.raw): the session joined to its
+    member, with the unread notification count.
+
+    Notifications about anonymous content are addressed to the author's sealed tag, not the member id;
+    the caller passes that tag when it knows it (see web.middleware), so the count stays one round trip.
+    """
+    row = await connection.fetchrow(VIEWER_SQL, token_hash(token), tag)
+    if row is None:
+        return None
+    if row["suspended_at"] is not None and (row["suspended_until"] is None or row["suspended_until"] > now()):
+        return None
+    return Viewer(id=row["id"], display_name=row["display_name"], handle=row["handle"], role=row["role"],
+                  email=row["email"], timezone=row["timezone"], session_id=row["session_id"],
+                  silenced_until=row["silenced_until"], created_at=row["created_at"], unread=row["unread"],
+                  session_expires_at=row["session_expires_at"])
+
+
+async def count_tagged_unread(session: AsyncSession, tag: str, viewer: Viewer) -> int:
+    return await session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.recipient_tag == tag, Notification.read_at.is_(None),
+        visible_clause(viewer.id, viewer.is_moderator, tag))) or 0
+
+
+# ---- passwords and one-time links ---------------------------------------------------------------------------
+
+async def change_password(session: AsyncSession, passwords: Passwords, viewer: Viewer, *, current: str,
+                          new: str, confirm: str) -> None:
+    user = await session.get(User, viewer.id)
+    if user is None:
+        raise NotFound()
+    errors: dict[str, str] = {}
+    if not passwords.verify(user.password_hash, current[:1024]):
+        errors["current"] = "Your current password is not correct."
+    problem = password_problem(new, email=user.email, display_name=user.display_name)
+    if problem:
+        errors["new"] = problem
+    elif new != confirm:
+        errors["confirm"] = "The two new passwords do not match."
+    if errors:
+        raise Invalid(fields=errors)
+    user.password_hash = passwords.hash(new)
+    user.password_changed_at = now()
+    await revoke_sessions(session, user.id)
+
+
+async def create_link(session: AsyncSession, actor: Viewer | None, user_id: int, purpose: str,
+                      hours: int = 48) -> str:
+    if actor is not None:
+        require_admin(actor)
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at:
+        raise NotFound("No such member.")
+    token = new_token()
+    # A new link replaces any unused one for the same purpose.
+    await session.execute(delete(OneTimeLink).where(OneTimeLink.user_id == user_id, OneTimeLink.used_at.is_(None),
+                                                    OneTimeLink.purpose == purpose))
+    session.add(OneTimeLink(token_hash=token_hash(token), user_id=user_id, purpose=purpose,
+                            created_by=actor.id if actor else None, expires_at=now() + timedelta(hours=hours)))
+    await audit.record(session, actor, f"member.{purpose}_link", target_type="user", target_id=user_id,
+                       target_label=user.display_name)
+    return token
+
+
+async def access_link(session: AsyncSession, token: str) -> tuple[OneTimeLink, User]:
+    link = (await session.scalars(select(OneTimeLink).where(OneTimeLink.token_hash == token_hash(token))
+                                  .with_for_update())).first()
+    if link is None or link.used_at is not None or link.expires_at <= now():
+        raise Invalid("This link is no longer valid: it was used already or it expired. Ask an admin for a new one.")
+    user = await session.get(User, link.user_id)
+    if user is None or user.deleted_at:
+        raise Invalid("This link is no longer valid.")
+    return link, user
+
+
+async def use_link(session: AsyncSession, passwords: Passwords, token: str, *, new: str, confirm: str) -> User:
+    link, user = await access_link(session, token)
+    problem = password_problem(new, email=user.email, display_name=user.display_name)
+    if problem:
+        raise Invalid(fields={"new": problem})
+    if new != confirm:
+        raise Invalid(fields={"confirm": "The two passwords do not match."})
+    user.password_hash = passwords.hash(new)
+    user.password_changed_at = now()
+    link.used_at = now()
+    await revoke_sessions(session, user.id)
+    return user
+
+
+# ---- profile and administration -----------------------------------------------------------------------------
+
+async def update_profile(session: AsyncSession, viewer: Viewer, *, display_name: str, specialty: str,
+                         training_year: str, pronouns: str, timezone: str) -> User:
+    errors: dict[str, str] = {}
+    values: dict[str, object] = {}
+    checks = {
+        "display_name": lambda: check_display_name(display_name),
+        "specialty": lambda: check_optional(specialty, "specialty", 80),
+        "training_year": lambda: check_training_year(training_year),
+        "pronouns": lambda: check_optional(pronouns, "pronouns", 40),
+        "timezone": lambda: check_timezone(timezone),
+    }
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise Invalid(fields=errors)
+    user = await session.get(User, viewer.id)
+    if user is None:
+        raise NotFound()
+    for name, value in values.items():
+        setattr(user, name, value)
+    return user
+
+
+def check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    value = value.strip() or "UTC"
+    try:
+        if len(value) > 64 or "\x00" in value:
+            raise ValueError
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError):
+        raise Invalid(fields={"timezone": "Choose a time zone from the list, for example America/Chicago."}) from None
+    return value
+
+
+@dataclass
+class MemberPage:
+    members: list[User]
+    total: int
+
+
+async def search_members(session: AsyncSession, actor: Viewer, *, q: str = "", role: str = "",
+                         status: str = "", limit: int = 50, offset: int = 0) -> MemberPage:
+    require_admin(actor)
+    query = select(User).where(User.deleted_at.is_(None))
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(User.display_name.ilike(like), User.email.ilike(like), User.handle.ilike(like)))
+    if role in ROLES:
+        query = query.where(User.role == role)
+    if status == "suspended":
+        query = query.where(User.suspended_at.is_not(None))
+    elif status == "active":
+        query = query.where(User.suspended_at.is_(None))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(User.created_at.desc(), User.id.desc()).limit(limit).offset(offset))
+    return MemberPage(list(rows), total)
+
+
+async def access_member(session: AsyncSession, actor: Viewer, user_id: int) -> User:
+    require_admin(actor)
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at:
+        raise NotFound("No such member.")
+    return user
+
+
+async def change_role(session: AsyncSession, actor: Viewer, user_id: int, role: str, reason: str) -> User:
+    user = await access_member(session, actor, user_id)
+    role = check_role(role)
+    reason_text = check_reason(reason)
+    if user.id == actor.id and role != "admin":
+        raise Invalid("You cannot remove your own admin role; ask another admin.")
+    old = user.role
+    user.role = role
+    await audit.record(session, actor, "member.role", target_type="user", target_id=user.id,
+                       target_label=user.display_name, reason=reason_text, details={"from": old, "to": role})
+    return user
+
+
+async def suspend(session: AsyncSession, actor: Viewer, user_id: int, reason: str, days: int | None = None) -> User:
+    """Suspends a member and revokes every session they have. Moderators may suspend too."""
+    require_staff(actor)
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at:
+        raise NotFound("No such member.")
+    reason_text = check_reason(reason)
+    if user.id == actor.id:
+        raise Invalid("You cannot suspend yourself.")
+    if user.role == "admin" and not actor.is_admin:
+        raise Forbidden("Only an admin can suspend an admin.")
+    if days is not None and not 1 <= days <= 3650:
+        raise Invalid(fields={"days": "Choose between 1 and 3,650 days, or leave empty for indefinitely."})
+    user.suspended_at = now()
+    user.suspended_until = now() + timedelta(days=days) if days else None
+    user.suspended_reason = reason_text
+    await revoke_sessions(session, user.id)
+    await audit.record(session, actor, "member.suspend", target_type="user", target_id=user.id,
+                       target_label=user.display_name, reason=reason_text, details={"days": days})
+    return user
+
+
+async def unsuspend(session: AsyncSession, actor: Viewer, user_id: int, reason: str) -> User:
+    require_staff(actor)
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at:
+        raise NotFound("No such member.")
+    reason_text = check_reason(reason)
+    user.suspended_at = None
+    user.suspended_until = None
+    user.suspended_reason = None
+    await audit.record(session, actor, "member.unsuspend", target_type="user", target_id=user.id,
+                       target_label=user.display_name, reason=reason_text)
+    return user
+
+
+async def ensure_admin(session: AsyncSession, *, email: str = "admin@community.local",
+                       display_name: str = "Admin") -> tuple[User, bool]:
+    """Makes sure at least one admin exists; returns (admin, created)."""
+    existing = (await session.scalars(select(User).where(User.role == "admin", User.deleted_at.is_(None))
+                                      .order_by(User.id).limit(1))).first()
+    if existing is not None:
+        return existing, False
+    user = User(email=check_email(email), display_name=check_display_name(display_name),
+                handle=await _unique_handle(session, display_name), role="admin", guidelines_accepted_at=now())
+    session.add(user)
+    await session.flush()
+    await audit.record(session, None, "member.create_admin", target_type="user", target_id=user.id,
+                       target_label=user.display_name)
+    return user, True
+
+
+async def mark_used_sessions_clean(session: AsyncSession) -> int:
+    """Housekeeping: drops expired sessions and old sign-in failures."""
+    result = await session.execute(delete(Session).where(Session.expires_at < func.now()))
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < func.now() - timedelta(days=1)))
+    return result.rowcount or 0
+
+
+async def set_silenced(session: AsyncSession, user_id: int, until: datetime | None) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(silenced_until=until))

@@ -1,0 +1,84 @@
+"""Anonymity: seals the link from anonymous content to its author with ANON_KEY, a key never in the database.
+
+- `author_tag` is a keyed hash of a member id: the app can find "my anonymous writing" and route notifications
+  to a tag, but a copy of the database alone cannot turn a tag back into a member.
+- `seal`/`unseal` encrypt a value (AES-GCM, random nonce) so that only the app, holding the key, can read it;
+  used where the app must recover the member id itself (sanctions, an admin's recorded unmasking).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from datetime import datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from community.platform.times import day_of
+
+
+def _key(anon_key: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"{purpose}\x1f{anon_key}".encode()).digest()
+
+
+def author_tag(anon_key: str, user_id: int, scope: str = "author") -> str:
+    """Deterministic per (key, scope, member); different scopes give unlinkable tags."""
+    return hmac.new(_key(anon_key, "tag"), f"{scope}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def pseudonym_index(anon_key: str, user_id: int, thread_scope: str, modulo: int) -> int:
+    """A stable number per (member, thread) that cannot be linked across threads without the key."""
+    digest = hmac.new(_key(anon_key, "pseudonym"), f"{thread_scope}:{user_id}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") % modulo
+
+
+def seal(anon_key: str, value: str) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(_key(anon_key, "seal")).encrypt(nonce, value.encode(), b"community-seal-v1")
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(anon_key: str, token: str) -> str:
+    raw = base64.urlsafe_b64decode(token.encode())
+    return AESGCM(_key(anon_key, "seal")).decrypt(raw[:12], raw[12:], b"community-seal-v1").decode()
+
+
+class Anonymity:
+    """The one anonymity service: built once by create_app from ANON_KEY and handed to whatever needs it.
+
+    It owns scoped tags, pseudonym numbers, seals and coarse times. No other module reads ANON_KEY.
+    """
+
+    def __init__(self, anon_key: str) -> None:
+        if not anon_key:
+            raise ValueError("ANON_KEY is required: it seals who wrote anonymous pieces")
+        self._key = anon_key
+
+    def tag(self, user_id: int, scope: str = "author") -> str:
+        return author_tag(self._key, user_id, scope)
+
+    def pseudonym_index(self, user_id: int, thread_scope: str, modulo: int) -> int:
+        return pseudonym_index(self._key, user_id, thread_scope, modulo)
+
+    def seal(self, value: str) -> str:
+        return seal(self._key, value)
+
+    def unseal(self, token: str) -> str:
+        return unseal(self._key, token)
+
+    def unseal_id(self, sealed: str | None) -> int | None:
+        """The member id in a sealed value, or None when there is none or it was sealed under another key."""
+        if not sealed:
+            return None
+        try:
+            return int(self.unseal(sealed))
+        except (ValueError, TypeError, InvalidTag):
+            return None
+
+    @staticmethod
+    def day_of(value: datetime) -> datetime:
+        """Times on anonymous rows are kept to the day (UTC): nothing to match against activity by the minute."""
+        return day_of(value)

@@ -1,0 +1,1 @@
+"""In-app notifications, to a member or to a sealed tag."""

@@ -1,0 +1,102 @@
+"""Creating and reading in-app notifications (to a member id, or to a sealed tag for anonymous content).
+
+A notification about a piece of content carries its target (kind, id). Its text is frozen when it is written
+(author names, titles), so the list, the link and the unread count show it only while the recipient may still
+see that content: hidden or removed content never reaches others through a notification, and restoring the
+content brings its notifications back. Rows without a target (moderation outcomes sent to a writer about
+their own writing, warnings, older rows) are always shown.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import text as sql_text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.platform.anonymity import Anonymity
+from community.platform.review.models import Notification
+from community.platform.viewer import Viewer
+
+TARGET_KINDS = ("post", "reflection", "reflection_reply", "room_message")
+
+
+def target_visible_sql(n: str, uid: str, tag: str, staff: str) -> str:
+    """SQL that is true when the recipient may see what notification `n` is about (or it is about nothing).
+
+    Plain SQL over expressions, because the unread count is part of the one raw statement that loads the
+    viewer (accounts.VIEWER_SQL): `uid` is the recipient's id, `tag` their sealed author tag (NULL when not
+    known), `staff` a boolean expression for moderators. The rules mirror the pages the links open:
+    discussion_reads.locate_post / visible_to, reflections.access_reflection, reflection_replies.list_replies.
+    An unknown kind, or content that no longer exists, is not visible.
+    """
+    mine_or_shared = (f"(r.author_id = {uid} OR r.author_tag = {tag} "
+                      f"OR (r.visibility <> 'private' AND (r.state = 'visible' OR {staff})))")
+    return f"""({n}.target_kind IS NULL
+ OR ({n}.target_kind = 'post' AND EXISTS (
+      SELECT 1 FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.id = {n}.target_id
+        AND ({staff} OR t.state = 'visible' OR (t.author_id = {uid} AND t.state <> 'removed'))
+        AND ({staff} OR p.deleted_by_author OR p.state = 'visible'
+             OR (p.author_id = {uid} AND p.state <> 'removed'))))
+ OR ({n}.target_kind = 'reflection' AND EXISTS (
+      SELECT 1 FROM reflections r WHERE r.id = {n}.target_id AND {mine_or_shared}))
+ OR ({n}.target_kind = 'reflection_reply' AND EXISTS (
+      SELECT 1 FROM reflection_replies x JOIN reflections r ON r.id = x.reflection_id WHERE x.id = {n}.target_id
+        AND (x.state = 'visible' OR {staff} OR x.author_id = {uid}) AND {mine_or_shared}))
+ OR ({n}.target_kind = 'room_message' AND EXISTS (
+      SELECT 1 FROM room_messages m WHERE m.id = {n}.target_id AND (m.deleted_at IS NULL OR {staff}))))"""
+
+
+def visible_clause(viewer_id: int, is_moderator: bool, tag: str):  # type: ignore[no-untyped-def]
+    """target_visible_sql as a WHERE clause on the notifications table, for a known recipient."""
+    return sql_text(target_visible_sql("notifications", ":nv_uid", ":nv_tag", "TRUE" if is_moderator else "FALSE")
+                ).bindparams(nv_uid=viewer_id, nv_tag=tag)
+
+
+async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str | None = None, kind: str,
+                 text: str, url: str | None = None, target: tuple[str, int] | None = None) -> None:
+    """Exactly one of user_id (ordinary content) or tag (anonymous content's author) is given.
+
+    `target` is the content the notification is about, when its text names or quotes it: the notification is
+    then shown only while the recipient may see that content. Addressed to a tag, a target must never tie the
+    tag to anything more than the content already does (e.g. a reply on the tag's own reflection).
+    """
+    assert (user_id is None) != (tag is None), "address a notification to a member id or to a sealed tag"
+    assert target is None or target[0] in TARGET_KINDS, f"unknown notification target {target!r}"
+    await session.execute(insert(Notification).values(
+        user_id=user_id, recipient_tag=tag, kind=kind, text=text[:500], url=url,
+        target_kind=target[0] if target else None, target_id=target[1] if target else None))
+
+
+def _mine(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
+    return or_(Notification.user_id == viewer.id, Notification.recipient_tag == anonymity.tag(viewer.id))
+
+
+def _shown(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
+    """The viewer's notifications that they may see now."""
+    return and_(_mine(viewer, anonymity),
+                visible_clause(viewer.id, viewer.is_moderator, anonymity.tag(viewer.id)))
+
+
+async def list_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, before: int | None = None,
+                   limit: int = 50) -> list[Notification]:
+    query = select(Notification).where(_shown(viewer, anonymity))
+    if before:
+        query = query.where(Notification.id < before)
+    return list(await session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+
+
+async def access_notification(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
+                              note_id: int) -> Notification | None:
+    """One of the viewer's notifications, if it is still shown to them (None otherwise)."""
+    return (await session.scalars(select(Notification).where(Notification.id == note_id,
+                                                             _shown(viewer, anonymity)))).first()
+
+
+async def mark_read(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, ids: list[int] | None = None) -> None:
+    # Only what the list shows: a notification about hidden content comes back unread if it is restored.
+    query = update(Notification).where(_shown(viewer, anonymity), Notification.read_at.is_(None))
+    if ids is not None:
+        query = query.where(Notification.id.in_(ids))
+    await session.execute(query.values(read_at=datetime.now(UTC)))

@@ -1,0 +1,150 @@
+"""The audit log, flags, review items, sanctions, notifications and watched words shared by every pillar.
+
+Flags and review items point at their target by (target_kind, target_id) so that thread posts,
+reflections, replies and room messages all land in one review queue.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from community.platform.base import Base, created_at, pk
+
+WATCH_ACTIONS = ("block", "approve", "flag")  # what a watched word does to writing that contains it
+
+
+class AuditEntry(Base):
+    """Append-only (a trigger refuses UPDATE and DELETE): who did what to what, and why."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_action", "action"))
+
+    id: Mapped[int] = pk()
+    at: Mapped[datetime] = created_at()
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_label: Mapped[str] = mapped_column(String(80), nullable=False)
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    target_label: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+
+
+class Flag(Base):
+    __tablename__ = "flags"
+    __table_args__ = (
+        UniqueConstraint("target_kind", "target_id", "flagger_id", name="uq_flags_once"),
+        Index("ix_flags_target", "target_kind", "target_id"),
+    )
+
+    id: Mapped[int] = pk()
+    target_kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    target_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    flagger_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    reason: Mapped[str] = mapped_column(String(30), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    weight: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    created_at: Mapped[datetime] = created_at()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(30))
+
+
+class ReviewItem(Base):
+    """One open item per target at a time; priority 0 is the most urgent."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        Index("uq_review_items_open_target", "target_kind", "target_id", unique=True,
+              postgresql_where=text("resolved_at IS NULL")),
+        Index("ix_review_items_queue", "priority", "created_at", postgresql_where=text("resolved_at IS NULL")),
+    )
+
+    id: Mapped[int] = pk()
+    target_kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    target_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False)
+    reasons: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    source: Mapped[str] = mapped_column(String(20), nullable=False)  # flag | crisis | phi | approval | watched
+    urgent: Mapped[bool] = mapped_column(nullable=False, server_default="false")
+    created_at: Mapped[datetime] = created_at()
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    decision: Mapped[str | None] = mapped_column(String(30))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Sanction(Base):
+    __tablename__ = "sanctions"
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+                                         index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # warn | silence | suspend
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at()
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Notification(Base):
+    """Addressed to a member id, or, for anything about anonymous content, to the author's sealed tag only
+    (see sealing.author_tag) so that the table cannot link a member to an anonymous piece.
+
+    (target_kind, target_id) name the content a notification is about, when its frozen text names it: it is
+    shown only while the recipient may see that content (actions.notifications.target_visible_sql)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("(target_kind IS NULL) = (target_id IS NULL)", name="target_pair"),
+        Index("ix_notifications_user_unread", "user_id", "created_at", postgresql_where=text("read_at IS NULL")),
+        Index("ix_notifications_user_at", "user_id", "created_at"),
+        Index("ix_notifications_tag_at", "recipient_tag", "created_at"),
+        # Recipients of unread notifications about a piece of content (migration 0009's triggers).
+        Index("ix_notifications_unread_target", "target_kind", "target_id",
+              postgresql_where=text("read_at IS NULL AND target_kind IS NOT NULL")),
+    )
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    recipient_tag: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    url: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = created_at()
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    target_kind: Mapped[str | None] = mapped_column(String(30))  # post | reflection | reflection_reply | ...
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class WatchedWord(Base):
+    """An admin-managed word or phrase, and what happens to writing that contains it."""
+
+    __tablename__ = "watched_words"
+    __table_args__ = (CheckConstraint("action IN ('block','approve','flag')", name="action"),)
+
+    id: Mapped[int] = pk()
+    phrase: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    action: Mapped[str] = mapped_column(String(10), nullable=False)
+    message: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at()

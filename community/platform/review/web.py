@@ -1,0 +1,190 @@
+"""Moderation pages shared by every pillar: the flag form for any registered kind, the review queue, a target's
+decision page, and the admin's watched-words list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from community.platform.errors import ActionError
+from community.platform.review import decisions, watched
+from community.platform.review import queue as moderation
+from community.platform.web.common import (
+    admin_of,
+    db_of,
+    form_error,
+    redirect,
+    review_of,
+    settings_of,
+    staff_of,
+    targets_of,
+    viewer_of,
+)
+from community.platform.web.forms import read_form
+from community.platform.web.templates import render
+
+PAGE = 50
+
+
+# ---- flags -------------------------------------------------------------------------------------------------
+
+async def flag(request: Request) -> Response:
+    viewer = viewer_of(request)
+    kind = request.path_params["kind"]
+    target_id = request.path_params["target_id"]
+    async with db_of(request).transaction() as session:
+        view = await moderation.access_target(session, viewer, targets_of(request), kind, target_id)
+    context: dict[str, Any] = {"view": view, "kind": kind, "reasons": moderation.FLAG_REASONS,
+                               "hints": moderation.FLAG_HINTS, "note_max": moderation.NOTE_MAX}
+    if request.method == "GET":
+        return render(request, "moderation/flag.html", context)
+    form = await read_form(request)
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            outcome = await moderation.flag(session, viewer, settings_of(request), targets_of(request), kind,
+                                            target_id, form.get("reason"), form.get("note"))
+    except ActionError as exc:
+        return form_error(request, "moderation/flag.html", exc, form.as_dict(), context)
+    if outcome.urgent:
+        message = ("Thank you for looking out for a colleague. A moderator will check in with them privately, as a "
+                   "priority. If someone is in immediate danger, please call your local emergency number.")
+    elif outcome.hidden:
+        message = "Thank you. This is now hidden while a moderator reviews it."
+    else:
+        message = "Thank you. A moderator will review it."
+    return redirect(request, view.url, flash=message)
+
+
+# ---- queue and decisions ----------------------------------------------------------------------------------------
+
+async def review_queue(request: Request) -> Response:
+    viewer = staff_of(request)
+    which = request.query_params.get("show", "all")
+    which = which if which in moderation.QUEUE_FILTERS else "all"
+    raw = request.query_params.get("offset", "")
+    offset = int(raw) if raw.isdigit() and len(raw) < 7 else 0
+    async with db_of(request).transaction() as session:
+        entries, total = await moderation.queue(session, viewer, targets_of(request), which=which, limit=PAGE, offset=offset)
+    return render(request, "moderation/queue.html", {
+        "entries": entries, "total": total, "which": which, "filters": moderation.QUEUE_FILTERS,
+        "offset": offset, "limit": PAGE, "waited": moderation.waited})
+
+
+async def _detail_context(request: Request, kind: str, target_id: int) -> dict[str, Any]:
+    viewer = staff_of(request)
+    async with db_of(request).transaction() as session:
+        entry = await moderation.target_detail(session, viewer, targets_of(request), kind, target_id)
+        adapter = moderation.adapter_or_404(targets_of(request), kind)
+        # What the kind adds to its decision page: categories to move a thread to, earlier versions, ...
+        own = await adapter.review_context(session, viewer, target_id)
+    return {"entry": entry, "view": entry.view, "kind": kind, "extra": getattr(adapter, "extra_decisions", ()),
+            "labels": decisions.LABELS, "silence_hours": decisions.SILENCE_HOURS, "categories": [],
+            "waited": moderation.waited, "needs_reason": decisions.DECIDE_NEEDS_REASON, "revisions": [], **own}
+
+
+async def review_target(request: Request) -> Response:
+    kind, target_id = request.path_params["kind"], request.path_params["target_id"]
+    context = await _detail_context(request, kind, target_id)
+    view = context["view"]
+    form = {"body": view.extra.get("body_md", ""), "title": view.extra.get("thread_title", "")}
+    return render(request, "moderation/target.html", {**context, "form": form})
+
+
+async def decide(request: Request) -> Response:
+    viewer = staff_of(request)
+    kind, target_id = request.path_params["kind"], request.path_params["target_id"]
+    form = await read_form(request)
+    try:
+        form.check()
+        params = {k: form.get(k) for k in ("hours", "days", "content", "category_id", "body", "title")}
+        async with db_of(request).transaction() as session:
+            result = await decisions.decide(session, viewer, review_of(request), kind=kind, target_id=target_id,
+                                            action=form.get("action"), reason=form.get("reason"), params=params)
+    except ActionError as exc:
+        context = await _detail_context(request, kind, target_id)
+        return form_error(request, "moderation/target.html", exc, form.as_dict(),
+                          {**context, "failed_action": form.get("action")})
+    back = form.get("next")
+    if back == "thread" and kind == "post":
+        return redirect(request, f"/p/{target_id}", flash=result.message)
+    if result.item_id is not None:
+        return redirect(request, "/review", flash=result.message)
+    return redirect(request, f"/review/{kind}/{target_id}", flash=result.message)
+
+
+async def claim(request: Request) -> Response:
+    viewer = staff_of(request)
+    form = await read_form(request)
+    release = form.get("release") == "yes"
+    async with db_of(request).transaction() as session:
+        await moderation.claim(session, viewer, request.path_params["item_id"], release=release)
+    return redirect(request, "/review", flash="Released." if release else "Claimed: others can see you have it.")
+
+
+# ---- watched words (admins) ----------------------------------------------------------------------------------
+
+async def _words_context(request: Request) -> dict[str, Any]:
+    async with db_of(request).transaction() as session:
+        words = await watched.list_words(session)
+    return {"words": words, "actions": watched.ACTION_LABELS}
+
+
+async def watched_words(request: Request) -> Response:
+    viewer = admin_of(request)
+    if request.method == "GET":
+        return render(request, "moderation/watched_words.html", await _words_context(request))
+    form = await read_form(request)
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            word = await watched.add_word(session, viewer, phrase=form.get("phrase"), action=form.get("action"),
+                                          message=form.get("message"))
+    except ActionError as exc:
+        return form_error(request, "moderation/watched_words.html", exc, form.as_dict(),
+                          await _words_context(request))
+    return redirect(request, "/admin/watched-words", flash=f"“{word.phrase}” is on the list.")
+
+
+async def watched_word_delete(request: Request) -> Response:
+    viewer = admin_of(request)
+    async with db_of(request).transaction() as session:
+        await watched.remove_word(session, viewer, request.path_params["word_id"])
+    return redirect(request, "/admin/watched-words", flash="The word is off the list.")
+
+
+async def watched_test(request: Request) -> Response:
+    admin_of(request)
+    form = await read_form(request)
+    context = await _words_context(request)
+    sample = form.get("sample")
+    try:
+        form.check()
+        if not sample.strip():
+            from community.platform.errors import Invalid
+
+            raise Invalid(fields={"sample": "Type a sentence to test."})
+        if len(sample) > 5000:
+            from community.platform.errors import Invalid
+
+            raise Invalid(fields={"sample": "Use at most 5,000 characters."})
+    except ActionError as exc:
+        return form_error(request, "moderation/watched_words.html", exc, {"sample": sample}, context)
+    result = watched.match(context["words"], sample)
+    return render(request, "moderation/watched_words.html", {**context, "form": {"sample": sample},
+                                                             "test_result": result})
+
+
+routes = [
+    Route("/flag/{kind}/{target_id:dbid}", flag, methods=["GET", "POST"]),
+    Route("/review", review_queue),
+    Route("/review/items/{item_id:dbid}/claim", claim, methods=["POST"]),
+    Route("/review/{kind}/{target_id:dbid}", review_target),
+    Route("/review/{kind}/{target_id:dbid}/decide", decide, methods=["POST"]),
+    Route("/admin/watched-words", watched_words, methods=["GET", "POST"]),
+    Route("/admin/watched-words/test", watched_test, methods=["POST"]),
+    Route("/admin/watched-words/{word_id:dbid}/delete", watched_word_delete, methods=["POST"]),
+]

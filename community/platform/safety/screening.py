@@ -1,0 +1,59 @@
+"""Safety screening for every writing surface: crisis language and likely patient identifiers.
+
+Call `screen(text)` before publishing. Shared content with findings needs the writer's confirmation first
+(`needs_confirmation`); after publishing, `record_shared` queues what moderators must see. Private writing is
+screened only to show the writer resources: nothing about it is ever reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.platform.review import items as review
+from community.platform.safety import CrisisResult, Finding, detect_crisis, find_identifiers, highlight
+
+
+@dataclass
+class Screening:
+    text: str
+    crisis: CrisisResult
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def crisis_fired(self) -> bool:
+        return self.crisis.fired
+
+    def needs_confirmation(self, confirmed: bool) -> bool:
+        """Shared writing with likely identifiers waits until the writer confirms they are not identifiers."""
+        return bool(self.findings) and not confirmed
+
+    def highlighted(self) -> Markup:
+        return highlight(self.text, self.findings)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "crisis": self.crisis.fired,
+            "level": self.crisis.level,
+            "findings": [{"kind": f.kind, "label": f.label, "start": f.start, "end": f.end, "text": f.text}
+                         for f in self.findings],
+            "highlighted": str(self.highlighted()) if self.findings else "",
+        }
+
+
+def screen(text: str, *, check_identifiers: bool = True) -> Screening:
+    return Screening(text=text, crisis=detect_crisis(text),
+                     findings=find_identifiers(text) if check_identifiers else [])
+
+
+async def record_shared(session: AsyncSession, screening: Screening, *, target_kind: str, target_id: int) -> None:
+    """Shared content only: crisis -> an urgent item at the top of the queue (the post stays visible);
+    confirmed identifiers -> a patient-privacy item."""
+    if screening.crisis.fired:
+        await review.open_item(session, target_kind=target_kind, target_id=target_id, reason="crisis",
+                               source="crisis")
+    if screening.findings:
+        await review.open_item(session, target_kind=target_kind, target_id=target_id, reason="privacy",
+                               source="phi")

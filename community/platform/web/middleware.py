@@ -1,0 +1,352 @@
+"""Pure ASGI middleware: access log, security headers, body limit and CSRF, and the session viewer."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from community.platform.accounts import actions as accounts
+from community.platform.anonymity import Anonymity
+from community.platform.web.templates import CURRENT_CSRF
+from community.platform.web.viewer_cache import ViewerCache
+from community.settings import Settings
+
+access_log = logging.getLogger("community.access")
+
+SESSION_COOKIE = "session"
+CSRF_COOKIE = "csrf"
+FLASH_COOKIE = "flash"
+STAMP_COOKIE = "stamp"  # changes with each of the member's own writes; see web.viewer_cache
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def cookies_of(scope: Scope) -> dict[str, str]:
+    """A small, forgiving Cookie header parser (http.cookies is slow and strict about odd values)."""
+    if "_cookies" in scope:
+        return scope["_cookies"]
+    cookies: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for chunk in value.decode("latin-1").split(";"):
+                key, sep, val = chunk.partition("=")
+                key = key.strip()
+                if sep and key and key not in cookies:
+                    cookies[key] = val.strip().strip('"')
+    scope["_cookies"] = cookies
+    return cookies
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def cookie_header(name: str, value: str, settings: Settings, *, max_age: int | None = None,
+                  http_only: bool = True) -> str:
+    parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
+    if http_only:
+        parts.append("HttpOnly")
+    if settings.https:
+        parts.append("Secure")
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    return "; ".join(parts)
+
+
+def request_origin(scope: Scope) -> str:
+    scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+    host = header(scope, b"host") or ""
+    return f"{scheme}://{host}"
+
+
+def origin_allowed(scope: Scope, settings: Settings) -> bool:
+    """Same-origin only: the Origin (or Referer) must be our BASE_URL or the host the request came to."""
+    origin = header(scope, b"origin")
+    if origin is None:
+        referer = header(scope, b"referer")
+        if referer is None:
+            return header(scope, b"sec-fetch-site") in (None, "same-origin", "none")
+        scheme, _, rest = referer.partition("://")
+        origin = f"{scheme}://{rest.split('/', 1)[0]}"
+    if origin == "null":
+        return False
+    return origin in (settings.origin, request_origin(scope))
+
+
+async def send_simple(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = text.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())] + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+class AccessLog:
+    """Structured JSON access log with a request id and latency; no personal data (no IP, no query)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        supplied = header(scope, b"x-request-id")
+        request_id = "".join(ch for ch in supplied if ch.isalnum() or ch in "-_")[:64] if supplied else ""
+        request_id = request_id or os.urandom(8).hex()
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            access_log.info({
+                "event": "access",
+                "request_id": request_id,
+                "type": scope["type"],
+                "method": scope.get("method", "WS"),
+                "route": getattr(route, "path", None) or "unmatched",
+                "status": status["code"],
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            })
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, unless the endpoint set its own."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        headers = [
+            (b"content-security-policy", CSP.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"x-frame-options", b"DENY"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if settings.https:
+            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                existing = message.get("headers", ())
+                present = {name.lower() for name, _ in existing}
+                message["headers"] = [*existing, *(h for h in self.headers if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+class RequestGuard:
+    """Refuses bodies over the limit (413) and cross-site or token-less state changes (403).
+
+    The body is read here once, under the limit, and replayed to the app; forms are then parsed
+    strictly by web.forms. The CSRF token is a random per-browser cookie that a cross-site page
+    cannot read, echoed in a hidden field or an X-CSRF-Token header (double submit), and the
+    Origin must be ours as well.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings, error_page: Any) -> None:
+        self.app = app
+        self.settings = settings
+        self.error_page = error_page  # (status, title, message) -> html
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            # NUL cannot be stored in PostgreSQL text: no path holds one, and query strings lose it.
+            if "\x00" in scope.get("path", ""):
+                if scope["type"] == "http":
+                    await self._refuse(send, 404, "Page not found", "We could not find that page.")
+                return
+            query = scope.get("query_string", b"")
+            if b"%00" in query or b"\x00" in query:
+                scope["query_string"] = query.replace(b"\x00", b"").replace(b"%00", b"")
+        if scope["type"] != "http" or scope["method"] not in UNSAFE:
+            await self.app(scope, receive, send)
+            return
+        limit = self.settings.max_body_bytes
+        declared = header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, 413, "Too large", "This submission is larger than 1 MB. Please shorten it.")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._refuse(send, 413, "Too large", "This submission is larger than 1 MB. Please shorten it.")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if not origin_allowed(scope, self.settings) or not self._token_ok(scope, body):
+            await self._refuse(send, 403, "Request refused",
+                               "This form came from another site, or its security token expired. "
+                               "Please go back, reload the page and try again.")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _token_ok(self, scope: Scope, body: bytes) -> bool:
+        expected = cookies_of(scope).get(CSRF_COOKIE)
+        if not expected:
+            return False
+        supplied = header(scope, b"x-csrf-token")
+        if supplied is None:
+            content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+            if content_type in ("application/x-www-form-urlencoded", ""):
+                for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+                    if key == "csrf_token":
+                        supplied = value
+                        break
+            elif content_type == "multipart/form-data":
+                supplied = _multipart_token(body)
+        return supplied is not None and secrets.compare_digest(supplied.encode("latin-1", "replace"),
+                                                                expected.encode("latin-1", "replace"))
+
+    async def _refuse(self, send: Send, status: int, title: str, message: str) -> None:
+        await send_simple(send, status, self.error_page(status, title, message))
+
+
+def _multipart_token(body: bytes) -> str | None:
+    marker = b'name="csrf_token"'
+    at = body.find(marker)
+    if at < 0:
+        return None
+    start = body.find(b"\r\n\r\n", at)
+    end = body.find(b"\r\n", start + 4)
+    if start < 0 or end < 0:
+        return None
+    return body[start + 4:end].decode("latin-1")
+
+
+class ViewerMiddleware:
+    """Loads the signed-in member (one query), issues the CSRF cookie and reads the flash message."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, db: Any, anonymity: Anonymity,
+                 cache: ViewerCache | None = None) -> None:
+        self.app = app
+        self.settings = settings
+        self.anonymity = anonymity
+        self.db = db
+        self.cache = cache
+        self.flash_signer = URLSafeSerializer(settings.secret_key, salt="flash")
+        # session token -> (member id, its sealed notification tag), so the tag is known before the one query.
+        self._member_of_token: OrderedDict[str, tuple[int, str]] = OrderedDict()
+
+    async def _load(self, token: str, stamp: str) -> Any:
+        cache = self.cache
+        if cache is not None:
+            viewer = cache.get(token, stamp)
+            if viewer is not None:
+                return viewer
+            generation = cache.generation
+        known = self._member_of_token.get(token)
+        async with self.db.raw() as connection:
+            viewer = await accounts.load_viewer(connection, token, known[1] if known is not None else None)
+        if viewer is None:
+            return None
+        if known is None:
+            tag = self.anonymity.tag(viewer.id)
+            async with self.db.read() as session:
+                unread = viewer.unread + await accounts.count_tagged_unread(session, tag, viewer)
+            viewer = replace(viewer, unread=unread)
+            self._member_of_token[token] = known = (viewer.id, tag)
+            if len(self._member_of_token) > 20000:
+                self._member_of_token.popitem(last=False)
+        if cache is not None:
+            cache.put(token, stamp, viewer, known[1], generation)
+        return viewer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope.get("path", "").startswith("/static/"):
+            scope["user"] = None
+            await self.app(scope, receive, send)
+            return
+        cookies = cookies_of(scope)
+        viewer = None
+        token = cookies.get(SESSION_COOKIE)
+        stamp = cookies.get(STAMP_COOKIE, "")
+        if token and len(token) < 200:
+            viewer = await self._load(token, stamp)
+        scope["user"] = viewer
+        scope["session_token"] = token if viewer else None
+        csrf = cookies.get(CSRF_COOKIE)
+        new_csrf = None
+        if not csrf or len(csrf) > 100:
+            csrf = new_csrf = secrets.token_urlsafe(24)
+        scope["csrf_token"] = csrf
+        CURRENT_CSRF.set(csrf)
+        flash_raw = cookies.get(FLASH_COOKIE)
+        if flash_raw:
+            try:
+                scope["flash"] = self.flash_signer.loads(flash_raw)
+            except BadSignature:
+                scope["flash"] = None
+        stale_session = bool(token) and viewer is None
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if new_csrf:
+                    headers.append("set-cookie", cookie_header(CSRF_COOKIE, new_csrf, self.settings,
+                                                               max_age=60 * 60 * 24 * 365))
+                # A flash waits through redirects (/p/1 -> /t/1#p1) until a page shows it.
+                if flash_raw and not scope.get("flash_set") and not 300 <= message["status"] < 400:
+                    headers.append("set-cookie", cookie_header(FLASH_COOKIE, "", self.settings, max_age=0))
+                if viewer is not None and self.cache is not None and (scope.get("method") in UNSAFE
+                                                                      or scope.get("viewer_changed")):
+                    # The member may have changed what their snapshot holds: their next page, on whichever
+                    # process, loads it afresh (see web.viewer_cache).
+                    self.cache.forget(token)
+                    headers.append("set-cookie", cookie_header(STAMP_COOKIE, secrets.token_urlsafe(6), self.settings,
+                                                               max_age=self.settings.session_days * 86400))
+                if stale_session and not scope.get("session_set"):
+                    headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", self.settings, max_age=0))
+                headers.setdefault("cache-control", "no-store" if viewer else "no-cache")
+                headers.append("vary", "Cookie")
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)

@@ -1,0 +1,1 @@
+"""Reflective writing: the private journal, prompts, anonymous sharing on the wall, and supportive replies."""

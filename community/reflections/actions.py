@@ -1,0 +1,532 @@
+"""Reflections: writing, visibility, the wall and the private journal.
+
+Who wrote a piece is kept in one of two ways, never both (see models.reflections):
+- named pieces: `author_id`;
+- private and anonymous pieces: `author_tag` (a keyed hash; private pieces use their own tag scope so that a
+  copy of the database cannot even tell that a journal and an anonymous piece share a writer), plus
+  `sealed_author` on anonymous pieces, which only the app can open (sanctions, approved unmasking).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.platform import rate_limits
+from community.platform.accounts.models import User
+from community.platform.anonymity import Anonymity
+from community.platform.errors import Forbidden, Invalid, NotFound
+from community.platform.review import watched
+from community.platform.safety import screening as screening_mod
+from community.platform.text import plain_text, render_markdown
+from community.platform.times import day_of
+from community.platform.viewer import Viewer
+from community.reflections.models import (
+    BODY_MAX,
+    SHARED,
+    TITLE_MAX,
+    VISIBILITIES,
+    Prompt,
+    Reflection,
+    ReflectionReaction,
+    ReflectionReply,
+    ReflectionRevision,
+)
+
+# Importing reflection_targets registers the moderation adapters for "reflection" and "reflection_reply".
+from community.reflections.moderation import withdraw_review_items
+from community.reflections.prompts import THEMES, check_theme, prompt_of_week_row, week_number, weekly_sql
+from community.settings import Settings
+
+WALL_PAGE = 20
+VISIBILITY_LABELS = {
+    "private": "Private: only you, ever",
+    "anonymous": "Shared anonymously on the reflection wall",
+    "named": "Shared under your name",
+}
+
+
+class NeedsConfirmation(Invalid):
+    """Shared writing with likely patient identifiers: the writer must confirm before it is published."""
+
+    def __init__(self, screening: screening_mod.Screening) -> None:
+        super().__init__("Some words look like they could identify a patient. They are highlighted below. "
+                         "Please change them, or confirm that they are not patient identifiers.",
+                         fields={"confirm_phi": "Please confirm that the highlighted words are not patient "
+                                                "identifiers, or change them."})
+        self.screening = screening
+
+
+# ---- identity --------------------------------------------------------------------------------------------
+
+def anon_tag(anonymity: Anonymity, user_id: int) -> str:
+    """The tag of a member's anonymous pieces; notifications about them go to the same tag."""
+    return anonymity.tag(user_id)
+
+
+def journal_tag(anonymity: Anonymity, user_id: int) -> str:
+    return anonymity.tag(user_id, "journal")
+
+
+def set_owner(reflection: Reflection, anonymity: Anonymity, user_id: int, visibility: str) -> None:
+    """Writes the ownership columns for a visibility, clearing whatever another visibility needed."""
+    reflection.visibility = visibility
+    if visibility == "named":
+        reflection.author_id, reflection.author_tag, reflection.sealed_author = user_id, None, None
+    elif visibility == "anonymous":
+        reflection.author_id = None
+        reflection.author_tag = anon_tag(anonymity, user_id)
+        reflection.sealed_author = anonymity.seal(str(user_id))
+    else:
+        reflection.author_id, reflection.author_tag, reflection.sealed_author = None, journal_tag(anonymity, user_id), None
+
+
+def is_mine(reflection: Reflection, viewer: Viewer | None, anonymity: Anonymity) -> bool:
+    if viewer is None:
+        return False
+    if reflection.author_id is not None:
+        return reflection.author_id == viewer.id
+    return reflection.author_tag is not None and reflection.author_tag in (
+        anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id))
+
+
+def mine_clause(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
+    return or_(Reflection.author_id == viewer.id,
+               Reflection.author_tag.in_([anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id)]))
+
+
+# ---- validation ------------------------------------------------------------------------------------------
+
+@dataclass
+class Draft:
+    title: str | None
+    body: str
+    visibility: str
+    prompt_id: int | None
+    theme: str | None
+
+
+def check_visibility(value: str) -> str:
+    value = value.strip()
+    if value not in VISIBILITIES:
+        raise Invalid(fields={"visibility": "Choose who can read this: private, anonymous or under your name."})
+    return value
+
+
+def check_title(value: str) -> str | None:
+    value = " ".join(value.split())
+    if len(value) > TITLE_MAX:
+        raise Invalid(fields={"title": f"Use at most {TITLE_MAX} characters for the title "
+                                       f"(this has {len(value)})."})
+    return value or None
+
+
+def check_body(value: str, limit: int = BODY_MAX, field: str = "body") -> str:
+    value = value.replace("\r\n", "\n").strip()
+    if not value:
+        raise Invalid(fields={field: "Please write something first; even a sentence is enough."})
+    if len(value) > limit:
+        raise Invalid(fields={field: f"Use at most {limit:,} characters (this has {len(value):,}). "
+                                     "Your text is kept below."})
+    return value
+
+
+def check_prompt_id(value: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) == 0:
+        raise Invalid(fields={"prompt_id": "That prompt is not valid; choose one from the prompt library."})
+    return int(value)
+
+
+async def check_draft(session: AsyncSession, *, title: str, body: str, visibility: str, prompt_id: str,
+                      theme: str) -> Draft:
+    """Validates every field at once so the writer sees all messages together."""
+    errors: dict[str, str] = {}
+    out: dict[str, object] = {}
+    checks = {"title": lambda: check_title(title), "body": lambda: check_body(body),
+              "visibility": lambda: check_visibility(visibility), "prompt_id": lambda: check_prompt_id(prompt_id),
+              "theme": lambda: check_theme(theme, required=False)}
+    for name, check in checks.items():
+        try:
+            out[name] = check()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if not errors.get("prompt_id") and out.get("prompt_id") is not None:
+        prompt = await session.get(Prompt, out["prompt_id"])
+        if prompt is None:
+            errors["prompt_id"] = "That prompt no longer exists; your text is kept, choose another or none."
+        elif not out.get("theme"):
+            out["theme"] = prompt.theme
+    if errors:
+        raise Invalid(fields=errors)
+    return Draft(**out)  # type: ignore[arg-type]
+
+
+def _screen(draft: Draft, confirmed: bool) -> screening_mod.Screening:
+    text = f"{draft.title}\n\n{draft.body}" if draft.title else draft.body
+    if draft.visibility not in SHARED:
+        # Private writing: resources for the writer only; identifiers are the writer's own business.
+        return screening_mod.screen(text, check_identifiers=False)
+    result = screening_mod.screen(text)
+    if result.needs_confirmation(confirmed):
+        raise NeedsConfirmation(result)
+    return result
+
+
+def require_can_share(viewer: Viewer, visibility: str) -> None:
+    if visibility in SHARED and viewer.is_silenced():
+        until = viewer.silenced_until.strftime("%d %B %Y") if viewer.silenced_until else ""
+        raise Forbidden(f"You cannot share writing until {until}. You can still write privately in your journal.")
+
+
+async def check_rate(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, settings: Settings,
+                     visibility: str, *, editing: Reflection | None = None) -> None:
+    """Shared writing: at most POSTS_PER_MINUTE pieces shared or changed a minute (counted by the columns that
+    already say whose a piece is: the member id on named pieces, the anonymous tag on anonymous ones), and as many
+    edits of shared pieces. Private writing: only a generous ceiling on new entries; keeping a piece private,
+    editing it, or taking a piece off the wall is never limited."""
+    if visibility in SHARED:
+        mine = and_(Reflection.visibility.in_(SHARED),
+                    or_(Reflection.author_id == viewer.id,
+                        Reflection.author_tag == anon_tag(anonymity, viewer.id)))
+        if editing is not None:
+            mine = and_(mine, Reflection.id != editing.id)
+        await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=Reflection.updated_at,
+                                       mine=mine, what="shared reflections")
+        if editing is not None and editing.visibility in SHARED:
+            rate_limits.EDITS.check(viewer, "reflection", limit=settings.posts_per_minute,
+                                    what="edits of shared reflections")
+    elif editing is None:
+        await rate_limits.check_recent(
+            session, viewer, limit=settings.journal_entries_per_minute, when=Reflection.created_at,
+            mine=Reflection.author_tag == journal_tag(anonymity, viewer.id), what="private journal entries")
+
+
+# ---- writing ---------------------------------------------------------------------------------------------
+
+async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, settings: Settings,
+                            title: str, body: str, visibility: str, prompt_id: str = "", theme: str = "",
+                            confirmed: bool = False) -> tuple[Reflection, screening_mod.Screening]:
+    draft = await check_draft(session, title=title, body=body, visibility=visibility, prompt_id=prompt_id,
+                              theme=theme)
+    require_can_share(viewer, draft.visibility)
+    await check_rate(session, viewer, anonymity, settings, draft.visibility)
+    listed = await _watch(session, draft)
+    result = _screen(draft, confirmed)
+    reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
+                            prompt_id=draft.prompt_id, theme=draft.theme)
+    held = listed is not None and listed.holds(viewer)
+    if held:
+        reflection.state = "hidden"  # off the wall until a moderator approves it; its writer sees it, marked
+    set_owner(reflection, anonymity, viewer.id, draft.visibility)
+    session.add(reflection)
+    await session.flush()
+    if draft.visibility in SHARED:
+        await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
+    if listed is not None:
+        await watched.watch_after(session, listed, target_kind="reflection", target_id=reflection.id, held=held)
+    return reflection, result
+
+
+async def _watch(session: AsyncSession, draft: Draft) -> watched.WatchedResult | None:
+    """The watched-word list, for writing that others will read (private writing is the writer's own)."""
+    if draft.visibility not in SHARED:
+        return None
+    text = f"{draft.title}\n\n{draft.body}" if draft.title else draft.body
+    return await watched.watch_before(session, text)
+
+
+async def access_reflection(session: AsyncSession, viewer: Viewer | None, anonymity: Anonymity,
+                            reflection_id: int) -> Reflection:
+    """Private pieces: the author only (others get 404: not even their existence is shown).
+    Hidden or removed shared pieces: the author and moderators."""
+    reflection = await session.get(Reflection, reflection_id)
+    if reflection is None or viewer is None:
+        raise NotFound("We could not find that reflection. It may have been withdrawn by its author.")
+    if is_mine(reflection, viewer, anonymity):
+        return reflection
+    if reflection.visibility == "private":
+        raise NotFound("We could not find that reflection. It may have been withdrawn by its author.")
+    if reflection.state != "visible" and not viewer.is_moderator:
+        raise NotFound("This reflection is not available.")
+    return reflection
+
+
+async def access_own(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int) -> Reflection:
+    reflection = await session.get(Reflection, reflection_id)
+    if reflection is None or not is_mine(reflection, viewer, anonymity):
+        raise NotFound("We could not find that reflection among your writing.")
+    return reflection
+
+
+async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int, *,
+                            settings: Settings, title: str, body: str, visibility: str, prompt_id: str = "",
+                            theme: str = "", confirmed: bool = False) -> tuple[Reflection, screening_mod.Screening]:
+    reflection = await access_own(session, viewer, anonymity, reflection_id)
+    draft = await check_draft(session, title=title, body=body, visibility=visibility, prompt_id=prompt_id,
+                              theme=theme)
+    if reflection.state == "removed" and draft.visibility in SHARED:
+        raise Forbidden("A moderator removed this piece from the wall, so it cannot be shared again. "
+                        "You can keep it private.")
+    require_can_share(viewer, draft.visibility)
+    await check_rate(session, viewer, anonymity, settings, draft.visibility, editing=reflection)
+    was_shared = reflection.visibility in SHARED
+    # The list is asked about wording others have not read yet: new wording, or a piece shared for the first time.
+    changed = (draft.title, draft.body) != (reflection.title, reflection.body)
+    listed = await _watch(session, draft) if changed or not was_shared else None
+    result = _screen(draft, confirmed)
+    held = listed is not None and listed.holds(viewer) and reflection.state == "visible"
+    if held:
+        reflection.state = "hidden"  # the new wording waits for a moderator, as a new piece would
+    if was_shared and changed:  # others may have read (or flagged) the wording being replaced: moderators keep it
+        session.add(ReflectionRevision(reflection_id=reflection.id, title=reflection.title, body=reflection.body,
+                                       created_at=day_of(datetime.now(UTC))))
+    reflection.title, reflection.body = draft.title, draft.body
+    reflection.body_html = render_markdown(draft.body)
+    reflection.prompt_id, reflection.theme = draft.prompt_id, draft.theme
+    reflection.updated_at = datetime.now(UTC)
+    if draft.visibility != reflection.visibility:
+        set_owner(reflection, anonymity, viewer.id, draft.visibility)
+        if draft.visibility == "anonymous":
+            await _mask_own_replies(session, anonymity, viewer.id, reflection.id)
+    await session.flush()
+    if was_shared and draft.visibility == "private":
+        await _withdraw(session, reflection.id)
+    if draft.visibility in SHARED and (result.crisis_fired or result.findings or not was_shared):
+        await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
+    if listed is not None:
+        await watched.watch_after(session, listed, target_kind="reflection", target_id=reflection.id, held=held)
+    if was_shared and draft.visibility in SHARED:
+        rate_limits.EDITS.note(viewer, "reflection")
+    return reflection, result
+
+
+async def change_visibility(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int,
+                            visibility: str, *, settings: Settings, confirmed: bool = False) -> Reflection:
+    reflection = await access_own(session, viewer, anonymity, reflection_id)
+    visibility = check_visibility(visibility)
+    reflection, _ = await update_reflection(
+        session, viewer, anonymity, reflection_id, settings=settings, title=reflection.title or "", body=reflection.body,
+        visibility=visibility, prompt_id=str(reflection.prompt_id or ""), theme=reflection.theme or "",
+        confirmed=confirmed)
+    return reflection
+
+
+async def delete_reflection(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int) -> None:
+    """The author deletes for good: replies and reactions go with it (cascade)."""
+    reflection = await access_own(session, viewer, anonymity, reflection_id)
+    await _withdraw(session, reflection.id)
+    await session.delete(reflection)
+    await session.flush()
+
+
+async def _mask_own_replies(session: AsyncSession, anonymity: Anonymity, user_id: int, reflection_id: int) -> None:
+    """A piece that becomes anonymous must not keep its author's signed replies beside it."""
+    rows = await session.scalars(select(ReflectionReply).where(
+        ReflectionReply.reflection_id == reflection_id, ReflectionReply.author_id == user_id))
+    for reply in rows:
+        reply.author_id, reply.anonymous, reply.is_author, reply.pseudonym = None, True, True, None
+        reply.author_tag = anonymity.tag(user_id, "reply")
+        reply.sealed_author = anonymity.seal(str(user_id))
+
+
+async def _withdraw(session: AsyncSession, reflection_id: int) -> None:
+    reply_ids = list(await session.scalars(select(ReflectionReply.id).where(
+        ReflectionReply.reflection_id == reflection_id)))
+    await withdraw_review_items(session, "reflection", [reflection_id])
+    await withdraw_review_items(session, "reflection_reply", reply_ids)
+
+
+# ---- reading ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Card:
+    id: int
+    title: str | None
+    excerpt: str
+    body_html: str
+    visibility: str
+    state: str
+    author_name: str | None  # only for named pieces
+    theme: str | None
+    prompt_id: int | None
+    prompt_title: str | None
+    created_at: datetime
+    replies: int = 0
+    reactions: dict[str, int] = field(default_factory=dict)
+    mine: bool = False
+    # The database row the card was made from, when it is hashable (list_wall): the card's cache key.
+    row: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def anonymous(self) -> bool:
+        return self.visibility != "named"
+
+    @property
+    def theme_label(self) -> str:
+        return THEMES.get(self.theme or "", "")
+
+
+def _card_query() -> Select:
+    # Plain columns, not ORM objects: a wall page is thirty of them.
+    return (select(Reflection.id, Reflection.title, Reflection.body, Reflection.body_html, Reflection.visibility,
+                   Reflection.state, Reflection.author_id, Reflection.author_tag, Reflection.theme,
+                   Reflection.prompt_id, Reflection.created_at, User.display_name, Prompt.title.label("prompt_title"))
+            .outerjoin(User, User.id == Reflection.author_id)
+            .outerjoin(Prompt, Prompt.id == Reflection.prompt_id))
+
+
+@lru_cache(maxsize=4096)
+def excerpt_of(body: str) -> str:
+    """The card excerpt: plain text of the Markdown, cut at 320 characters. A pure function of the body, so it
+    is computed once per distinct body per process (it was most of a wall page's time), not per request."""
+    return plain_text(body, 320)
+
+
+async def _cards(session: AsyncSession, query: Select, viewer: Viewer | None, anonymity: Anonymity) -> list[Card]:
+    rows = (await session.execute(query)).all()
+    ids = [r.id for r in rows]
+    replies: dict[int, int] = {}
+    reactions: dict[int, dict[str, int]] = {}
+    if ids:
+        replies = dict((await session.execute(
+            select(ReflectionReply.reflection_id, func.count()).where(
+                ReflectionReply.reflection_id.in_(ids), ReflectionReply.state == "visible")
+            .group_by(ReflectionReply.reflection_id))).all())
+        for rid, kind, count in (await session.execute(
+                select(ReflectionReaction.reflection_id, ReflectionReaction.kind, func.count())
+                .where(ReflectionReaction.reflection_id.in_(ids))
+                .group_by(ReflectionReaction.reflection_id, ReflectionReaction.kind))).all():
+            reactions.setdefault(rid, {})[kind] = count
+    # The viewer's own tags, computed once (is_mine would derive them again for every card).
+    tags = (anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id)) if viewer is not None else ()
+    cards = []
+    for row in rows:
+        if viewer is None:
+            mine = False
+        elif row.author_id is not None:
+            mine = row.author_id == viewer.id
+        else:
+            mine = row.author_tag is not None and row.author_tag in tags
+        cards.append(Card(
+            id=row.id, title=row.title, excerpt=excerpt_of(row.body),
+            body_html=row.body_html, visibility=row.visibility, state=row.state,
+            author_name=row.display_name if row.visibility == "named" else None, theme=row.theme,
+            prompt_id=row.prompt_id, prompt_title=row.prompt_title, created_at=row.created_at,
+            replies=replies.get(row.id, 0), reactions=reactions.get(row.id, {}), mine=mine))
+    return cards
+
+
+def _search_clause(q: str):  # type: ignore[no-untyped-def]
+    return Reflection.search.op("@@")(func.websearch_to_tsquery("english", q))
+
+
+# The wall runs on a bare asyncpg connection (Database.raw): one prepared statement with each card's reply and
+# reaction counts (the ORM version took three), only the filters in use (each combination is its own prepared
+# statement, so every one gets a plan that fits it). $1 the page size, $2 the shared visibilities, $3 the week
+# number: the prompt of the week rides on every row as JSON text, so the page is one round trip.
+_WALL_SQL = """
+WITH weekly AS (""" + weekly_sql("$3") + """)
+SELECT (SELECT row_to_json(w)::text FROM weekly w) AS weekly,
+       r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
+       r.created_at, u.display_name, pr.title AS prompt_title,
+       (SELECT count(*) FROM reflection_replies x WHERE x.reflection_id = r.id AND x.state = 'visible') AS replies,
+       (SELECT json_object_agg(k.kind, k.n)::text FROM
+          (SELECT x.kind, count(*) AS n FROM reflection_reactions x WHERE x.reflection_id = r.id GROUP BY x.kind) k)
+         AS reactions
+FROM reflections r
+LEFT JOIN users u ON u.id = r.author_id
+LEFT JOIN prompts pr ON pr.id = r.prompt_id
+WHERE r.visibility = ANY($2::text[]) AND r.state = 'visible'{filters}
+ORDER BY r.id DESC LIMIT $1
+"""
+_WALL_FILTERS = {
+    "theme": " AND r.theme = ${n}::text",
+    "prompt_id": " AND r.prompt_id = ${n}::bigint",
+    "q": " AND r.search @@ websearch_to_tsquery('english', ${n}::text)",
+    "before": " AND r.id < ${n}::bigint",
+}
+_SHARED = list(SHARED)
+
+
+@dataclass
+class WallPage:
+    cards: list[Card]
+    weekly: Any  # the prompt of the week (id, theme, title, text, minutes), or None; read only
+
+
+async def wall_page(connection: Any, viewer: Viewer, anonymity: Anonymity, *, theme: str = "",
+                    prompt_id: int | None = None, q: str = "", before: int | None = None,
+                    limit: int = WALL_PAGE) -> WallPage:
+    """Shared, visible pieces, newest first by id (ids leak no exact time), keyset-paginated, with the prompt of
+    the week: one statement when there are cards (a second only for an empty page).
+
+    `connection`: a raw asyncpg connection (Database.raw).
+    """
+    filters = {"theme": theme if theme in THEMES else None, "prompt_id": prompt_id or None, "q": q or None,
+               "before": before or None}
+    clauses = []
+    args: list[Any] = [limit, _SHARED, week_number()]
+    for name, value in filters.items():
+        if value is not None:
+            args.append(value)
+            clauses.append(_WALL_FILTERS[name].format(n=len(args)))
+    rows = await connection.fetch(_WALL_SQL.format(filters="".join(clauses)), *args)
+    if rows:
+        weekly = _weekly_of(rows[0]["weekly"]) if rows[0]["weekly"] is not None else None
+    else:
+        weekly = await prompt_of_week_row(connection)
+    tags = (anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id))
+    cards = []
+    for row in rows:
+        author_id = row["author_id"]
+        if author_id is not None:
+            mine = author_id == viewer.id
+        else:
+            mine = row["author_tag"] is not None and row["author_tag"] in tags
+        visibility = row["visibility"]
+        reactions = row["reactions"]
+        cards.append(Card(
+            id=row["id"], title=row["title"], excerpt=excerpt_of(row["body"]), body_html=row["body_html"],
+            visibility=visibility, state=row["state"],
+            author_name=row["display_name"] if visibility == "named" else None, theme=row["theme"],
+            prompt_id=row["prompt_id"], prompt_title=row["prompt_title"], created_at=row["created_at"],
+            replies=row["replies"], reactions=json.loads(reactions) if reactions else {}, mine=mine, row=row))
+    return WallPage(cards, weekly)
+
+
+@lru_cache(maxsize=64)
+def _weekly_of(raw: str) -> dict[str, Any]:
+    """The prompt of the week's JSON as a dict, parsed once per distinct text (shared: callers only read it)."""
+    return json.loads(raw)
+
+
+async def list_journal(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, q: str = "", theme: str = "",
+                       visibility: str = "", limit: int = 200) -> list[Card]:
+    """The author's own writing, all visibilities; only ever the viewer's."""
+    query = _card_query().where(mine_clause(viewer, anonymity))
+    if theme in THEMES:
+        query = query.where(Reflection.theme == theme)
+    elif theme == "none":
+        query = query.where(Reflection.theme.is_(None))
+    if visibility in VISIBILITIES:
+        query = query.where(Reflection.visibility == visibility)
+    if q:
+        query = query.where(_search_clause(q)).order_by(
+            func.ts_rank(Reflection.search, func.websearch_to_tsquery("english", q)).desc(), Reflection.id.desc())
+    else:
+        query = query.order_by(Reflection.id.desc())
+    return await _cards(session, query.limit(limit), viewer, anonymity)
+
+
+async def card_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection: Reflection) -> Card:
+    cards = await _cards(session, _card_query().where(Reflection.id == reflection.id), viewer, anonymity)
+    return cards[0]

@@ -1,0 +1,19 @@
+"""The reflections pillar, as create_app wires it: routes, the reflection and reply adapters, seed prompts,
+own data (reflections, replies, reactions, drafts)."""
+
+from __future__ import annotations
+
+from community.platform.pillar import Pillar
+from community.reflections import moderation, own_data, prompts, seed
+from community.reflections.web import drafts, journal, pages
+from community.reflections.web import moderation as moderation_web
+from community.reflections.web import prompts as prompts_web
+
+PILLAR = Pillar(
+    name="reflections",
+    routes=(*pages.routes, *drafts.routes, *journal.routes, *prompts_web.routes, *moderation_web.routes),
+    adapters=moderation.adapters,
+    seeders=(seed.seed,),
+    own_data=own_data.OWN_DATA,
+    home=prompts.home_section,
+)

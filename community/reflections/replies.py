@@ -1,0 +1,326 @@
+"""Supportive replies and reactions on shared reflections, with per-thread pseudonyms for anonymous voices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.platform import rate_limits
+from community.platform.accounts.models import User
+from community.platform.anonymity import Anonymity
+from community.platform.errors import Forbidden, Invalid, NotFound
+from community.platform.notify.notifications import notify
+from community.platform.review import watched
+from community.platform.safety import screening as screening_mod
+from community.platform.text import plain_text, render_markdown
+from community.platform.times import day_of
+from community.platform.viewer import Viewer
+from community.reflections.actions import (
+    NeedsConfirmation,
+    access_reflection,
+    anon_tag,
+    check_body,
+    is_mine,
+    journal_tag,
+    require_can_share,
+)
+from community.reflections.models import (
+    REACTIONS,
+    REPLY_MAX,
+    Reflection,
+    ReflectionReaction,
+    ReflectionReply,
+    ReflectionReplyRevision,
+)
+from community.settings import Settings
+
+# Calm nature words: "Anonymous · Heron". 64 of them, so pseudonym_index(..., 64) picks one.
+PSEUDONYMS = (
+    "Heron", "Willow", "Cedar", "Fern", "Moss", "River", "Meadow", "Sparrow", "Birch", "Maple", "Pebble", "Tide",
+    "Harbor", "Lark", "Wren", "Aspen", "Clover", "Dune", "Ember", "Finch", "Glade", "Hazel", "Iris", "Juniper",
+    "Kestrel", "Lichen", "Linden", "Marsh", "Nettle", "Oak", "Otter", "Pine", "Plover", "Quail", "Reed", "Rowan",
+    "Sage", "Sedge", "Shore", "Sorrel", "Spruce", "Stone", "Swift", "Thistle", "Thrush", "Tern", "Vale", "Wave",
+    "Alder", "Bay", "Brook", "Cloud", "Cove", "Dawn", "Elm", "Grove", "Hollow", "Laurel", "Lupin", "Mist",
+    "Poppy", "Robin", "Sky", "Yarrow",
+)
+REACTION_LABELS = {"thanks": "Thank you", "metoo": "Me too", "helped": "This helped"}
+
+
+def reply_tag(anonymity: Anonymity, user_id: int) -> str:
+    """Anonymous replies have their own tag scope: they do not link to the same member's reflections."""
+    return anonymity.tag(user_id, "reply")
+
+
+def reactor_tag(anonymity: Anonymity, user_id: int) -> str:
+    return anonymity.tag(user_id, "react")
+
+
+def pseudonym(anonymity: Anonymity, user_id: int, reflection_id: int) -> str:
+    """Stable within one reflection's thread; unlinkable across threads without the key."""
+    return PSEUDONYMS[anonymity.pseudonym_index(user_id, f"reflection:{reflection_id}", len(PSEUDONYMS))]
+
+
+async def _thread_pseudonym(session: AsyncSession, anonymity: Anonymity, user_id: int, reflection_id: int,
+                            tag: str) -> str:
+    """The member's pseudonym in this thread: reused if they spoke before, else the keyed choice, moved on to
+    the next free word if another participant already has it (so two people never share a name)."""
+    rows = (await session.execute(select(ReflectionReply.author_tag, ReflectionReply.pseudonym).where(
+        ReflectionReply.reflection_id == reflection_id, ReflectionReply.pseudonym.is_not(None)))).all()
+    for row_tag, name in rows:
+        if row_tag == tag:
+            return name
+    taken = {name for _, name in rows}
+    start = PSEUDONYMS.index(pseudonym(anonymity, user_id, reflection_id))
+    for step in range(len(PSEUDONYMS)):
+        name = PSEUDONYMS[(start + step) % len(PSEUDONYMS)]
+        if name not in taken:
+            return name
+    return f"{PSEUDONYMS[start]} {len(taken) + 1}"
+
+
+def check_reaction(kind: str) -> str:
+    if kind not in REACTIONS:
+        raise Invalid(fields={"kind": "Choose one of: thank you, me too, this helped."})
+    return kind
+
+
+@dataclass
+class ReplyView:
+    id: int
+    label: str
+    is_author: bool
+    anonymous: bool
+    body_html: str
+    state: str
+    created_at: datetime
+    mine: bool
+    edited: bool = False
+
+
+async def access_shared(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int) -> Reflection:
+    reflection = await access_reflection(session, viewer, anonymity, reflection_id)
+    if reflection.visibility == "private":
+        raise Forbidden("Private writing cannot receive replies or reactions.")
+    if reflection.state != "visible":
+        raise Forbidden("This reflection is not open for replies right now.")
+    return reflection
+
+
+async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int, *,
+                       settings: Settings, body: str, anonymous: bool,
+                       confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
+    reflection = await access_shared(session, viewer, anonymity, reflection_id)
+    text = check_body(body, REPLY_MAX)
+    require_can_share(viewer, "anonymous")
+    # Counted by the columns that already say whose a reply is: the member id, or the anonymous reply tag.
+    await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
+                                   mine=my_replies_clause(viewer, anonymity), what="replies")
+    listed = await watched.watch_before(session, text)
+    result = screening_mod.screen(text)
+    if result.needs_confirmation(confirmed):
+        raise NeedsConfirmation(result)
+    own = is_mine(reflection, viewer, anonymity)
+    # The author of an anonymous piece always replies anonymously: a named reply would unmask them.
+    anonymous = anonymous or (own and reflection.visibility == "anonymous")
+    reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
+                            anonymous=anonymous, is_author=own and anonymous)
+    held = listed.holds(viewer)
+    if held:
+        reply.state = "hidden"  # shown to others once a moderator approves it; its writer sees it, marked
+    if anonymous:
+        reply.author_tag = reply_tag(anonymity, viewer.id)
+        reply.sealed_author = anonymity.seal(str(viewer.id))
+        reply.pseudonym = None if reply.is_author else await _thread_pseudonym(session, anonymity, viewer.id,
+                                                                                reflection.id, reply.author_tag)
+    else:
+        reply.author_id = viewer.id
+    session.add(reply)
+    await session.flush()
+    await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
+    await watched.watch_after(session, listed, target_kind="reflection_reply", target_id=reply.id, held=held)
+    if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
+        url = f"/reflections/{reflection.id}#reply-{reply.id}"
+        what = f"“{reflection.title}”" if reflection.title else "your reflection"
+        if reflection.visibility == "anonymous" and reflection.author_tag:
+            # The reply already points at this reflection, and so at its tag: the target adds no link.
+            await notify(session, tag=reflection.author_tag, kind="reflection_reply",
+                         text=f"Someone replied to your anonymous reflection {what}.", url=url,
+                         target=("reflection_reply", reply.id))
+        elif reflection.visibility == "named" and reflection.author_id:
+            await notify(session, user_id=reflection.author_id, kind="reflection_reply",
+                         text=f"Someone replied to {what}.", url=url, target=("reflection_reply", reply.id))
+    return reply, result
+
+
+def _reply_is_mine(reply: ReflectionReply, viewer: Viewer, anonymity: Anonymity) -> bool:
+    if reply.author_id is not None:
+        return reply.author_id == viewer.id
+    return reply.author_tag is not None and reply.author_tag == reply_tag(anonymity, viewer.id)
+
+
+def my_replies_clause(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
+    """The viewer's replies, named (author_id) or anonymous (their reply tag), in one WHERE clause."""
+    return or_(ReflectionReply.author_id == viewer.id, ReflectionReply.author_tag == reply_tag(anonymity, viewer.id))
+
+
+async def access_own_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
+                           reply_id: int) -> tuple[ReflectionReply, Reflection]:
+    """The viewer's own reply, open for editing. Anyone else's reply is "not found", exactly as for deletion
+    (a moderator included: they hide or remove, they do not rewrite). A reply a moderator removed stays as it
+    is (as with thread posts), and so does one on a reflection that is no longer open for replies."""
+    reply = await session.get(ReflectionReply, reply_id, with_for_update=True)
+    if reply is None or not _reply_is_mine(reply, viewer, anonymity):
+        raise NotFound("We could not find that reply among yours.")
+    if reply.state == "removed":
+        raise Forbidden("A moderator removed this reply, so it can no longer be edited. You can still delete it.")
+    reflection = await access_shared(session, viewer, anonymity, reply.reflection_id)
+    return reply, reflection
+
+
+async def edit_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reply_id: int, *, settings: Settings,
+                     body: str, confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
+    """The writer edits their reply: the same checks as a new reply (length, sharing pause, crisis and
+    patient-identifier screening with the confirm step), Markdown rendered and sanitized once. Only the text and
+    the "edited" mark change: who wrote it (author_id, or tag, seal and pseudonym) is left exactly as it was."""
+    reply, _ = await access_own_reply(session, viewer, anonymity, reply_id)
+    text = check_body(body, REPLY_MAX)
+    require_can_share(viewer, "anonymous")
+    if text != reply.body:
+        rate_limits.EDITS.check(viewer, "reflection_reply", limit=settings.posts_per_minute, what="reply edits")
+    listed = await watched.watch_before(session, text) if text != reply.body else None
+    result = screening_mod.screen(text)
+    if result.needs_confirmation(confirmed):
+        raise NeedsConfirmation(result)
+    if listed is None:  # the same text: nothing to save
+        return reply, result
+    held = listed.holds(viewer) and reply.state == "visible"
+    if held:
+        reply.state = "hidden"  # the new wording waits for a moderator, as a new reply would
+    session.add(ReflectionReplyRevision(reply_id=reply.id, body=reply.body, created_at=day_of(datetime.now(UTC))))
+    reply.body = text
+    reply.body_html = render_markdown(text)
+    now = datetime.now(UTC)
+    # Anonymous replies keep the day only: no minute to match against anyone's activity.
+    reply.edited_at = day_of(now) if reply.author_id is None else now
+    await session.flush()
+    rate_limits.EDITS.note(viewer, "reflection_reply")
+    await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
+    await watched.watch_after(session, listed, target_kind="reflection_reply", target_id=reply.id, held=held)
+    return reply, result
+
+
+async def delete_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reply_id: int) -> int:
+    reply = await session.get(ReflectionReply, reply_id)
+    if reply is None or not _reply_is_mine(reply, viewer, anonymity):
+        raise NotFound("We could not find that reply among yours.")
+    reflection_id = reply.reflection_id
+    from community.reflections.moderation import withdraw_review_items
+
+    await withdraw_review_items(session, "reflection_reply", [reply.id])
+    await session.delete(reply)
+    return reflection_id
+
+
+async def list_replies(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
+                       reflection: Reflection) -> list[ReplyView]:
+    query = (select(ReflectionReply, User.display_name).outerjoin(User, User.id == ReflectionReply.author_id)
+             .where(ReflectionReply.reflection_id == reflection.id).order_by(ReflectionReply.id))
+    if not viewer.is_moderator:
+        # Hidden or removed replies: moderators, and the writer (who sees the state beside their reply).
+        query = query.where(or_(ReflectionReply.state == "visible", my_replies_clause(viewer, anonymity)))
+    views = []
+    for reply, name in (await session.execute(query)).all():
+        if reply.anonymous or reply.author_id is None:
+            label = "Anonymous · author" if reply.is_author else f"Anonymous · {reply.pseudonym or 'former member'}"
+        else:
+            label = name or "Former member"
+        if reply.is_author and reflection.visibility == "named":
+            label = "author"
+        views.append(ReplyView(id=reply.id, label=label, is_author=reply.is_author,
+                               anonymous=reply.anonymous or reply.author_id is None, body_html=reply.body_html,
+                               state=reply.state, created_at=reply.created_at,
+                               mine=_reply_is_mine(reply, viewer, anonymity), edited=reply.edited_at is not None))
+    return views
+
+
+@dataclass
+class MyReply:
+    """One of the viewer's own replies, for their journal."""
+
+    id: int
+    reflection_id: int
+    # The reflection's title or a short excerpt; None when the viewer may no longer read it (made private by
+    # its author, or hidden by a moderator): then neither its words nor a link are shown.
+    reflection_label: str | None
+    label: str  # how others see the reply's writer: "Anonymous · Heron", "Anonymous · author", "your name"
+    anonymous: bool
+    excerpt: str
+    state: str
+    created_at: datetime
+    edited: bool
+    can_edit: bool
+
+
+async def list_my_replies(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, limit: int = 200) -> list[MyReply]:
+    """The viewer's replies on reflections, anonymous and named, newest first: only ever the viewer's own."""
+    rows = (await session.execute(
+        select(ReflectionReply.id, ReflectionReply.reflection_id, ReflectionReply.author_id,
+               ReflectionReply.anonymous, ReflectionReply.pseudonym, ReflectionReply.is_author,
+               ReflectionReply.state, ReflectionReply.body, ReflectionReply.created_at, ReflectionReply.edited_at,
+               Reflection.title, Reflection.body.label("reflection_body"), Reflection.visibility,
+               Reflection.state.label("reflection_state"), Reflection.author_id.label("reflection_author_id"),
+               Reflection.author_tag.label("reflection_author_tag"))
+        .join(Reflection, Reflection.id == ReflectionReply.reflection_id)
+        .where(my_replies_clause(viewer, anonymity))
+        .order_by(ReflectionReply.id.desc()).limit(limit))).all()
+    tags = (anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id))
+    out = []
+    for row in rows:
+        own_reflection = (row.reflection_author_id == viewer.id if row.reflection_author_id is not None
+                          else row.reflection_author_tag in tags)
+        readable = own_reflection or (row.visibility != "private"
+                                      and (row.reflection_state == "visible" or viewer.is_moderator))
+        anonymous = row.anonymous or row.author_id is None
+        if anonymous:
+            label = "Anonymous · author" if row.is_author else f"Anonymous · {row.pseudonym or 'former member'}"
+        else:
+            label = "under your name"
+        if row.is_author and row.visibility == "named":
+            label = "author"
+        out.append(MyReply(
+            id=row.id, reflection_id=row.reflection_id,
+            reflection_label=(row.title or plain_text(row.reflection_body, 80)) if readable else None,
+            label=label, anonymous=anonymous, excerpt=plain_text(row.body, 240), state=row.state,
+            created_at=row.created_at, edited=row.edited_at is not None,
+            can_edit=(row.state != "removed" and row.visibility != "private" and row.reflection_state == "visible"
+                      and readable)))
+    return out
+
+
+async def toggle_reaction(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int,
+                          kind: str) -> bool:
+    """Adds the reaction, or takes it back if it was there; returns whether it is now on."""
+    kind = check_reaction(kind)
+    reflection = await access_shared(session, viewer, anonymity, reflection_id)
+    tag = reactor_tag(anonymity, viewer.id)
+    removed = await session.execute(delete(ReflectionReaction).where(
+        ReflectionReaction.reflection_id == reflection.id, ReflectionReaction.reactor_tag == tag,
+        ReflectionReaction.kind == kind))
+    if removed.rowcount:
+        return False
+    session.add(ReflectionReaction(reflection_id=reflection.id, reactor_tag=tag, kind=kind))
+    await session.flush()
+    return True
+
+
+async def my_reactions(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int) -> set[str]:
+    return set(await session.scalars(select(ReflectionReaction.kind).where(
+        ReflectionReaction.reflection_id == reflection_id,
+        ReflectionReaction.reactor_tag == reactor_tag(anonymity, viewer.id))))
+
+
+__all__ = ["PSEUDONYMS", "REACTION_LABELS", "access_own_reply", "anon_tag", "create_reply", "delete_reply",
+           "edit_reply", "list_my_replies", "list_replies", "my_reactions", "pseudonym", "toggle_reaction"]

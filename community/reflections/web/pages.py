@@ -1,0 +1,369 @@
+"""Reflection pages: the wall, one reflection with its replies, writing and editing, drafts (JSON autosave).
+
+This module also collects the routes of the other reflection modules (journal, prompts, moderation, own data),
+since the app loads `community.web.reflections` only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import community.platform.web.ids  # noqa: F401  (registers the dbid path convertor)
+from community.platform.errors import ActionError, Invalid, NotFound
+from community.platform.web import fragments
+from community.platform.web.common import anonymity_of, db_of, form_error, redirect, settings_of, viewer_of
+from community.platform.web.forms import read_form
+from community.platform.web.templates import coarse_time, render
+from community.reflections import actions, drafts, replies
+from community.reflections import prompts as prompt_actions
+from community.reflections.models import BODY_MAX, REPLY_MAX, TITLE_MAX
+from community.reflections.page_moderation import DECISIONS
+
+FIELDS = ("title", "body", "visibility", "prompt_id", "theme")
+PROMPT_SQL = "SELECT id, theme, title, text, minutes FROM prompts WHERE id = $1::bigint"
+
+
+def key_of(request: Request) -> str:
+    return anonymity_of(request)
+
+
+def as_id(raw: str | None) -> int | None:
+    """A database id from untrusted text, or None ("12", not "²", "-1", "1e9" or 40 digits)."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 13 and int(raw) > 0 else None
+
+
+def int_param(request: Request, name: str) -> int | None:
+    return as_id(request.query_params.get(name))
+
+
+# ---- the wall ---------------------------------------------------------------------------------------------
+
+async def wall(request: Request) -> Response:
+    viewer = viewer_of(request)
+    theme = request.query_params.get("theme", "")
+    theme = theme if theme in prompt_actions.THEMES else ""
+    prompt_id = int_param(request, "prompt")
+    q = " ".join(request.query_params.get("q", "").split())[:200].replace("\x00", "")
+    before = int_param(request, "before")
+    # Prepared statements on a bare asyncpg connection: the cards with their counts and the prompt of the week
+    # in one, and the prompt filtered by (when there is one).
+    async with db_of(request).raw() as connection:
+        page = await actions.wall_page(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id, q=q,
+                                       before=before)
+        prompt = await connection.fetchrow(PROMPT_SQL, prompt_id) if prompt_id else None
+    cards, weekly = page.cards, page.weekly
+    # Each card's HTML is cached by its row (the same for every viewer) and its coarse time.
+    card_template = request.app.state.templates.env.get_template("reflections/_wall_card.html")
+    now = datetime.now(UTC)
+    items = []
+    for card in cards:
+        when = coarse_time(card.created_at, now)
+        items.append(((card.row, when), {"card": card, "when": when}))
+    return render(request, "reflections/wall.html", {
+        "cards": cards, "cards_html": fragments.render_items(card_template, items), "theme": theme,
+        "themes": prompt_actions.THEMES, "prompt": prompt, "q": q, "weekly": weekly,
+        "more": len(cards) == actions.WALL_PAGE, "before": before})
+
+
+# ---- one reflection ---------------------------------------------------------------------------------------
+
+async def show_context(session: Any, request: Request, reflection_id: int) -> dict[str, Any]:
+    viewer = viewer_of(request)
+    reflection = await actions.access_reflection(session, viewer, key_of(request), reflection_id)
+    card = await actions.card_for(session, viewer, key_of(request), reflection)
+    prompt = await session.get(prompt_actions.Prompt, reflection.prompt_id) if reflection.prompt_id else None
+    thread = await replies.list_replies(session, viewer, key_of(request), reflection)
+    mine = await replies.my_reactions(session, viewer, key_of(request), reflection.id)
+    return {"reflection": reflection, "card": card, "prompt": prompt, "replies": thread, "my_reactions": mine,
+            "reaction_labels": replies.REACTION_LABELS, "decisions": DECISIONS, "reply_max": REPLY_MAX,
+            "support": request.query_params.get("support") == "1",
+            "visibility_labels": actions.VISIBILITY_LABELS}
+
+
+async def show(request: Request) -> Response:
+    async with db_of(request).transaction() as session:
+        context = await show_context(session, request, request.path_params["reflection_id"])
+    return render(request, "reflections/show.html", context)
+
+
+async def render_show_error(request: Request, reflection_id: int, exc: ActionError, form: dict[str, str],
+                            extra: dict[str, Any] | None = None) -> Response:
+    async with db_of(request).transaction() as session:
+        context = await show_context(session, request, reflection_id)
+    return form_error(request, "reflections/show.html", exc, form, {**context, **(extra or {})})
+
+
+HELD_REPLY = " Others will see it once a moderator has looked at it: it contains wording our community reviews first."
+
+
+def shared_message(saved: Any, messages: dict[str, str]) -> str:
+    """What the writer is told after saving: shared pieces that are not on the wall (held for a moderator, or
+    hidden by one) say so instead of claiming to be on it."""
+    if saved.visibility != "private" and saved.state != "visible":
+        return "Saved. It is not on the reflection wall for now: a moderator will look at it first."
+    return messages[saved.visibility]
+
+
+async def reply(request: Request) -> Response:
+    viewer = viewer_of(request)
+    reflection_id = request.path_params["reflection_id"]
+    form = await read_form(request)
+    data = form.as_dict()
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            created, result = await replies.create_reply(
+                session, viewer, key_of(request), reflection_id, settings=settings_of(request),
+                body=data.get("body", ""), anonymous=data.get("anonymous") == "yes", confirmed=data.get("confirm_phi") == "yes")
+    except actions.NeedsConfirmation as exc:
+        return await render_show_error(request, reflection_id, exc, data, {
+            "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired})
+    except ActionError as exc:
+        return await render_show_error(request, reflection_id, exc, data)
+    support = "?support=1" if result.crisis_fired else ""
+    return redirect(request, f"/reflections/{reflection_id}{support}#reply-{created.id}",
+                    flash="Thank you for your reply." + (HELD_REPLY if created.state != "visible" else ""))
+
+
+async def delete_reply(request: Request) -> Response:
+    viewer = viewer_of(request)
+    # Only a fixed place to return to (the journal's list of replies), never a URL from the form.
+    back_to_journal = (await read_form(request)).get("next") == "journal"
+    async with db_of(request).transaction() as session:
+        reflection_id = await replies.delete_reply(session, viewer, key_of(request), request.path_params["reply_id"])
+    return redirect(request, "/journal#my-replies" if back_to_journal else f"/reflections/{reflection_id}",
+                    flash="Your reply is deleted.")
+
+
+async def edit_reply(request: Request) -> Response:
+    """The writer edits their own reply; anyone else gets the same 404 as for deleting it."""
+    viewer = viewer_of(request)
+    reply_id = request.path_params["reply_id"]
+    template = "reflections/reply_edit.html"
+    async with db_of(request).transaction() as session:
+        own, reflection = await replies.access_own_reply(session, viewer, key_of(request), reply_id)
+    context = {"reply": own, "reflection": reflection, "reply_max": REPLY_MAX}
+    if request.method == "GET":
+        return render(request, template, {**context, "form": {"body": own.body}})
+    form = await read_form(request)
+    data = form.as_dict()
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            saved, result = await replies.edit_reply(session, viewer, key_of(request), reply_id,
+                                                     settings=settings_of(request), body=data.get("body", ""),
+                                                     confirmed=data.get("confirm_phi") == "yes")
+    except actions.NeedsConfirmation as exc:
+        return form_error(request, template, exc, data, {
+            **context, "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired})
+    except ActionError as exc:
+        return form_error(request, template, exc, data, context)
+    support = "?support=1" if result.crisis_fired else ""
+    return redirect(request, f"/reflections/{saved.reflection_id}{support}#reply-{saved.id}",
+                    flash="Your reply is updated." + (HELD_REPLY if saved.state != "visible" else ""))
+
+
+async def react(request: Request) -> Response:
+    viewer = viewer_of(request)
+    reflection_id = request.path_params["reflection_id"]
+    form = await read_form(request)
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            on = await replies.toggle_reaction(session, viewer, key_of(request), reflection_id, form.get("kind"))
+    except ActionError as exc:
+        return await render_show_error(request, reflection_id, exc, {})
+    label = replies.REACTION_LABELS[form.get("kind")]
+    return redirect(request, f"/reflections/{reflection_id}#reactions",
+                    flash=f"“{label}” sent, quietly." if on else f"“{label}” taken back.")
+
+
+# ---- writing and editing ----------------------------------------------------------------------------------
+
+async def compose_context(session: Any, request: Request, *, slot: str, prompt_id: int | None,
+                          reflection: Any = None) -> dict[str, Any]:
+    prompt = None
+    if prompt_id:
+        try:
+            prompt = await prompt_actions.access_prompt(session, prompt_id, active_only=False)
+        except NotFound:
+            prompt = None
+    return {"slot": slot, "prompt": prompt, "reflection": reflection,
+            "prompts": await prompt_actions.list_prompts(session), "themes": prompt_actions.THEMES,
+            "visibility_labels": actions.VISIBILITY_LABELS, "title_max": TITLE_MAX, "body_max": BODY_MAX}
+
+
+def _draft_form(draft: Any) -> dict[str, str]:
+    return {"title": draft.title or "", "body": draft.body, "visibility": draft.visibility,
+            "prompt_id": str(draft.prompt_id or ""), "theme": draft.theme or ""}
+
+
+async def compose(request: Request) -> Response:
+    viewer = viewer_of(request)
+    if request.method == "POST":
+        return await _submit(request, viewer, reflection_id=None)
+    prompt_id = int_param(request, "prompt")
+    slot = drafts.slot_for(prompt_id=prompt_id)
+    async with db_of(request).transaction() as session:
+        context = await compose_context(session, request, slot=slot, prompt_id=prompt_id)
+        draft = await drafts.load_draft(session, viewer, key_of(request), slot)
+    form = {"visibility": "private", "prompt_id": str(context["prompt"].id) if context["prompt"] else "",
+            "theme": context["prompt"].theme if context["prompt"] else ""}
+    if draft is not None and (draft.body or draft.title):
+        form = _draft_form(draft)
+        context["restored_at"] = draft.updated_at
+    return render(request, "reflections/compose.html", {**context, "form": form})
+
+
+async def edit(request: Request) -> Response:
+    viewer = viewer_of(request)
+    reflection_id = request.path_params["reflection_id"]
+    if request.method == "POST":
+        return await _submit(request, viewer, reflection_id=reflection_id)
+    slot = drafts.slot_for(reflection_id=reflection_id)
+    async with db_of(request).transaction() as session:
+        reflection = await actions.access_own(session, viewer, key_of(request), reflection_id)
+        context = await compose_context(session, request, slot=slot, prompt_id=reflection.prompt_id,
+                                        reflection=reflection)
+        draft = await drafts.load_draft(session, viewer, key_of(request), slot)
+    form = {"title": reflection.title or "", "body": reflection.body, "visibility": reflection.visibility,
+            "prompt_id": str(reflection.prompt_id or ""), "theme": reflection.theme or ""}
+    if draft is not None and draft.body and draft.updated_at > reflection.updated_at and draft.body != reflection.body:
+        form = _draft_form(draft)
+        context["restored_at"] = draft.updated_at
+    return render(request, "reflections/compose.html", {**context, "form": form})
+
+
+async def _save_draft_quietly(request: Request, viewer: Any, slot: str, data: dict[str, str]) -> bool:
+    """A failed submit keeps the writing on the server too; a draft that cannot be saved must not hide the
+    original problem, so its own error is swallowed here (the text is still in the re-rendered form)."""
+    try:
+        async with db_of(request).transaction() as session:
+            fields = {k: data.get(k, "") for k in FIELDS}
+            fields["title"] = fields["title"][:TITLE_MAX]
+            await drafts.save_draft(session, viewer, key_of(request), slot, **fields)
+        return True
+    except ActionError:
+        return False
+
+
+async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -> Response:
+    form = await read_form(request)
+    data = {k: v for k, v in form.as_dict().items() if k != "csrf_token"}
+    prompt_hint = as_id(data.get("prompt_id"))
+    slot = drafts.slot_for(reflection_id=reflection_id, prompt_id=prompt_hint)
+    if "slot" in data and drafts.SLOT_RE.match(data["slot"]) and reflection_id is None and \
+            not data["slot"].startswith("edit:"):
+        slot = data["slot"]
+    template = "reflections/compose.html"
+    try:
+        async with db_of(request).transaction() as session:
+            reflection = (await actions.access_own(session, viewer, key_of(request), reflection_id)
+                          if reflection_id else None)
+            context = await compose_context(session, request, slot=slot, prompt_id=prompt_hint,
+                                            reflection=reflection)
+    except ActionError as exc:
+        return form_error(request, "errors/error.html", exc, {})
+    if data.get("intent") == "draft":
+        try:
+            form.check()
+        except Invalid as exc:
+            await _save_draft_quietly(request, viewer, slot, data)
+            return form_error(request, template, exc, data, context)
+        try:
+            async with db_of(request).transaction() as session:
+                await drafts.save_draft(session, viewer, key_of(request), slot, **{k: data.get(k, "") for k in FIELDS})
+        except ActionError as exc:
+            return form_error(request, template, exc, data, context)
+        target = f"/reflections/{reflection_id}/edit" if reflection_id else (
+            f"/reflections/new?prompt={prompt_hint}" if prompt_hint else "/reflections/new")
+        return redirect(request, target, flash="Your draft is saved. Come back to it any time.")
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            fields = {k: data.get(k, "") for k in FIELDS}
+            confirmed = data.get("confirm_phi") == "yes"
+            if reflection_id:
+                saved, result = await actions.update_reflection(session, viewer, key_of(request), reflection_id,
+                                                                settings=settings_of(request), confirmed=confirmed,
+                                                                **fields)
+            else:
+                saved, result = await actions.create_reflection(session, viewer, key_of(request),
+                                                                settings=settings_of(request), confirmed=confirmed,
+                                                                **fields)
+            await drafts.discard_draft(session, viewer, key_of(request), slot)
+    except actions.NeedsConfirmation as exc:
+        kept = await _save_draft_quietly(request, viewer, slot, data)
+        return form_error(request, template, exc, data, {
+            **context, "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired,
+            "draft_kept": kept})
+    except ActionError as exc:
+        kept = await _save_draft_quietly(request, viewer, slot, data)
+        return form_error(request, template, exc, data, {**context, "draft_kept": kept})
+    messages = {"private": "Saved in your private journal.",
+                "anonymous": "Shared anonymously on the reflection wall.",
+                "named": "Shared on the reflection wall under your name."}
+    support = "?support=1" if result.crisis_fired else ""
+    return redirect(request, f"/reflections/{saved.id}{support}",
+                    flash=("Your changes are saved. " if reflection_id else "") + shared_message(saved, messages))
+
+
+async def visibility(request: Request) -> Response:
+    viewer = viewer_of(request)
+    reflection_id = request.path_params["reflection_id"]
+    form = await read_form(request)
+    data = form.as_dict()
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            saved = await actions.change_visibility(session, viewer, key_of(request), reflection_id,
+                                                    data.get("visibility", ""), settings=settings_of(request),
+                                                    confirmed=data.get("confirm_phi") == "yes")
+    except ActionError as exc:
+        async with db_of(request).transaction() as session:
+            reflection = await actions.access_own(session, viewer, key_of(request), reflection_id)
+            context = await compose_context(session, request, slot=drafts.slot_for(reflection_id=reflection_id),
+                                            prompt_id=reflection.prompt_id, reflection=reflection)
+        kept = {"title": reflection.title or "", "body": reflection.body, "prompt_id": str(reflection.prompt_id or ""),
+                "theme": reflection.theme or "", "visibility": data.get("visibility", reflection.visibility)}
+        extra = {}
+        if isinstance(exc, actions.NeedsConfirmation):
+            extra = {"highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired}
+        return form_error(request, "reflections/compose.html", exc, kept, {**context, **extra})
+    messages = {"private": "It is private now: withdrawn from the wall and from search.",
+                "anonymous": "It is on the reflection wall now, anonymously.",
+                "named": "It is on the reflection wall now, under your name."}
+    return redirect(request, f"/reflections/{reflection_id}", flash=shared_message(saved, messages))
+
+
+async def delete(request: Request) -> Response:
+    viewer = viewer_of(request)
+    reflection_id = request.path_params["reflection_id"]
+    if request.method == "GET":
+        async with db_of(request).transaction() as session:
+            reflection = await actions.access_own(session, viewer, key_of(request), reflection_id)
+        return render(request, "reflections/delete.html", {"reflection": reflection})
+    async with db_of(request).transaction() as session:
+        await actions.delete_reflection(session, viewer, key_of(request), reflection_id)
+        await drafts.discard_draft(session, viewer, key_of(request), drafts.slot_for(reflection_id=reflection_id))
+    return redirect(request, "/journal", flash="The reflection is deleted, with its replies.")
+
+
+routes = [
+    Route("/reflections", wall),
+    Route("/reflections/new", compose, methods=["GET", "POST"]),
+    Route("/reflections/{reflection_id:dbid}", show),
+    Route("/reflections/{reflection_id:dbid}/edit", edit, methods=["GET", "POST"]),
+    Route("/reflections/{reflection_id:dbid}/visibility", visibility, methods=["POST"]),
+    Route("/reflections/{reflection_id:dbid}/delete", delete, methods=["GET", "POST"]),
+    Route("/reflections/{reflection_id:dbid}/replies", reply, methods=["POST"]),
+    Route("/reflections/{reflection_id:dbid}/react", react, methods=["POST"]),
+    Route("/reflections/replies/{reply_id:dbid}/edit", edit_reply, methods=["GET", "POST"]),
+    Route("/reflections/replies/{reply_id:dbid}/delete", delete_reply, methods=["POST"]),
+]

@@ -1,0 +1,1 @@
+"""Live peer-support rooms: sessions, participants, messages over WebSockets, presence and in-room moderation."""

@@ -1,0 +1,20 @@
+"""The rooms pillar, as create_app wires it: routes and the socket, the hub's lifespan, the message adapter,
+seed rooms, transcript retention, and own data."""
+
+from __future__ import annotations
+
+from community.platform.pillar import Pillar
+from community.rooms import actions, own_data, seed
+from community.rooms.moderation import RoomMessageAdapter
+from community.rooms.web import pages
+
+PILLAR = Pillar(
+    name="rooms",
+    routes=tuple(pages.routes),
+    adapters=lambda anonymity: (RoomMessageAdapter(anonymity),),
+    seeders=(seed.seed,),
+    housekeeping=(actions.purge_expired,),
+    own_data=own_data.OWN_DATA,
+    lifespan=pages.lifespan,
+    home=actions.home_section,
+)

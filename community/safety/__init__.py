@@ -1,6 +1,0 @@
-"""Safety detectors: crisis language in a member's own words, and likely patient identifiers."""
-
-from community.safety.crisis import CrisisResult, Span, detect_crisis
-from community.safety.phi import Finding, find_identifiers, highlight
-
-__all__ = ["CrisisResult", "Finding", "Span", "detect_crisis", "find_identifiers", "highlight"]

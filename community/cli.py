@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
+from sqlalchemy import func, select
 
 from community import seed
 from community.app import PILLARS
@@ -85,9 +86,6 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
     url = _database_url(settings)
     if args.email:
         async def work(session: Any) -> str:
-            from sqlalchemy import func, select
-
-
             user = (await session.scalars(select(User).where(func.lower(User.email) == args.email.lower()))).first()
             if user is None:
                 user = User(email=accounts.check_email(args.email),
@@ -120,8 +118,6 @@ def cmd_invite(args: argparse.Namespace) -> None:
 
 
 def cmd_reset_link(args: argparse.Namespace) -> None:
-    from sqlalchemy import func, select
-
 
     settings = _settings()
     url = _database_url(settings)

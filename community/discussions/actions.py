@@ -28,6 +28,7 @@ from community.discussions.states import refresh_counts, set_post_state
 from community.platform import rate_limits
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import items as review
+from community.platform.review.models import Flag, ReviewItem
 from community.platform.review.watched import WatchedResult, watch_before
 from community.platform.safety import screening
 from community.platform.text import plain_text, render_markdown
@@ -296,8 +297,6 @@ async def delete_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Po
 
 
 async def review_close_deleted(session: AsyncSession, post_id: int) -> None:
-    from community.platform.review.models import Flag, ReviewItem
-
     await session.execute(update(ReviewItem).where(
         ReviewItem.target_kind == "post", ReviewItem.target_id == post_id, ReviewItem.resolved_at.is_(None),
         ReviewItem.urgent.is_(False),

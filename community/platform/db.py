@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -120,8 +123,6 @@ class Database:
         return _RawConnection(self)
 
     async def _open_pool(self) -> Any:
-        import asyncpg
-
         async with self._pool_lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
@@ -228,24 +229,28 @@ def start_embedded(var_dir: Path) -> str:
 def _forget_dead_users(pgdata: Path) -> None:
     """pgserver stops the server when its last user exits, counting users in a pid file. A process that was
     killed never removes itself, and the server would then outlive every real user: drop pids that are gone."""
-    import json
-
-    import psutil
-
     pids_file = pgdata / ".handle_pids.json"
     try:
         pids = json.loads(pids_file.read_text())
     except (OSError, ValueError):
         return
-    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
     if alive != pids:
         pids_file.write_text(json.dumps(alive))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 async def ensure_database(url: str) -> None:
     """Creates the database named in `url` if it does not exist (the embedded server has only 'postgres')."""
-    import asyncpg
-
     args = asyncpg_args(url)
     name = args.get("database") or "postgres"
     if name == "postgres":

@@ -35,6 +35,7 @@ from community.reflections.models import (
     ReflectionReply,
     ReflectionReplyRevision,
 )
+from community.reflections.moderation import withdraw_review_items
 from community.settings import Settings
 
 # Calm nature words: "Anonymous · Heron". 64 of them, so pseudonym_index(..., 64) picks one.
@@ -217,7 +218,6 @@ async def delete_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     if reply is None or not _reply_is_mine(reply, viewer, anonymity):
         raise NotFound("We could not find that reply among yours.")
     reflection_id = reply.reflection_id
-    from community.reflections.moderation import withdraw_review_items
 
     await withdraw_review_items(session, "reflection_reply", [reply.id])
     await session.delete(reply)

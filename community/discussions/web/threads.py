@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,6 +16,7 @@ from community.discussions import reads, search
 from community.discussions.actions import REACTION_LABELS, NeedsConfirmation, Published
 from community.discussions.models import Category, Post, Thread
 from community.discussions.web import post_fragments  # noqa: F401  (ids: the dbid convertor)
+from community.platform.accounts.models import User
 from community.platform.errors import ActionError, Invalid, NotFound
 from community.platform.text import quote_markdown
 from community.platform.web import fragments
@@ -78,8 +80,6 @@ async def _category_for_compose(request: Request) -> Any:
     if not reads.SLUG_RE.match(request.path_params["slug"]):
         raise NotFound("There is no such category.")
     async with db_of(request).transaction() as session:
-        from sqlalchemy import select
-
         found = (await session.scalars(select(Category).where(Category.slug == request.path_params["slug"]))).first()
     if found is None:
         raise NotFound("There is no such category.")
@@ -152,9 +152,6 @@ async def post_link(request: Request) -> Response:
 
 async def _reply_context(request: Request, thread_id: int, reply_to: int | None) -> dict[str, Any]:
     """The thread's title and, when replying to one post, that post (if the viewer may see it)."""
-    from sqlalchemy import select
-
-    from community.platform.accounts.models import User
 
     viewer = viewer_of(request)
     async with db_of(request).transaction() as session:

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -434,8 +435,6 @@ async def update_profile(session: AsyncSession, viewer: Viewer, *, display_name:
 
 
 def check_timezone(value: str) -> str:
-    from zoneinfo import ZoneInfo
-
     value = value.strip() or "UTC"
     try:
         if len(value) > 64 or "\x00" in value:

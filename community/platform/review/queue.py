@@ -11,7 +11,7 @@ Decisions live in community.platform.review.decisions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
@@ -269,7 +269,6 @@ async def resolve(session: AsyncSession, viewer: Viewer, kind: str, target_id: i
 def waited(created_at: datetime | None) -> str:
     if created_at is None:
         return ""
-    from datetime import UTC
 
     seconds = int((datetime.now(UTC) - created_at).total_seconds())
     if seconds < 3600:

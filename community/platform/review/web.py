@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from community.platform.errors import ActionError
+from community.platform.errors import ActionError, Invalid
 from community.platform.review import decisions, watched
 from community.platform.review import queue as moderation
 from community.platform.web.common import (
@@ -164,12 +164,8 @@ async def watched_test(request: Request) -> Response:
     try:
         form.check()
         if not sample.strip():
-            from community.platform.errors import Invalid
-
             raise Invalid(fields={"sample": "Type a sentence to test."})
         if len(sample) > 5000:
-            from community.platform.errors import Invalid
-
             raise Invalid(fields={"sample": "Use at most 5,000 characters."})
     except ActionError as exc:
         return form_error(request, "moderation/watched_words.html", exc, {"sample": sample}, context)

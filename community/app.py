@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from html import escape
 
 from starlette.applications import Starlette
@@ -108,19 +108,13 @@ async def on_server_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 500)
 
 
-def create_app(settings: Settings, *, db: Database | None = None,
-               pillars: Sequence[Pillar] = PILLARS) -> Starlette:
-    """Builds the app; `db` may be injected (tests bind it to a rolled-back transaction)."""
-    database = db or Database(settings.database_url or "")
-    anonymity = Anonymity(settings.anon_key)
-    templates = Templates(settings, anonymity)
-    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
-    targets = Targets(adapter for pillar in pillars if pillar.adapters for adapter in pillar.adapters(anonymity))
-    routes = collect_routes(pillars)
+EXCEPTION_HANDLERS = {HTTPException: on_http_exception, ActionError: on_action_error,
+                      SignInRequired: on_sign_in_required, Exception: on_server_error}
+
+
+def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: ViewerCache | None, *,
+              owns_database: bool) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     lifespans = [pillar.lifespan for pillar in pillars if pillar.lifespan is not None]
-    # Not with an injected database: tests bind it to a transaction that never commits, so never notifies.
-    viewer_cache = (ViewerCache(settings.database_url)
-                    if settings.viewer_cache and db is None and settings.database_url else None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -136,33 +130,38 @@ def create_app(settings: Settings, *, db: Database | None = None,
             gc.collect()
             gc.freeze()
             yield
-        if db is None:
+        if owns_database:
             await database.dispose()
 
+    return lifespan
+
+
+def create_app(settings: Settings, *, db: Database | None = None,
+               pillars: Sequence[Pillar] = PILLARS) -> Starlette:
+    """Builds the app; `db` may be injected (tests bind it to a rolled-back transaction)."""
+    database = db or Database(settings.database_url or "")
+    anonymity = Anonymity(settings.anon_key)
+    templates = Templates(settings, anonymity)
+    targets = Targets(adapter for pillar in pillars if pillar.adapters for adapter in pillar.adapters(anonymity))
+    routes = collect_routes(pillars)
+    # Not with an injected database: tests bind it to a transaction that never commits, so never notifies.
+    viewer_cache = (ViewerCache(settings.database_url)
+                    if settings.viewer_cache and db is None and settings.database_url else None)
+    lifespan = _lifespan(pillars, database, viewer_cache, owns_database=db is None)
     middleware = [
         Middleware(AccessLog),
         Middleware(SecurityHeaders, settings=settings),
         Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
         Middleware(ViewerMiddleware, settings=settings, db=database, anonymity=anonymity, cache=viewer_cache),
     ]
-    app = Starlette(
-        debug=False,
-        routes=routes,
-        middleware=middleware,
-        exception_handlers={
-            HTTPException: on_http_exception,
-            ActionError: on_action_error,
-            SignInRequired: on_sign_in_required,
-            Exception: on_server_error,
-        },
-        lifespan=lifespan,
-    )
+    app = Starlette(debug=False, routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,
+                    lifespan=lifespan)
     # Same routes, same order, but only those that can match the first path segment are tried.
     app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.db = database
     app.state.templates = templates
-    app.state.passwords = passwords
+    app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.anonymity = anonymity
     app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
     app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)

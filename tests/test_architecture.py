@@ -3,7 +3,7 @@
 - The platform (community/platform) imports no pillar and nothing of the composition root (app, cli, seed).
 - A pillar (discussions, reflections, rooms) imports the platform and itself, never another pillar.
 - Inside a pillar, layers point one way: web -> actions -> models (models.py and policy.py are the bottom;
-  web/ is the top; pillar.py wires them all).
+  web/ is the top; pillar.py wires them all; a room's wire protocol, plain data, sits with the models).
 - No import cycles among the project's modules; no imports inside functions (one reasoned exception);
   nothing is loaded by a string name.
 - Every module opens with a docstring; no function is over 50 lines without saying why in its docstring.
@@ -90,7 +90,7 @@ def pillar_of(module: str) -> str | None:
 
 
 def layer_of(module: str) -> int:
-    """0: models and policy; 1: actions (everything else); 2: web; 3: the pillar's wiring."""
+    """0: models, policy and the wire protocol; 1: actions (everything else); 2: web; 3: the pillar's wiring."""
     parts = module.split(".")[2:]
     if not parts:
         return 3
@@ -98,7 +98,7 @@ def layer_of(module: str) -> int:
         return 3
     if parts[0] == "web":
         return 2
-    if parts[0] in ("models", "policy"):
+    if parts[0] in ("models", "policy", "protocol"):
         return 0
     return 1
 

@@ -7,7 +7,7 @@ watched words, rendered to sanitized HTML once, and then published or held for a
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,12 +25,10 @@ from community.discussions.models import (
 )
 from community.discussions.models import ThreadWatch as Watch
 from community.discussions.states import refresh_counts, set_post_state
-from community.platform import rate_limits
+from community.platform import publishing, rate_limits
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import items as review
 from community.platform.review.models import Flag, ReviewItem
-from community.platform.review.watched import WatchedResult, watch_before
-from community.platform.safety import screening
 from community.platform.text import plain_text, render_markdown
 from community.platform.viewer import Viewer
 from community.settings import Settings
@@ -40,17 +38,9 @@ __all__ = ["create_reply", "create_thread", "delete_post", "edit_post", "set_wat
 
 TITLE_MAX = 200
 BODY_MAX = 20_000
+SURFACE = publishing.Surface(kind="post", body_max=BODY_MAX, empty_message="Please write something before posting.",
+                             needs_readable_text=True)
 REACTION_LABELS = {"thanks": "Thank you", "me_too": "Me too", "helped": "This helped"}
-
-
-class NeedsConfirmation(Invalid):
-    """The writing has likely patient identifiers: the composer is shown again with them highlighted."""
-
-    def __init__(self, screened: screening.Screening) -> None:
-        super().__init__("This may contain details that could identify a patient. Please check the highlighted "
-                         "parts, edit them, or confirm that they are not patient identifiers.",
-                         fields={"body": "Please review the highlighted details below."})
-        self.screening = screened
 
 
 @dataclass
@@ -76,14 +66,7 @@ def check_title(value: str) -> str:
 
 
 def check_body(value: str) -> str:
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if not value.strip():
-        raise Invalid(fields={"body": "Please write something before posting."})
-    if len(value) > BODY_MAX:
-        raise Invalid(fields={"body": f"Use at most {BODY_MAX:,} characters (this has {len(value):,})."})
-    if not plain_text(value).strip():
-        raise Invalid(fields={"body": "This has no readable text. Please write a few words."})
-    return value.strip("\n")
+    return publishing.check_body(SURFACE, value)
 
 
 def _collect(*checks) -> list:  # type: ignore[no-untyped-def]
@@ -101,13 +84,6 @@ def _collect(*checks) -> list:  # type: ignore[no-untyped-def]
     return values
 
 
-def require_can_post(viewer: Viewer) -> None:
-    if viewer.is_silenced():
-        until = viewer.silenced_until
-        raise Forbidden(f"A moderator has paused your posting until {until:%d %B %Y, %H:%M} UTC. You can still "
-                        "read everything. If you think this is a mistake, reply to the moderator's message.")
-
-
 async def check_rate(session: AsyncSession, viewer: Viewer, settings: Settings) -> None:
     await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=Post.created_at,
                                    mine=Post.author_id == viewer.id, what="posts")
@@ -121,42 +97,36 @@ async def _needs_approval(session: AsyncSession, viewer: Viewer, settings: Setti
     return (approved or 0) < settings.new_member_approval_posts
 
 
-async def _screen_and_watch(session: AsyncSession, text: str, confirmed: bool
-                            ) -> tuple[screening.Screening, WatchedResult]:
-    watched = await watch_before(session, text)
-    screened = screening.screen(text)
-    if screened.needs_confirmation(confirmed):
-        raise NeedsConfirmation(screened)
-    return screened, watched
-
-
-async def _after_insert(session: AsyncSession, settings: Settings, viewer: Viewer, post_id: int, state: str,
-                        screened: screening.Screening, watched: WatchedResult, held_by_member_rule: bool) -> None:
+async def _after_insert(session: AsyncSession, post_id: int, state: str, checked: publishing.Checked,
+                        held_by_member_rule: bool) -> None:
     if state == "pending":
         await review.open_item(session, target_kind="post", target_id=post_id, reason="approval",
                                source="approval" if held_by_member_rule else "watched")
     else:
         await publish_side_effects(session, post_id)
-    if watched.flag:
-        await review.open_item(session, target_kind="post", target_id=post_id, reason="watched", source="watched")
-    await screening.record_shared(session, screened, target_kind="post", target_id=post_id)
+    # The approval item (if any) is opened above, with its source: the follow-up adds crisis, identifiers, flags.
+    await publishing.follow_up(session, SURFACE, replace(checked, held=False), post_id)
+
+
+def _held(checked: publishing.Checked) -> bool:
+    """Thread posts: an approval word holds anyone's post, moderators' included."""
+    return checked.watched is not None and checked.watched.require_approval
 
 
 # ---- writing -----------------------------------------------------------------------------------------------
 
 async def create_thread(session: AsyncSession, viewer: Viewer, settings: Settings, *, category_slug: str,
                         title: str, body: str, confirmed: bool = False) -> Published:
-    require_can_post(viewer)
     title, body = _collect(lambda: check_title(title), lambda: check_body(body))
     category = (await session.scalars(select(Category).where(Category.slug == category_slug))).first()
     if category is None:
         raise NotFound("There is no such category.")
     if category.archived_at is not None:
         raise Forbidden("This category is archived: it can be read, but new threads are closed.")
-    await check_rate(session, viewer, settings)
-    screened, watched = await _screen_and_watch(session, f"{title}\n\n{body}", confirmed)
+    checked = await publishing.check(session, SURFACE, viewer, f"{title}\n\n{body}", confirmed=confirmed,
+                                     rate=lambda: check_rate(session, viewer, settings))
     member_rule = await _needs_approval(session, viewer, settings)
-    state = "pending" if member_rule or watched.require_approval else "visible"
+    state = "pending" if member_rule or _held(checked) else "visible"
     thread_id = await session.scalar(insert(Thread).values(
         category_id=category.id, author_id=viewer.id, title=title, state=state, post_count=1,
     ).returning(Thread.id))
@@ -167,8 +137,8 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
     if state == "visible":
         await session.execute(update(Category).where(Category.id == category.id)
                               .values(thread_count=Category.thread_count + 1))
-    await _after_insert(session, settings, viewer, post_id, state, screened, watched, member_rule)
-    return Published(thread_id, post_id, 1, state, screened.crisis_fired)
+    await _after_insert(session, post_id, state, checked, member_rule)
+    return Published(thread_id, post_id, 1, state, checked.crisis)
 
 
 async def access_thread_for_reply(session: AsyncSession, viewer: Viewer, thread_id: int) -> Thread:
@@ -187,25 +157,24 @@ async def access_thread_for_reply(session: AsyncSession, viewer: Viewer, thread_
 
 async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings, *, thread_id: int, body: str,
                        reply_to: int | None = None, confirmed: bool = False) -> Published:
-    require_can_post(viewer)
     (body,) = _collect(lambda: check_body(body))
     thread = await access_thread_for_reply(session, viewer, thread_id)
     if reply_to is not None:
         parent_thread = await session.scalar(select(Post.thread_id).where(Post.id == reply_to))
         if parent_thread != thread.id:
             reply_to = None  # a stale or foreign reference is simply dropped
-    await check_rate(session, viewer, settings)
-    screened, watched = await _screen_and_watch(session, body, confirmed)
+    checked = await publishing.check(session, SURFACE, viewer, body, confirmed=confirmed,
+                                     rate=lambda: check_rate(session, viewer, settings))
     member_rule = await _needs_approval(session, viewer, settings)
-    state = "pending" if member_rule or watched.require_approval else "visible"
+    state = "pending" if member_rule or _held(checked) else "visible"
     position = thread.post_count + 1
     thread.post_count = position
     post_id = await session.scalar(insert(Post).values(
         thread_id=thread.id, author_id=viewer.id, position=position, reply_to_id=reply_to, body_md=body,
         body_html=render_markdown(body), body_text=plain_text(body), state=state).returning(Post.id))
     await session.flush()
-    await _after_insert(session, settings, viewer, post_id, state, screened, watched, member_rule)
-    return Published(thread.id, post_id, position, state, screened.crisis_fired)
+    await _after_insert(session, post_id, state, checked, member_rule)
+    return Published(thread.id, post_id, position, state, checked.crisis)
 
 
 async def access_own_post(session: AsyncSession, viewer: Viewer, post_id: int, *, moderator_ok: bool = False
@@ -232,7 +201,7 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
                     as_moderator: bool = False) -> Post:
     """The author edits their own post (moderators may edit any, with a reason). The old text is kept."""
     if not as_moderator:
-        require_can_post(viewer)
+        publishing.require_not_silenced(viewer)
     post, thread = await access_own_post(session, viewer, post_id, moderator_ok=as_moderator)
     is_first = post.position == 1
     checks = [lambda: check_body(body)]
@@ -243,7 +212,7 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     new_title = values[1] if len(values) > 1 else None
     if body == post.body_md and (new_title is None or new_title == thread.title):
         return post
-    screened, watched = await _screen_and_watch(session, f"{new_title or ''}\n\n{body}", confirmed)
+    checked = await publishing.check(session, SURFACE, viewer, f"{new_title or ''}\n\n{body}", confirmed=confirmed)
     session.add(PostRevision(post_id=post.id, title=thread.title if is_first else None, body_md=post.body_md,
                              edited_by=viewer.id))
     post.body_md = body
@@ -253,12 +222,10 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     if new_title is not None:
         thread.title = new_title
     await session.flush()
-    if watched.require_approval and not as_moderator:
+    if _held(checked) and not as_moderator:
         await _hold_edit_for_approval(session, post)
-    if watched.flag:
-        await review.open_item(session, target_kind="post", target_id=post.id, reason="watched", source="watched")
-    if not as_moderator:
-        await screening.record_shared(session, screened, target_kind="post", target_id=post.id)
+    await publishing.follow_up(session, SURFACE, replace(checked, held=False), post.id,
+                               record_screening=not as_moderator)
     await session.refresh(post)
     return post
 

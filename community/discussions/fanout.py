@@ -19,6 +19,30 @@ def _short(title: str, limit: int = 80) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
+async def _add_watchers(session: AsyncSession, messages: dict[int, tuple[str, str]], thread_id: int, position: int,
+                        who: str, short: str, parent_author: int | None, thread_author: int | None) -> None:
+    """A reply tells the replied-to author, the thread's author and its watchers; muting a thread silences it."""
+    if position > 1:
+        watchers = await session.execute(select(ThreadWatch.user_id, ThreadWatch.level)
+                                         .where(ThreadWatch.thread_id == thread_id))
+        levels = dict(watchers.all())
+        if parent_author is not None:
+            messages.setdefault(parent_author, ("reply", f"{who} replied to your post in “{short}”."))
+        if thread_author is not None:
+            messages.setdefault(thread_author, ("reply", f"{who} replied to your thread “{short}”."))
+        for user_id, level in levels.items():
+            if level == "watch":
+                messages.setdefault(user_id, ("reply", f"{who} replied in “{short}”, a thread you watch."))
+        for user_id, level in levels.items():
+            if level == "mute":
+                messages.pop(user_id, None)
+        return
+    muted = set(await session.scalars(select(ThreadWatch.user_id).where(ThreadWatch.thread_id == thread_id,
+                                                                        ThreadWatch.level == "mute")))
+    for user_id in muted:
+        messages.pop(user_id, None)
+
+
 async def publish_side_effects(session: AsyncSession, post_id: int) -> None:
     parent = aliased(Post)
     row = (await session.execute(
@@ -45,25 +69,7 @@ async def publish_side_effects(session: AsyncSession, post_id: int) -> None:
                                                                 User.deleted_at.is_(None)))
         for user_id in mentioned:
             messages[user_id] = ("mention", f"{who} mentioned you in “{short}”.")
-    if position > 1:
-        watchers = await session.execute(select(ThreadWatch.user_id, ThreadWatch.level)
-                                         .where(ThreadWatch.thread_id == thread_id))
-        levels = dict(watchers.all())
-        if parent_author is not None:
-            messages.setdefault(parent_author, ("reply", f"{who} replied to your post in “{short}”."))
-        if thread_author is not None:
-            messages.setdefault(thread_author, ("reply", f"{who} replied to your thread “{short}”."))
-        for user_id, level in levels.items():
-            if level == "watch":
-                messages.setdefault(user_id, ("reply", f"{who} replied in “{short}”, a thread you watch."))
-        for user_id, level in levels.items():
-            if level == "mute":
-                messages.pop(user_id, None)
-    else:
-        muted = set(await session.scalars(select(ThreadWatch.user_id).where(ThreadWatch.thread_id == thread_id,
-                                                                            ThreadWatch.level == "mute")))
-        for user_id in muted:
-            messages.pop(user_id, None)
+    await _add_watchers(session, messages, thread_id, position, who, short, parent_author, thread_author)
     messages.pop(author_id, None)  # type: ignore[arg-type]
     if messages:
         await session.execute(insert(Notification), [

@@ -10,7 +10,7 @@ Who wrote a piece is kept in one of two ways, never both (see models.reflections
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -18,17 +18,15 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.platform import rate_limits
+from community.platform import publishing, rate_limits
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
-from community.platform.review import watched
 from community.platform.safety import screening as screening_mod
 from community.platform.text import plain_text, render_markdown
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
 from community.reflections.models import (
-    BODY_MAX,
     SHARED,
     TITLE_MAX,
     VISIBILITIES,
@@ -38,9 +36,8 @@ from community.reflections.models import (
     ReflectionReply,
     ReflectionRevision,
 )
-
-# Importing reflection_targets registers the moderation adapters for "reflection" and "reflection_reply".
 from community.reflections.moderation import withdraw_review_items
+from community.reflections.policy import REFLECTION
 from community.reflections.prompts import THEMES, check_theme, prompt_of_week_row, week_number, weekly_sql
 from community.settings import Settings
 
@@ -50,17 +47,6 @@ VISIBILITY_LABELS = {
     "anonymous": "Shared anonymously on the reflection wall",
     "named": "Shared under your name",
 }
-
-
-class NeedsConfirmation(Invalid):
-    """Shared writing with likely patient identifiers: the writer must confirm before it is published."""
-
-    def __init__(self, screening: screening_mod.Screening) -> None:
-        super().__init__("Some words look like they could identify a patient. They are highlighted below. "
-                         "Please change them, or confirm that they are not patient identifiers.",
-                         fields={"confirm_phi": "Please confirm that the highlighted words are not patient "
-                                                "identifiers, or change them."})
-        self.screening = screening
 
 
 # ---- identity --------------------------------------------------------------------------------------------
@@ -127,16 +113,6 @@ def check_title(value: str) -> str | None:
     return value or None
 
 
-def check_body(value: str, limit: int = BODY_MAX, field: str = "body") -> str:
-    value = value.replace("\r\n", "\n").strip()
-    if not value:
-        raise Invalid(fields={field: "Please write something first; even a sentence is enough."})
-    if len(value) > limit:
-        raise Invalid(fields={field: f"Use at most {limit:,} characters (this has {len(value):,}). "
-                                     "Your text is kept below."})
-    return value
-
-
 def check_prompt_id(value: str) -> int | None:
     value = value.strip()
     if not value:
@@ -151,7 +127,7 @@ async def check_draft(session: AsyncSession, *, title: str, body: str, visibilit
     """Validates every field at once so the writer sees all messages together."""
     errors: dict[str, str] = {}
     out: dict[str, object] = {}
-    checks = {"title": lambda: check_title(title), "body": lambda: check_body(body),
+    checks = {"title": lambda: check_title(title), "body": lambda: publishing.check_body(REFLECTION, body),
               "visibility": lambda: check_visibility(visibility), "prompt_id": lambda: check_prompt_id(prompt_id),
               "theme": lambda: check_theme(theme, required=False)}
     for name, check in checks.items():
@@ -170,21 +146,9 @@ async def check_draft(session: AsyncSession, *, title: str, body: str, visibilit
     return Draft(**out)  # type: ignore[arg-type]
 
 
-def _screen(draft: Draft, confirmed: bool) -> screening_mod.Screening:
-    text = f"{draft.title}\n\n{draft.body}" if draft.title else draft.body
-    if draft.visibility not in SHARED:
-        # Private writing: resources for the writer only; identifiers are the writer's own business.
-        return screening_mod.screen(text, check_identifiers=False)
-    result = screening_mod.screen(text)
-    if result.needs_confirmation(confirmed):
-        raise NeedsConfirmation(result)
-    return result
-
-
-def require_can_share(viewer: Viewer, visibility: str) -> None:
-    if visibility in SHARED and viewer.is_silenced():
-        until = viewer.silenced_until.strftime("%d %B %Y") if viewer.silenced_until else ""
-        raise Forbidden(f"You cannot share writing until {until}. You can still write privately in your journal.")
+def _text(draft: Draft) -> str:
+    """What screening and the watched words read: the title, then the body."""
+    return f"{draft.title}\n\n{draft.body}" if draft.title else draft.body
 
 
 async def check_rate(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, settings: Settings,
@@ -217,31 +181,18 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
                             confirmed: bool = False) -> tuple[Reflection, screening_mod.Screening]:
     draft = await check_draft(session, title=title, body=body, visibility=visibility, prompt_id=prompt_id,
                               theme=theme)
-    require_can_share(viewer, draft.visibility)
-    await check_rate(session, viewer, anonymity, settings, draft.visibility)
-    listed = await _watch(session, draft)
-    result = _screen(draft, confirmed)
+    checked = await publishing.check(
+        session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
+        rate=lambda: check_rate(session, viewer, anonymity, settings, draft.visibility))
     reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
                             prompt_id=draft.prompt_id, theme=draft.theme)
-    held = listed is not None and listed.holds(viewer)
-    if held:
+    if checked.held:
         reflection.state = "hidden"  # off the wall until a moderator approves it; its writer sees it, marked
     set_owner(reflection, anonymity, viewer.id, draft.visibility)
     session.add(reflection)
     await session.flush()
-    if draft.visibility in SHARED:
-        await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
-    if listed is not None:
-        await watched.watch_after(session, listed, target_kind="reflection", target_id=reflection.id, held=held)
-    return reflection, result
-
-
-async def _watch(session: AsyncSession, draft: Draft) -> watched.WatchedResult | None:
-    """The watched-word list, for writing that others will read (private writing is the writer's own)."""
-    if draft.visibility not in SHARED:
-        return None
-    text = f"{draft.title}\n\n{draft.body}" if draft.title else draft.body
-    return await watched.watch_before(session, text)
+    await publishing.follow_up(session, REFLECTION, checked, reflection.id)
+    return reflection, checked.screening
 
 
 async def access_reflection(session: AsyncSession, viewer: Viewer | None, anonymity: Anonymity,
@@ -276,14 +227,14 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     if reflection.state == "removed" and draft.visibility in SHARED:
         raise Forbidden("A moderator removed this piece from the wall, so it cannot be shared again. "
                         "You can keep it private.")
-    require_can_share(viewer, draft.visibility)
-    await check_rate(session, viewer, anonymity, settings, draft.visibility, editing=reflection)
     was_shared = reflection.visibility in SHARED
     # The list is asked about wording others have not read yet: new wording, or a piece shared for the first time.
     changed = (draft.title, draft.body) != (reflection.title, reflection.body)
-    listed = await _watch(session, draft) if changed or not was_shared else None
-    result = _screen(draft, confirmed)
-    held = listed is not None and listed.holds(viewer) and reflection.state == "visible"
+    checked = await publishing.check(
+        session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
+        watch=changed or not was_shared,
+        rate=lambda: check_rate(session, viewer, anonymity, settings, draft.visibility, editing=reflection))
+    held = checked.held and reflection.state == "visible"
     if held:
         reflection.state = "hidden"  # the new wording waits for a moderator, as a new piece would
     if was_shared and changed:  # others may have read (or flagged) the wording being replaced: moderators keep it
@@ -300,10 +251,9 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     await session.flush()
     if was_shared and draft.visibility == "private":
         await _withdraw(session, reflection.id)
-    if draft.visibility in SHARED and (result.crisis_fired or result.findings or not was_shared):
-        await screening_mod.record_shared(session, result, target_kind="reflection", target_id=reflection.id)
-    if listed is not None:
-        await watched.watch_after(session, listed, target_kind="reflection", target_id=reflection.id, held=held)
+    result = checked.screening
+    await publishing.follow_up(session, REFLECTION, replace(checked, held=held), reflection.id,
+                               record_screening=bool(result.crisis_fired or result.findings or not was_shared))
     if was_shared and draft.visibility in SHARED:
         rate_limits.EDITS.note(viewer, "reflection")
     return reflection, result

@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.platform import rate_limits
+from community.platform import publishing, rate_limits
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.notify.notifications import notify
-from community.platform.review import watched
 from community.platform.safety import screening as screening_mod
 from community.platform.text import plain_text, render_markdown
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
-from community.reflections.actions import (
-    NeedsConfirmation,
-    access_reflection,
-    anon_tag,
-    check_body,
-    is_mine,
-    journal_tag,
-    require_can_share,
-)
+from community.reflections.actions import access_reflection, anon_tag, is_mine, journal_tag
 from community.reflections.models import (
     REACTIONS,
-    REPLY_MAX,
     Reflection,
     ReflectionReaction,
     ReflectionReply,
     ReflectionReplyRevision,
 )
 from community.reflections.moderation import withdraw_review_items
+from community.reflections.policy import REPLY
 from community.settings import Settings
 
 # Calm nature words: "Anonymous · Heron". 64 of them, so pseudonym_index(..., 64) picks one.
@@ -114,22 +105,17 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
                        settings: Settings, body: str, anonymous: bool,
                        confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
     reflection = await access_shared(session, viewer, anonymity, reflection_id)
-    text = check_body(body, REPLY_MAX)
-    require_can_share(viewer, "anonymous")
+    text = publishing.check_body(REPLY, body)
     # Counted by the columns that already say whose a reply is: the member id, or the anonymous reply tag.
-    await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
-                                   mine=my_replies_clause(viewer, anonymity), what="replies")
-    listed = await watched.watch_before(session, text)
-    result = screening_mod.screen(text)
-    if result.needs_confirmation(confirmed):
-        raise NeedsConfirmation(result)
+    checked = await publishing.check(session, REPLY, viewer, text, confirmed=confirmed, rate=lambda: rate_limits.check_recent(
+        session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
+        mine=my_replies_clause(viewer, anonymity), what="replies"))
     own = is_mine(reflection, viewer, anonymity)
     # The author of an anonymous piece always replies anonymously: a named reply would unmask them.
     anonymous = anonymous or (own and reflection.visibility == "anonymous")
     reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
                             anonymous=anonymous, is_author=own and anonymous)
-    held = listed.holds(viewer)
-    if held:
+    if checked.held:
         reply.state = "hidden"  # shown to others once a moderator approves it; its writer sees it, marked
     if anonymous:
         reply.author_tag = reply_tag(anonymity, viewer.id)
@@ -140,8 +126,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
         reply.author_id = viewer.id
     session.add(reply)
     await session.flush()
-    await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
-    await watched.watch_after(session, listed, target_kind="reflection_reply", target_id=reply.id, held=held)
+    await publishing.follow_up(session, REPLY, checked, reply.id)
     if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
         url = f"/reflections/{reflection.id}#reply-{reply.id}"
         what = f"“{reflection.title}”" if reflection.title else "your reflection"
@@ -153,7 +138,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
         elif reflection.visibility == "named" and reflection.author_id:
             await notify(session, user_id=reflection.author_id, kind="reflection_reply",
                          text=f"Someone replied to {what}.", url=url, target=("reflection_reply", reply.id))
-    return reply, result
+    return reply, checked.screening
 
 
 def _reply_is_mine(reply: ReflectionReply, viewer: Viewer, anonymity: Anonymity) -> bool:
@@ -187,17 +172,19 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity
     patient-identifier screening with the confirm step), Markdown rendered and sanitized once. Only the text and
     the "edited" mark change: who wrote it (author_id, or tag, seal and pseudonym) is left exactly as it was."""
     reply, _ = await access_own_reply(session, viewer, anonymity, reply_id)
-    text = check_body(body, REPLY_MAX)
-    require_can_share(viewer, "anonymous")
-    if text != reply.body:
-        rate_limits.EDITS.check(viewer, "reflection_reply", limit=settings.posts_per_minute, what="reply edits")
-    listed = await watched.watch_before(session, text) if text != reply.body else None
-    result = screening_mod.screen(text)
-    if result.needs_confirmation(confirmed):
-        raise NeedsConfirmation(result)
-    if listed is None:  # the same text: nothing to save
+    text = publishing.check_body(REPLY, body)
+    changed = text != reply.body
+
+    async def edit_rate() -> None:
+        if changed:
+            rate_limits.EDITS.check(viewer, "reflection_reply", limit=settings.posts_per_minute, what="reply edits")
+
+    checked = await publishing.check(session, REPLY, viewer, text, confirmed=confirmed, rate=edit_rate,
+                                     watch=changed)
+    result = checked.screening
+    if not changed:  # the same text: nothing to save
         return reply, result
-    held = listed.holds(viewer) and reply.state == "visible"
+    held = checked.held and reply.state == "visible"
     if held:
         reply.state = "hidden"  # the new wording waits for a moderator, as a new reply would
     session.add(ReflectionReplyRevision(reply_id=reply.id, body=reply.body, created_at=day_of(datetime.now(UTC))))
@@ -208,8 +195,7 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity
     reply.edited_at = day_of(now) if reply.author_id is None else now
     await session.flush()
     rate_limits.EDITS.note(viewer, "reflection_reply")
-    await screening_mod.record_shared(session, result, target_kind="reflection_reply", target_id=reply.id)
-    await watched.watch_after(session, listed, target_kind="reflection_reply", target_id=reply.id, held=held)
+    await publishing.follow_up(session, REPLY, replace(checked, held=held), reply.id)
     return reply, result
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform import publishing
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound, RateLimited
 from community.platform.review import audit, watched
@@ -26,13 +27,12 @@ from community.platform.times import parse_moment
 from community.platform.viewer import Viewer
 from community.rooms import protocol
 from community.rooms.models import Room, RoomEvent, RoomMessage, RoomParticipant, RoomPresence
+from community.rooms.policy import MESSAGE
 
 CHANNEL = "room_events"
 PRESENCE_FRESH_SECONDS = 90
 OPEN_EARLY = timedelta(minutes=30)  # a host may open a scheduled session this long before its start
 RETENTION_CHOICES = {"keep": None, "0": 0, "1": 1, "24": 24, "72": 72, "168": 168}
-NEEDS_APPROVAL_MESSAGE = ("This message contains wording that needs a moderator's approval, so it can't be sent "
-                          "in a live room. Please rephrase it.")
 
 _ADJECTIVES = ("Quiet", "Steady", "Gentle", "Patient", "Calm", "Warm", "Kind", "Brave", "Thoughtful", "Bright",
                "Hopeful", "Careful", "Curious", "Tender", "Open", "Still", "Clear", "Soft", "Early", "Late")
@@ -299,42 +299,51 @@ class Posted:
     frame: dict[str, Any] | None = None  # the committed message's frame, when the fast path wrote it
 
 
-def _screen(body: str) -> Any:
-    return screening.screen(body)
-
-
-async def post_message(session: AsyncSession, anonymity: Anonymity, viewer: Viewer, room_id: int, participant_id: int,
-                       body: str, *, client_id: str | None = None, confirm: bool = False) -> Posted:
+async def _room_allows(session: AsyncSession, viewer: Viewer, room_id: int, participant_id: int,
+                       at: datetime) -> tuple[Room, RoomParticipant]:
+    """Step 2 for a live message: the room is open and the participant present, not muted, not read-only."""
     room = await access_room(session, viewer, room_id)
     participant = await session.get(RoomParticipant, participant_id, with_for_update=True)
     if participant is None or participant.room_id != room_id:
         raise Forbidden("You are not in this room.")
     if participant.removed_at is not None:
         raise Forbidden("You were removed from this session.")
-    staff = can_moderate(viewer, room)
-    at = now()
     if room.state == "ended":
         raise Forbidden("This session has ended.")
     if room.state != "open":
         raise Forbidden("The session has not started yet: it opens when the host arrives.")
-    if viewer.is_silenced(at):
-        raise Forbidden("Your account is silenced for now, so you can read but not write.")
+    publishing.require_not_silenced(viewer, at)
     if participant.muted_until and participant.muted_until > at:
         raise Forbidden(f"You are muted in this room until {participant.muted_until:%H:%M} UTC.")
-    if room.locked and not staff:
+    if room.locked and not can_moderate(viewer, room):
         raise Forbidden("The host has made the room read-only for now.")
-    if room.slow_mode_seconds and not staff and participant.last_message_at:
+    return room, participant
+
+
+def _slow_mode(viewer: Viewer, room: Room, participant: RoomParticipant, at: datetime) -> None:
+    """Step 3 for a live message: the room's slow mode is its rate limit (hosts and moderators are exempt)."""
+    if room.slow_mode_seconds and not can_moderate(viewer, room) and participant.last_message_at:
         wait = (participant.last_message_at + timedelta(seconds=room.slow_mode_seconds) - at).total_seconds()
         if wait > 0:
             raise RateLimited(f"Slow mode is on: one message every {room.slow_mode_seconds} seconds. "
                               f"Please wait {int(wait) + 1} s.", int(wait) + 1)
-    body = check_body(body)
-    watch = await watched.watch_before(session, body)  # hosts and moderators are not exempt, as in threads
-    if watch.require_approval:  # a live message cannot wait for a moderator: refuse it like a block
-        raise Invalid(NEEDS_APPROVAL_MESSAGE, fields={"body": NEEDS_APPROVAL_MESSAGE})
-    screened = _screen(body)
-    if screened.needs_confirmation(confirm):
-        return Posted(held=screened)
+
+
+async def post_message(session: AsyncSession, anonymity: Anonymity, viewer: Viewer, room_id: int, participant_id: int,
+                       body: str, *, client_id: str | None = None, confirm: bool = False) -> Posted:
+    """The careful path: every step of the publishing pipeline, in a session. A message with likely patient
+    identifiers is not sent: it comes back `held`, for the writer to confirm or change."""
+    at = now()
+    body = publishing.check_body(MESSAGE, body)
+    room, participant = await _room_allows(session, viewer, room_id, participant_id, at)
+
+    async def rate() -> None:
+        _slow_mode(viewer, room, participant, at)
+
+    try:  # hosts and moderators are not exempt from the watched words, as in threads
+        checked = await publishing.check(session, MESSAGE, viewer, body, confirmed=confirm, rate=rate, at=at)
+    except publishing.NeedsConfirmation as held:
+        return Posted(held=held.screening)
     html = render_light(body)
     seq = await next_seq(session, room_id)
     message_id = await session.scalar(insert(RoomMessage).values(
@@ -342,9 +351,8 @@ async def post_message(session: AsyncSession, anonymity: Anonymity, viewer: View
         client_id=client_id).returning(RoomMessage.id))
     participant.last_message_at = at
     await notify(session, room_id, seq, "m")
-    await watched.watch_after(session, watch, target_kind="room_message", target_id=message_id, held=False)
-    await screening.record_shared(session, screened, target_kind="room_message", target_id=message_id)
-    return Posted(seq=seq, message_id=message_id, crisis=screened.crisis_fired)
+    await publishing.follow_up(session, MESSAGE, checked, message_id)
+    return Posted(seq=seq, message_id=message_id, crisis=checked.crisis)
 
 
 # The common case of a send in ONE statement and one round trip (autocommit: the statement is its own
@@ -375,13 +383,6 @@ SELECT m.id, m.seq, m.created_at, p.label, p.anonymous, p.role, pg_notify('{CHAN
 """
 
 
-def check_body(body: str) -> str:
-    body = body.replace("\x00", "").strip()
-    if not body or len(body) > protocol.MAX_MESSAGE_CHARS:
-        raise Invalid(f"Messages are 1 to {protocol.MAX_MESSAGE_CHARS:,} characters.")
-    return body
-
-
 async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant_id: int, body: str, *,
                             client_id: str | None = None, confirm: bool = False) -> Posted | None:
     """`post_message` on a raw asyncpg connection, for the live socket's hot path; None: take the careful path.
@@ -390,17 +391,16 @@ async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant
     are done here, everything else returns None so `post_message` does it in a session.
     """
     at = now()
-    if viewer.is_silenced(at):
-        return None
-    try:
-        body = check_body(body)
-    except Invalid:
-        return None
-    if (await watched.check_watched_raw(conn, body)).matched:
-        return None  # refused, or a review item to open in the same transaction: the careful path
-    screened = _screen(body)
+    try:  # the same step 1 and step 2 (not silenced) as the careful path
+        body = publishing.check_body(MESSAGE, body)
+        publishing.require_not_silenced(viewer, at)
+    except (Invalid, Forbidden):
+        return None  # the careful path says why
+    screened = screening.screen(body)
     if screened.needs_confirmation(confirm) or screened.crisis_fired or screened.findings:
         return None  # held, or a review item to open in the same transaction: the careful path
+    if (await watched.check_watched_raw(conn, body)).matched:
+        return None  # refused, or a review item to open in the same transaction: the careful path
     html = render_light(body)
     row = await conn.fetchrow(_FAST_POST_SQL, room_id, participant_id, viewer.id, viewer.is_moderator, body, html,
                               client_id, at, f"{room_id}:")

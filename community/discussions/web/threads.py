@@ -13,11 +13,12 @@ from starlette.routing import Route
 
 from community.discussions import actions as discussions
 from community.discussions import reads, search
-from community.discussions.actions import REACTION_LABELS, NeedsConfirmation, Published
+from community.discussions.actions import REACTION_LABELS, Published
 from community.discussions.models import Category, Post, Thread
 from community.discussions.web import post_fragments  # noqa: F401  (ids: the dbid convertor)
 from community.platform.accounts.models import User
 from community.platform.errors import ActionError, Invalid, NotFound
+from community.platform.publishing import NeedsConfirmation
 from community.platform.text import quote_markdown
 from community.platform.web import fragments
 from community.platform.web.common import db_of, form_error, redirect, settings_of, viewer_of

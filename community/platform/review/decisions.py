@@ -7,7 +7,7 @@ outcome. For anonymous content, the audit entry names the content, never its aut
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -123,109 +123,162 @@ def _int_param(params: dict[str, str], name: str, low: int, high: int, message: 
     return int(raw)
 
 
+@dataclass
+class _Case:
+    """One decision being taken: what every handler reads, and the audit details it adds to."""
+
+    session: AsyncSession
+    viewer: Viewer
+    review: Review
+    adapter: Any
+    kind: str
+    target_id: int
+    view: TargetView
+    action: str
+    reason: str | None
+    params: dict[str, str]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def said(self) -> str:
+        return f" Reason: {self.reason}" if self.reason else ""
+
+
+async def _tool(case: _Case) -> str | None:
+    """A kind's own tools (the thread tools for posts: edit, lock, pin, move)."""
+    described = await case.adapter.apply(case.session, case.viewer, case.review.settings, case.target_id,
+                                         case.action, case.params)
+    case.details["change"] = described
+    return f"A moderator {described} ({case.view.title}).{case.said}"
+
+
+async def _keep(case: _Case) -> str | None:
+    """keep, restore, approve: the writing is (again) visible."""
+    view = case.view
+    if view.state == "removed" and case.action != "restore":
+        raise Invalid("This was removed; use Restore to bring it back.")
+    if view.state == "visible":
+        return None
+    await case.adapter.set_state(case.session, case.target_id, "visible", None)
+    # Held writing (pending posts; shared reflections and replies held by a watched word are "hidden").
+    if view.state == "pending" or case.action == "approve":
+        return f"Your writing ({view.title}) was approved and is now visible."
+    return f"A moderator reviewed your writing ({view.title}); it is visible again."
+
+
+async def _check_in(case: _Case) -> str | None:
+    """Care, not a sanction: nothing goes on the writer's record, and the writing stays as it is."""
+    await _reachable_author(case.session, case.adapter, case.target_id)
+    return f"A moderator is checking in about something you wrote ({case.view.title}): {case.reason}"
+
+
+async def _take_down(case: _Case) -> str | None:
+    """hide, remove."""
+    state = "hidden" if case.action == "hide" else "removed"
+    if case.view.state == state:
+        raise Invalid(f"This is already {state}.")
+    await case.adapter.set_state(case.session, case.target_id, state, case.reason)
+    verb = "hid" if case.action == "hide" else "removed"
+    return f"A moderator {verb} your writing ({case.view.title}).{case.said}"
+
+
+async def _sanction(case: _Case) -> str | None:
+    """warn, silence, suspend: on the writer, with an optional action on the writing."""
+    user = await _author_for_sanction(case.session, case.viewer, case.adapter, case.target_id)
+    content = case.params.get("content", "")
+    if content not in ("", "hide", "remove"):
+        raise Invalid(fields={"content": "Choose what happens to the writing."})
+    until, author_text = await _SANCTIONS[case.action](case, user)
+    anonymous = case.view.anonymous
+    # For anonymous writing: no moderator id and only the day, so nothing on this row lines up with the audit entry.
+    case.session.add(Sanction(user_id=user.id, kind=case.action, reason=case.reason or "", until=until,
+                              created_by=None if anonymous else case.viewer.id,
+                              **({"created_at": _day(datetime.now(UTC))} if anonymous else {})))
+    state = "hidden" if content == "hide" else "removed"
+    if content and case.view.state != state:
+        await case.adapter.set_state(case.session, case.target_id, state, case.reason)
+        case.details["content"] = content
+    if not anonymous:
+        case.details["member_id"] = user.id
+    return author_text
+
+
+async def _warn(case: _Case, user: User) -> tuple[datetime | None, str]:
+    where = "something you shared" if case.view.anonymous else "your writing"
+    return None, f"A private message from the moderators about {where} ({case.view.title}): {case.reason}"
+
+
+async def _silence(case: _Case, user: User) -> tuple[datetime | None, str]:
+    hours = _int_param(case.params, "hours", 1, 24 * 365, "Choose how long posting is paused.")
+    assert hours is not None
+    until = datetime.now(UTC) + timedelta(hours=hours)
+    if case.view.anonymous:  # whole days, so the row's time cannot be matched with the audit entry
+        until = _day(until) + timedelta(days=1)
+    await accounts.set_silenced(case.session, user.id, until)
+    case.details["hours"] = hours
+    return until, f"A moderator paused your posting until {until:%d %B %Y, %H:%M} UTC. You can still read.{case.said}"
+
+
+async def _suspend_writer(case: _Case, user: User) -> tuple[datetime | None, str]:
+    days = _int_param(case.params, "days", 1, 3650, "Choose between 1 and 3,650 days, or leave it empty.",
+                      optional=True)
+    await _suspend(case.session, case.viewer, case.view, user, case.reason or "", days)
+    case.details["days"] = days
+    return user.suspended_until, f"Your account was suspended.{case.said}"
+
+
+_SANCTIONS = {"warn": _warn, "silence": _silence, "suspend": _suspend_writer}
+_HANDLERS = {"keep": _keep, "restore": _keep, "approve": _keep, "check_in": _check_in, "hide": _take_down,
+             "remove": _take_down, "warn": _sanction, "silence": _sanction, "suspend": _sanction}
+
+
 async def decide(session: AsyncSession, viewer: Viewer, review: Review, *, kind: str, target_id: int,
                  action: str, reason: str = "", params: dict[str, str] | None = None) -> Decision:
+    """Takes one decision through its handler, then the shared ending: audit, the writer, the flaggers."""
     require_staff(viewer)
-    params = params or {}
-    settings, targets = review.settings, review.targets
-    adapter = adapter_or_404(targets, kind)
+    adapter = adapter_or_404(review.targets, kind)
     extra = getattr(adapter, "extra_decisions", ())
     if action not in RESOLVING and action not in extra:
         raise Invalid(fields={"action": "Choose one of the available decisions."})
     reason_text = check_reason(action, reason)
-    view = await access_target(session, viewer, targets, kind, target_id)
-    details: dict[str, Any] = {}
-    author_text: str | None = None
-    title = view.title
-    said = f" Reason: {reason_text}" if reason_text else ""
+    view = await access_target(session, viewer, review.targets, kind, target_id)
+    case = _Case(session, viewer, review, adapter, kind, target_id, view, action, reason_text, params or {})
+    author_text = await (_tool if action in extra else _HANDLERS[action])(case)
+    return await _finish(case, author_text)
 
-    if action in extra:
-        described = await adapter.apply(session, viewer, settings, target_id, action, params)  # type: ignore[attr-defined]
-        details["change"] = described
-        author_text = f"A moderator {described} ({title}).{said}"
-    elif action in ("keep", "restore", "approve"):
-        if view.state == "removed" and action != "restore":
-            raise Invalid("This was removed; use Restore to bring it back.")
-        if view.state != "visible":
-            await adapter.set_state(session, target_id, "visible", None)
-            # Held writing (pending posts; shared reflections and replies held by a watched word are "hidden").
-            author_text = (f"Your writing ({title}) was approved and is now visible."
-                           if view.state == "pending" or action == "approve"
-                           else f"A moderator reviewed your writing ({title}); it is visible again.")
-    elif action == "check_in":
-        # Care, not a sanction: nothing goes on the writer's record, and the writing stays as it is.
-        await _reachable_author(session, adapter, target_id)
-        author_text = f"A moderator is checking in about something you wrote ({title}): {reason_text}"
-    elif action in ("hide", "remove"):
-        state = "hidden" if action == "hide" else "removed"
-        if view.state == state:
-            raise Invalid(f"This is already {state}.")
-        await adapter.set_state(session, target_id, state, reason_text)
-        verb = "hid" if action == "hide" else "removed"
-        author_text = f"A moderator {verb} your writing ({title}).{said}"
-    else:  # sanctions: warn, silence, suspend, with an optional action on the content
-        user = await _author_for_sanction(session, viewer, adapter, target_id)
-        content = params.get("content", "")
-        if content not in ("", "hide", "remove"):
-            raise Invalid(fields={"content": "Choose what happens to the writing."})
-        until = None
-        if action == "warn":
-            author_text = (f"A private message from the moderators about your writing ({title}): {reason_text}"
-                           if not view.anonymous else
-                           f"A private message from the moderators about something you shared ({title}): "
-                           f"{reason_text}")
-        elif action == "silence":
-            hours = _int_param(params, "hours", 1, 24 * 365, "Choose how long posting is paused.")
-            assert hours is not None
-            until = datetime.now(UTC) + timedelta(hours=hours)
-            if view.anonymous:  # whole days, so the row's time cannot be matched with the audit entry
-                until = _day(until) + timedelta(days=1)
-            await accounts.set_silenced(session, user.id, until)
-            details["hours"] = hours
-            author_text = (f"A moderator paused your posting until {until:%d %B %Y, %H:%M} UTC. You can still "
-                           f"read.{said}")
-        else:
-            days = _int_param(params, "days", 1, 3650, "Choose between 1 and 3,650 days, or leave it empty.",
-                              optional=True)
-            await _suspend(session, viewer, view, user, reason_text or "", days)
-            details["days"] = days
-            until = user.suspended_until
-            author_text = f"Your account was suspended.{said}"
-        if view.anonymous:
-            # No moderator id and only the day: nothing on this row lines up with the audit entry.
-            session.add(Sanction(user_id=user.id, kind=action, reason=reason_text or "", until=until,
-                                 created_by=None, created_at=_day(datetime.now(UTC))))
-        else:
-            session.add(Sanction(user_id=user.id, kind=action, reason=reason_text or "", until=until,
-                                 created_by=viewer.id))
-        if content and view.state != ("hidden" if content == "hide" else "removed"):
-            await adapter.set_state(session, target_id, "hidden" if content == "hide" else "removed", reason_text)
-            details["content"] = content
-        if not view.anonymous:
-            details["member_id"] = user.id
 
+async def _finish(case: _Case, author_text: str | None) -> Decision:
+    """The ending every decision shares: close the item and flags, write the audit entry (its reason sealed when
+    it is about a hidden writer), tell the writer, and thank the flaggers."""
+    session, viewer, action = case.session, case.viewer, case.action
     item_id, flaggers = (None, [])
     if action in RESOLVING:
-        item_id, flaggers = await resolve(session, viewer, kind, target_id, action, reason_text)
-    details.update({"item": item_id, "flags": len(flaggers)})
-    to_hidden_writer = view.anonymous and action in ("check_in", "warn", "silence", "suspend")
-    await audit.record(session, viewer, f"moderation.{action}", target_type=kind, target_id=target_id,
-                       target_label=title, reason=reason_text, details=details,
-                       seal_reason_with=review.anonymity if to_hidden_writer else None)
+        item_id, flaggers = await resolve(session, viewer, case.kind, case.target_id, action, case.reason)
+    case.details.update({"item": item_id, "flags": len(flaggers)})
+    to_hidden_writer = case.view.anonymous and action in ("check_in", "warn", "silence", "suspend")
+    await audit.record(session, viewer, f"moderation.{action}", target_type=case.kind, target_id=case.target_id,
+                       target_label=case.view.title, reason=case.reason, details=case.details,
+                       seal_reason_with=case.review.anonymity if to_hidden_writer else None)
     if author_text:
-        await adapter.notify_author(session, target_id, NOTIFICATION_KIND.get(action, "moderation"),
-                                    author_text, view.url if action not in ("remove", "suspend") else None)
-    outcome = FLAGGER_OUTCOME.get(action)
-    flaggers = [flagger for flagger in flaggers if flagger != viewer.id]
-    if outcome and flaggers:
-        # Flaggers may not see hidden or removed writing: then the thanks names only its kind, never its title
-        # (for a privacy removal the title may be the identifier). Otherwise it names it, and is shown only
-        # while the writing stays visible to them.
-        after = (await adapter.load(session, [target_id])).get(target_id)
-        if after is not None and after.state == "visible" and kind in notifications.TARGET_KINDS:
-            text, target = f"Thank you for your flag on {title}. A moderator {outcome}.", (kind, target_id)
-        else:
-            text, target = f"Thank you for your flag on {FLAGGED_KIND.get(kind, 'some writing')}. A moderator {outcome}.", None
-        for flagger in flaggers:
-            await notifications.notify(session, user_id=flagger, kind="moderation", text=text, target=target)
+        await case.adapter.notify_author(session, case.target_id, NOTIFICATION_KIND.get(action, "moderation"),
+                                         author_text, case.view.url if action not in ("remove", "suspend") else None)
+    await _thank_flaggers(case, [flagger for flagger in flaggers if flagger != viewer.id])
     return Decision(action, f"Done: {LABELS[action].lower()}.", item_id)
+
+
+async def _thank_flaggers(case: _Case, flaggers: list[int]) -> None:
+    """Flaggers may not see hidden or removed writing: then the thanks names only its kind, never its title
+    (for a privacy removal the title may be the identifier). Otherwise it names it, and is shown only while
+    the writing stays visible to them."""
+    outcome = FLAGGER_OUTCOME.get(case.action)
+    if not outcome or not flaggers:
+        return
+    title, kind = case.view.title, case.kind
+    after = (await case.adapter.load(case.session, [case.target_id])).get(case.target_id)
+    if after is not None and after.state == "visible" and kind in notifications.TARGET_KINDS:
+        text, target = f"Thank you for your flag on {title}. A moderator {outcome}.", (kind, case.target_id)
+    else:
+        text, target = (f"Thank you for your flag on {FLAGGED_KIND.get(kind, 'some writing')}. "
+                        f"A moderator {outcome}."), None
+    for flagger in flaggers:
+        await notifications.notify(case.session, user_id=flagger, kind="moderation", text=text, target=target)

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 import community.platform.web.ids  # noqa: F401  (registers the dbid path convertor)
 from community.platform.errors import ActionError, Invalid, NotFound
+from community.platform.publishing import NeedsConfirmation
 from community.platform.web import fragments
 from community.platform.web.common import anonymity_of, db_of, form_error, redirect, settings_of, viewer_of
 from community.platform.web.forms import read_form
@@ -121,7 +122,7 @@ async def reply(request: Request) -> Response:
             created, result = await replies.create_reply(
                 session, viewer, key_of(request), reflection_id, settings=settings_of(request),
                 body=data.get("body", ""), anonymous=data.get("anonymous") == "yes", confirmed=data.get("confirm_phi") == "yes")
-    except actions.NeedsConfirmation as exc:
+    except NeedsConfirmation as exc:
         return await render_show_error(request, reflection_id, exc, data, {
             "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired})
     except ActionError as exc:
@@ -159,7 +160,7 @@ async def edit_reply(request: Request) -> Response:
             saved, result = await replies.edit_reply(session, viewer, key_of(request), reply_id,
                                                      settings=settings_of(request), body=data.get("body", ""),
                                                      confirmed=data.get("confirm_phi") == "yes")
-    except actions.NeedsConfirmation as exc:
+    except NeedsConfirmation as exc:
         return form_error(request, template, exc, data, {
             **context, "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired})
     except ActionError as exc:
@@ -253,6 +254,25 @@ async def _save_draft_quietly(request: Request, viewer: Any, slot: str, data: di
         return False
 
 
+async def _save_as_draft(request: Request, viewer: Any, form: Any, data: dict[str, str], slot: str,
+                         context: dict[str, Any], *, reflection_id: int | None, prompt_hint: int | None) -> Response:
+    """"Save as draft" on the composer: kept on the server, nothing published."""
+    template = "reflections/compose.html"
+    try:
+        form.check()
+    except Invalid as exc:
+        await _save_draft_quietly(request, viewer, slot, data)
+        return form_error(request, template, exc, data, context)
+    try:
+        async with db_of(request).transaction() as session:
+            await drafts.save_draft(session, viewer, key_of(request), slot, **{k: data.get(k, "") for k in FIELDS})
+    except ActionError as exc:
+        return form_error(request, template, exc, data, context)
+    target = f"/reflections/{reflection_id}/edit" if reflection_id else (
+        f"/reflections/new?prompt={prompt_hint}" if prompt_hint else "/reflections/new")
+    return redirect(request, target, flash="Your draft is saved. Come back to it any time.")
+
+
 async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -> Response:
     form = await read_form(request)
     data = {k: v for k, v in form.as_dict().items() if k != "csrf_token"}
@@ -271,19 +291,8 @@ async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -
     except ActionError as exc:
         return form_error(request, "errors/error.html", exc, {})
     if data.get("intent") == "draft":
-        try:
-            form.check()
-        except Invalid as exc:
-            await _save_draft_quietly(request, viewer, slot, data)
-            return form_error(request, template, exc, data, context)
-        try:
-            async with db_of(request).transaction() as session:
-                await drafts.save_draft(session, viewer, key_of(request), slot, **{k: data.get(k, "") for k in FIELDS})
-        except ActionError as exc:
-            return form_error(request, template, exc, data, context)
-        target = f"/reflections/{reflection_id}/edit" if reflection_id else (
-            f"/reflections/new?prompt={prompt_hint}" if prompt_hint else "/reflections/new")
-        return redirect(request, target, flash="Your draft is saved. Come back to it any time.")
+        return await _save_as_draft(request, viewer, form, data, slot, context,
+                                    reflection_id=reflection_id, prompt_hint=prompt_hint)
     try:
         form.check()
         async with db_of(request).transaction() as session:
@@ -298,7 +307,7 @@ async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -
                                                                 settings=settings_of(request), confirmed=confirmed,
                                                                 **fields)
             await drafts.discard_draft(session, viewer, key_of(request), slot)
-    except actions.NeedsConfirmation as exc:
+    except NeedsConfirmation as exc:
         kept = await _save_draft_quietly(request, viewer, slot, data)
         return form_error(request, template, exc, data, {
             **context, "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired,
@@ -333,7 +342,7 @@ async def visibility(request: Request) -> Response:
         kept = {"title": reflection.title or "", "body": reflection.body, "prompt_id": str(reflection.prompt_id or ""),
                 "theme": reflection.theme or "", "visibility": data.get("visibility", reflection.visibility)}
         extra = {}
-        if isinstance(exc, actions.NeedsConfirmation):
+        if isinstance(exc, NeedsConfirmation):
             extra = {"highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired}
         return form_error(request, "reflections/compose.html", exc, kept, {**context, **extra})
     messages = {"private": "It is private now: withdrawn from the wall and from search.",

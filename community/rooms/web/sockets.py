@@ -62,6 +62,10 @@ async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
 
 
 async def room_socket(websocket: WebSocket) -> None:
+    """One member's socket, from the Origin and sign-in checks to the last release.
+
+    Long because the socket's life is one sequence (gates, subscribe, enter, run, release) and `release`, a
+    closure, must share its locals so that it runs exactly once, before a possibly slow close."""
     app = websocket.app
     settings = app.state.settings
     hub: Hub | None = getattr(app.state, "room_hub", None)
@@ -173,7 +177,7 @@ class _Session:
         self.viewer = viewer
         self.room_id = room_id
         self.pid = pid
-        self.key = anonymity
+        self.anonymity = anonymity
         self.db = db
         self.limits = limits
         self.replayed = replayed
@@ -296,7 +300,7 @@ class _Session:
             if posted is None:
                 async with self.db.transaction() as session:
                     posted = await rooms_actions.post_message(
-                        session, self.key, self.viewer, self.room_id, self.pid, frame["text"],
+                        session, self.anonymity, self.viewer, self.room_id, self.pid, frame["text"],
                         client_id=client_id, confirm=confirm)
         except ActionError as exc:
             self._direct(protocol.error(_error_code(exc), exc.message, client_id))

@@ -24,6 +24,7 @@ from community.discussions.models import (
     Thread,
 )
 from community.discussions.models import ThreadWatch as Watch
+from community.discussions.policy import SURFACE
 from community.discussions.states import refresh_counts, set_post_state
 from community.platform import publishing, rate_limits
 from community.platform.errors import Forbidden, Invalid, NotFound
@@ -37,9 +38,6 @@ __all__ = ["create_reply", "create_thread", "delete_post", "edit_post", "set_wat
 
 
 TITLE_MAX = 200
-BODY_MAX = 20_000
-SURFACE = publishing.Surface(kind="post", body_max=BODY_MAX, empty_message="Please write something before posting.",
-                             needs_readable_text=True)
 REACTION_LABELS = {"thanks": "Thank you", "me_too": "Me too", "helped": "This helped"}
 
 

@@ -26,12 +26,13 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from community.platform.base import Base, created_at, pk
+from community.platform.states import STATE_CHECK_SQL, State
 
-POST_STATES = ("visible", "hidden", "removed", "pending")
+POST_STATES = tuple(State)
 REACTIONS = ("thanks", "me_too", "helped")
 WATCH_LEVELS = ("watch", "mute")
 
-_STATE_CHECK = "state IN ('visible','hidden','removed','pending')"
+_STATE_CHECK = STATE_CHECK_SQL
 
 
 class Category(Base):

@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.discussions.models import Post, PostRevision, Thread
+from community.discussions.policy import thread_visible_sql, visible_to
 from community.platform.accounts.models import User
 from community.platform.errors import Forbidden, NotFound
 from community.platform.times import parse_moment
@@ -62,6 +63,8 @@ _THREAD_COLUMNS = """
   t.id, t.title, t.state, t.pinned, t.locked, t.reply_count, t.post_count, t.last_activity_at, t.created_at,
   t.author_id, coalesce(u.display_name, 'Community team') AS author_name, r.last_read_position
 """
+_VISIBLE_1 = thread_visible_sql("t", "$1", "$3")  # the discussions visibility rule (policy), as SQL
+_VISIBLE_2 = thread_visible_sql("t", "$2", "$3")
 # $1 viewer id, $2 category slug, $3 viewer is staff, $4 first page, $5..$6 the cursor, $7 the page size + 1.
 THREADS_SQL = f"""
 WITH c AS (
@@ -73,14 +76,14 @@ FROM c LEFT JOIN LATERAL (
    FROM threads t LEFT JOIN users u ON u.id = t.author_id
    LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1::bigint
    WHERE $4::boolean AND t.category_id = c.id AND t.pinned
-     AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $1::bigint AND t.state <> 'removed'))
+     AND {_VISIBLE_1}
    ORDER BY t.last_activity_at DESC, t.id DESC LIMIT 20)
   UNION ALL
   (SELECT {_THREAD_COLUMNS}
    FROM threads t LEFT JOIN users u ON u.id = t.author_id
    LEFT JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1::bigint
    WHERE t.category_id = c.id AND NOT t.pinned
-     AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $1::bigint AND t.state <> 'removed'))
+     AND {_VISIBLE_1}
      AND (t.last_activity_at, t.id) < ($5::timestamptz, $6::bigint)
    ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $7::int)
 ) t ON true
@@ -180,7 +183,7 @@ WITH e AS (
 ), seen AS (
   INSERT INTO thread_reads (user_id, thread_id, last_read_position, updated_at)
   SELECT $2::bigint, t.id, LEAST($5::int, t.post_count), now() FROM t
-  WHERE (t.state = 'visible' OR $3::boolean OR (t.author_id = $2::bigint AND t.state <> 'removed'))
+  WHERE {_VISIBLE_2}
     -- Write only when the position advances: a re-read then writes nothing, so it needs no commit flush.
     AND coalesce(t.last_read, 0) < LEAST($5::int, t.post_count)
   ON CONFLICT (user_id, thread_id) DO UPDATE
@@ -216,12 +219,12 @@ LEFT JOIN LATERAL (
   LEFT JOIN reactions ra ON ra.post_id = p.id
   WHERE t.stale AND p.thread_id = t.id AND p.position BETWEEN $4::int AND $5::int
     -- No posts at all from a thread the viewer may not see (thread_page() then answers 404).
-    AND (t.state = 'visible' OR $3::boolean OR (t.author_id = $2::bigint AND t.state <> 'removed'))
+    AND {_VISIBLE_2}
   -- Not merged into the outer join, so `t.stale` is checked once, before any post is read.
   OFFSET 0
 ) p ON true
 ORDER BY p.p_position
-"""
+""".replace("{_VISIBLE_2}", _VISIBLE_2)
 POST_AT = len(THREAD_COLUMNS)  # a row's post part: row[POST_AT:], in POST_COLUMNS order
 _P_ID, _P_POSITION, _P_AUTHOR, _P_STATE, _P_DELETED, _P_MINE, _P_DEPENDENTS = (
     POST_COLUMNS.index(name) for name in ("id", "position", "author_id", "state", "deleted_by_author", "mine",
@@ -270,8 +273,6 @@ def page_of(position: int) -> int:
     return max(1, (position - 1) // PAGE_SIZE + 1)
 
 
-def visible_to(viewer: Viewer, state: str, author_id: int | None) -> bool:
-    return state == "visible" or viewer.is_moderator or (author_id == viewer.id and state != "removed")
 
 
 def _my_reactions(raw: str | None) -> dict[int, str]:

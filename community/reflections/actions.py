@@ -23,6 +23,7 @@ from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.safety import screening as screening_mod
+from community.platform.states import Visibility
 from community.platform.text import plain_text, render_markdown
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
@@ -356,23 +357,32 @@ async def _cards(session: AsyncSession, query: Select, viewer: Viewer | None, an
                 .where(ReflectionReaction.reflection_id.in_(ids))
                 .group_by(ReflectionReaction.reflection_id, ReflectionReaction.kind))).all():
             reactions.setdefault(rid, {})[kind] = count
-    # The viewer's own tags, computed once (is_mine would derive them again for every card).
-    tags = (anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id)) if viewer is not None else ()
-    cards = []
-    for row in rows:
-        if viewer is None:
-            mine = False
-        elif row.author_id is not None:
-            mine = row.author_id == viewer.id
-        else:
-            mine = row.author_tag is not None and row.author_tag in tags
-        cards.append(Card(
-            id=row.id, title=row.title, excerpt=excerpt_of(row.body),
-            body_html=row.body_html, visibility=row.visibility, state=row.state,
-            author_name=row.display_name if row.visibility == "named" else None, theme=row.theme,
-            prompt_id=row.prompt_id, prompt_title=row.prompt_title, created_at=row.created_at,
-            replies=replies.get(row.id, 0), reactions=reactions.get(row.id, {}), mine=mine))
-    return cards
+    tags = _own_tags(viewer, anonymity)
+    return [_card_of(row._mapping, viewer, tags, replies.get(row.id, 0), reactions.get(row.id, {}))
+            for row in rows]
+
+
+def _own_tags(viewer: Viewer | None, anonymity: Anonymity) -> tuple[str, ...]:
+    """The viewer's own tags, computed once per page (is_mine would derive them again for every card)."""
+    return (anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id)) if viewer is not None else ()
+
+
+def _card_of(row: Any, viewer: Viewer | None, tags: tuple[str, ...], replies: int, reactions: dict[str, int],
+             keep_row: bool = False) -> Card:
+    """One card from a row of `_card_query()` or of the wall's statement: the wall and the journal build their
+    cards here, so they cannot drift apart."""
+    if viewer is None:
+        mine = False
+    elif row["author_id"] is not None:
+        mine = row["author_id"] == viewer.id
+    else:
+        mine = row["author_tag"] is not None and row["author_tag"] in tags
+    visibility = row["visibility"]
+    return Card(id=row["id"], title=row["title"], excerpt=excerpt_of(row["body"]), body_html=row["body_html"],
+                visibility=visibility, state=row["state"],
+                author_name=row["display_name"] if visibility == Visibility.NAMED else None, theme=row["theme"],
+                prompt_id=row["prompt_id"], prompt_title=row["prompt_title"], created_at=row["created_at"],
+                replies=replies, reactions=reactions, mine=mine, **({"row": row} if keep_row else {}))
 
 
 def _search_clause(q: str):  # type: ignore[no-untyped-def]
@@ -434,22 +444,9 @@ async def wall_page(connection: Any, viewer: Viewer, anonymity: Anonymity, *, th
         weekly = _weekly_of(rows[0]["weekly"]) if rows[0]["weekly"] is not None else None
     else:
         weekly = await prompt_of_week_row(connection)
-    tags = (anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id))
-    cards = []
-    for row in rows:
-        author_id = row["author_id"]
-        if author_id is not None:
-            mine = author_id == viewer.id
-        else:
-            mine = row["author_tag"] is not None and row["author_tag"] in tags
-        visibility = row["visibility"]
-        reactions = row["reactions"]
-        cards.append(Card(
-            id=row["id"], title=row["title"], excerpt=excerpt_of(row["body"]), body_html=row["body_html"],
-            visibility=visibility, state=row["state"],
-            author_name=row["display_name"] if visibility == "named" else None, theme=row["theme"],
-            prompt_id=row["prompt_id"], prompt_title=row["prompt_title"], created_at=row["created_at"],
-            replies=row["replies"], reactions=json.loads(reactions) if reactions else {}, mine=mine, row=row))
+    tags = _own_tags(viewer, anonymity)
+    cards = [_card_of(row, viewer, tags, row["replies"], json.loads(row["reactions"]) if row["reactions"] else {},
+                      keep_row=True) for row in rows]
     return WallPage(cards, weekly)
 
 

@@ -29,10 +29,11 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from community.platform.base import Base, created_at, pk
+from community.platform.states import State, Visibility
 
-VISIBILITIES = ("private", "anonymous", "named")
-SHARED = ("anonymous", "named")
-STATES = ("visible", "hidden", "removed")
+VISIBILITIES = tuple(Visibility)
+SHARED = (Visibility.ANONYMOUS, Visibility.NAMED)
+STATES = (State.VISIBLE, State.HIDDEN, State.REMOVED)
 REACTIONS = ("thanks", "metoo", "helped")
 TITLE_MAX = 200
 BODY_MAX = 20_000

@@ -57,14 +57,20 @@ async def withdraw_review_items(session: AsyncSession, kind: str, target_ids: li
                                                      decision_reason="Withdrawn by its author."))
 
 
-class ReflectionAdapter:
-    kind = "reflection"
+class _WritingAdapter:
+    """What both adapters share: the anonymity service (to reach hidden writers) and earlier versions."""
+
+    kind: str
 
     def __init__(self, anonymity: Anonymity) -> None:
         self.anonymity = anonymity
 
     async def review_context(self, session: AsyncSession, viewer: Viewer, target_id: int) -> dict[str, Any]:
         return {"revisions": await _revisions(session, viewer, self.kind, target_id)}
+
+
+class ReflectionAdapter(_WritingAdapter):
+    kind = "reflection"
 
     async def load(self, session: AsyncSession, ids: list[int]) -> dict[int, TargetView]:
         rows = (await session.execute(
@@ -110,14 +116,8 @@ class ReflectionAdapter:
             await notify(session, tag=reflection.author_tag, kind=kind, text=text, url=url)
 
 
-class ReplyAdapter:
+class ReplyAdapter(_WritingAdapter):
     kind = "reflection_reply"
-
-    def __init__(self, anonymity: Anonymity) -> None:
-        self.anonymity = anonymity
-
-    async def review_context(self, session: AsyncSession, viewer: Viewer, target_id: int) -> dict[str, Any]:
-        return {"revisions": await _revisions(session, viewer, self.kind, target_id)}
 
     async def load(self, session: AsyncSession, ids: list[int]) -> dict[int, TargetView]:
         rows = (await session.execute(

@@ -15,6 +15,7 @@ from community.discussions import actions as discussions
 from community.discussions import reads, search
 from community.discussions.actions import REACTION_LABELS, Published
 from community.discussions.models import Category, Post, Thread
+from community.discussions.policy import visible_to
 from community.discussions.web import post_fragments  # noqa: F401  (ids: the dbid convertor)
 from community.platform.accounts.models import User
 from community.platform.errors import ActionError, Invalid, NotFound
@@ -158,7 +159,7 @@ async def _reply_context(request: Request, thread_id: int, reply_to: int | None)
     async with db_of(request).transaction() as session:
         row = (await session.execute(select(Thread.id, Thread.title, Thread.state, Thread.author_id, Thread.locked)
                                      .where(Thread.id == thread_id))).first()
-        if row is None or not reads.visible_to(viewer, row.state, row.author_id):
+        if row is None or not visible_to(viewer, row.state, row.author_id):
             raise NotFound("This thread does not exist, or it is no longer available.")
         parent = None
         if reply_to:
@@ -168,7 +169,7 @@ async def _reply_context(request: Request, thread_id: int, reply_to: int | None)
                 .outerjoin(User, User.id == Post.author_id)
                 .where(Post.id == reply_to, Post.thread_id == thread_id))).first()
             if parent is not None and (parent.deleted_by_author
-                                       or not reads.visible_to(viewer, parent.state, parent.author_id)):
+                                       or not visible_to(viewer, parent.state, parent.author_id)):
                 parent = None
     return {"thread": row, "parent": parent}
 

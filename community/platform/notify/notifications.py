@@ -28,7 +28,7 @@ def target_visible_sql(n: str, uid: str, tag: str, staff: str) -> str:
     Plain SQL over expressions, because the unread count is part of the one raw statement that loads the
     viewer (accounts.VIEWER_SQL): `uid` is the recipient's id, `tag` their sealed author tag (NULL when not
     known), `staff` a boolean expression for moderators. The rules mirror the pages the links open:
-    discussion_reads.locate_post / visible_to, reflections.access_reflection, reflection_replies.list_replies.
+    discussions.reads.locate_post / discussions.policy.visible_to, reflections.access_reflection, reflection_replies.list_replies.
     An unknown kind, or content that no longer exists, is not visible.
     """
     mine_or_shared = (f"(r.author_id = {uid} OR r.author_tag = {tag} "

@@ -22,10 +22,12 @@ from community.platform.review import audit
 from community.platform.review.models import Sanction
 from community.platform.review.queue import access_target, adapter_or_404, resolve
 from community.platform.review.targets import Review, TargetView
+from community.platform.states import Decision
 from community.platform.viewer import Viewer
 
 # Decisions that close the review item (and the flags), and those that act on the content or its thread only.
-RESOLVING = ("keep", "check_in", "approve", "hide", "remove", "restore", "warn", "silence", "suspend")
+RESOLVING = (Decision.KEEP, Decision.CHECK_IN, Decision.APPROVE, Decision.HIDE, Decision.REMOVE, Decision.RESTORE,
+             Decision.WARN, Decision.SILENCE, Decision.SUSPEND)
 LABELS = {
     "keep": "Keep (dismiss the flags)", "check_in": "Check in with the writer privately (the writing stays)",
     "approve": "Approve", "hide": "Hide", "remove": "Remove",
@@ -33,7 +35,8 @@ LABELS = {
     "edit": "Edit", "lock": "Lock thread", "unlock": "Unlock thread", "pin": "Pin thread",
     "unpin": "Unpin thread", "move": "Move thread",
 }
-NEEDS_REASON = ("check_in", "remove", "warn", "silence", "suspend", "edit", "hide")
+NEEDS_REASON = (Decision.CHECK_IN, Decision.REMOVE, Decision.WARN, Decision.SILENCE, Decision.SUSPEND,
+                Decision.EDIT, Decision.HIDE)
 # The decisions of the review page's main form that need its Reason field, in the page's order (its label).
 DECIDE_NEEDS_REASON = tuple(a for a in RESOLVING if a in NEEDS_REASON)
 # The form field that carries the reason, by action: the thread tools' edit form has its own (f-edit-reason).

@@ -1,0 +1,36 @@
+"""The wall (one raw statement) and the journal and reflection page (the ORM query) build the same card for
+the same reflection: same author label, counts, reactions, prompt and "mine"."""
+
+from __future__ import annotations
+
+from community.platform.accounts.actions import to_viewer
+from community.platform.accounts.models import User
+from community.platform.anonymity import Anonymity
+from community.reflections import actions
+from community.reflections.models import Reflection
+from tests.reflections.conftest import write
+
+
+async def test_wall_and_orm_cards_agree(member_factory, login, db, settings, any_prompt):
+    writer, other = await member_factory(name="Wanda Writer"), await member_factory(name="Otto Other")
+    w, o = await login(writer), await login(other)
+    ids = [await write(w, title="Named one", body="Under my name.", visibility="named"),
+           await write(w, title="Hidden one", body="Anonymously.", visibility="anonymous",
+                       prompt_id=str(any_prompt.id)),
+           await write(o, title="Theirs", body="Someone else's, with a *little* Markdown.", visibility="anonymous")]
+    assert (await o.post_form(f"/reflections/{ids[0]}/replies", {"body": "Thank you for this."})).status_code == 303
+    assert (await o.post_form(f"/reflections/{ids[1]}/react", {"kind": "thanks"})).status_code == 303
+    anonymity = Anonymity(settings.anon_key)
+    for member in (writer, other):
+        async with db.transaction() as session:
+            viewer = to_viewer(await session.get(User, member.id))
+        async with db.raw() as connection:
+            wall = {card.id: card for card in (await actions.wall_page(connection, viewer, anonymity)).cards}
+        assert set(ids) <= set(wall)
+        async with db.transaction() as session:
+            for rid in ids:
+                orm = await actions.card_for(session, viewer, anonymity, await session.get(Reflection, rid))
+                assert orm == wall[rid], rid
+        assert [wall[i].mine for i in ids] == ([True, True, False] if member is writer else [False, False, True])
+    assert wall[ids[0]].author_name == "Wanda Writer" and wall[ids[1]].author_name is None
+    assert wall[ids[0]].replies == 1 and wall[ids[1]].reactions == {"thanks": 1}

@@ -101,7 +101,7 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
         token = _with_session(url, work)
         print(f"Admin ready. One-time sign-in link (72 hours):\n{settings.base_url}/link/{token}")
     else:
-        _admin_link(settings, url, os.environ.get("ADMIN_EMAIL", "admin@community.local"), "Admin", always=True)
+        _admin_link(settings, url, settings.admin_email, "Admin", always=True)
 
 
 def cmd_invite(args: argparse.Namespace) -> None:
@@ -150,18 +150,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
         counts = _with_session(url, seed.run)
         if any(counts.values()):
             print("seed: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
-        _admin_link(settings, url, os.environ.get("ADMIN_EMAIL", "admin@community.local"), "Admin", always=False)
+        _admin_link(settings, url, settings.admin_email, "Admin", always=False)
     configure_logging(settings)
     print(f"Serving on http://{host}:{port}  (Ctrl-C stops)", flush=True)
     uvicorn.run("community.app:factory", factory=True, host=host, port=port, workers=args.workers,
-                **server_options())
+                **server_options(settings))
 
 
-def server_options() -> dict[str, Any]:
+def server_options(settings: Settings | None = None) -> dict[str, Any]:
     """uvicorn settings shared by `serve` and the benchmarks' baselines (so they compare like with like)."""
     return dict(
         proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        forwarded_allow_ips=(settings or Settings()).forwarded_allow_ips,
         ws="websockets-sansio",  # no background tasks per connection; see community/rooms/web/sockets.py
         ws_per_message_deflate=False,  # zlib state costs tens to hundreds of KiB per socket; frames are small
         ws_max_size=64 * 1024,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,20 +36,39 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+def _bool(value: str | None, default: bool, key: str = "") -> bool:
+    if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{key or 'a setting'} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
 
 
-def _int(env: dict[str, str], key: str, default: int) -> int:
+def _int(env: dict[str, str], key: str, default: int, *, low: int | None = None) -> int:
     value = env.get(key)
-    if value is None or value == "":
+    if value is None or value.strip() == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise SettingsError(f"{key} must be a whole number, not {value!r}") from exc
+    raw = value.strip()
+    if not re.fullmatch(r"-?[0-9]{1,18}", raw):
+        raise SettingsError(f"{key} must be a whole number, not {value!r}")
+    number = int(raw)
+    if low is not None and number < low:
+        raise SettingsError(f"{key} must be at least {low}, not {number}")
+    return number
+
+
+def _seconds(env: dict[str, str], key: str, default: float) -> float:
+    """A positive number of seconds, such as 20 or 0.5."""
+    value = env.get(key)
+    if value is None or value.strip() == "":
+        return default
+    raw = value.strip()
+    if not re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,6})?", raw) or float(raw) <= 0:
+        raise SettingsError(f"{key} must be a positive number of seconds, not {value!r}")
+    return float(raw)
 
 
 RESOURCE_LINK_SCHEMES = ("tel:", "sms:", "https://", "http://", "mailto:")
@@ -115,7 +135,15 @@ class Settings:
     # Each process keeps signed-in members' snapshots, invalidated by PostgreSQL (web.viewer_cache).
     viewer_cache: bool = True
     crisis_resources: tuple[tuple[str, str, str], ...] = DEFAULT_RESOURCES
-    extra: dict[str, str] = field(default_factory=dict)
+    # Live rooms: a socket that says nothing this long is closed; a send that waits this long drops the socket;
+    # each socket's queue holds this many frames; retention runs this often.
+    rooms_idle_seconds: float = 300.0
+    rooms_send_timeout: float = 20.0
+    rooms_queue_size: int = 256
+    rooms_purge_seconds: float = 60.0
+    # `community serve`: proxies trusted for X-Forwarded-*, and the first admin's address.
+    forwarded_allow_ips: str = "127.0.0.1"
+    admin_email: str = "admin@community.local"
 
     @property
     def https(self) -> bool:
@@ -134,7 +162,7 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
         env = dict(_read_dotenv(dotenv if dotenv is not None else ROOT / ".env"))
         env.update(environ if environ is not None else os.environ)
-        production = _bool(env.get("PRODUCTION"), False) or env.get("APP_ENV", "").lower() == "production"
+        production = _bool(env.get("PRODUCTION"), False, "PRODUCTION") or env.get("APP_ENV", "").lower() == "production"
         var_dir = Path(env.get("VAR_DIR") or ROOT / "var")
         secret = env.get("SECRET_KEY", "")
         anon_key = env.get("ANON_KEY", "")
@@ -168,9 +196,15 @@ class Settings:
             new_member_approval_posts=_int(env, "NEW_MEMBER_APPROVAL_POSTS", 0),
             posts_per_minute=_int(env, "POSTS_PER_MINUTE", 6),
             journal_entries_per_minute=_int(env, "JOURNAL_ENTRIES_PER_MINUTE", 60),
-            log_json=_bool(env.get("LOG_JSON"), True),
-            viewer_cache=_bool(env.get("VIEWER_CACHE"), True),
+            log_json=_bool(env.get("LOG_JSON"), True, "LOG_JSON"),
+            viewer_cache=_bool(env.get("VIEWER_CACHE"), True, "VIEWER_CACHE"),
             crisis_resources=_parse_resources(env.get("CRISIS_RESOURCES")),
+            rooms_idle_seconds=_seconds(env, "ROOMS_IDLE_SECONDS", 300.0),
+            rooms_send_timeout=_seconds(env, "ROOMS_SEND_TIMEOUT", 20.0),
+            rooms_queue_size=_int(env, "ROOMS_QUEUE_SIZE", 256, low=1),
+            rooms_purge_seconds=_seconds(env, "ROOMS_PURGE_SECONDS", 60.0),
+            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "127.0.0.1").strip() or "127.0.0.1",
+            admin_email=env.get("ADMIN_EMAIL", "admin@community.local").strip() or "admin@community.local",
         )
 
 

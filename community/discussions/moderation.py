@@ -14,6 +14,7 @@ from community.discussions.states import refresh_category, set_post_state
 from community.platform.accounts.models import User
 from community.platform.errors import Invalid, NotFound
 from community.platform.notify import notifications
+from community.platform.numbers import parse_int
 from community.platform.review.targets import TargetView
 from community.platform.viewer import Viewer
 
@@ -88,7 +89,8 @@ class PostAdapter:
             return "pinned the thread" if decision == "pin" else "unpinned the thread"
         if decision == "move":
             raw = params.get("category_id", "").strip()
-            target = await session.get(Category, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+            category_id = parse_int(raw, max_digits=11)
+            target = await session.get(Category, category_id) if category_id is not None else None
             if target is None:
                 raise Invalid(fields={"category_id": "Choose the category to move the thread to."})
             old_category = await session.scalar(select(Thread.category_id).where(Thread.id == thread_id))

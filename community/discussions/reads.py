@@ -23,6 +23,7 @@ from community.discussions.models import Post, PostRevision, Thread
 from community.discussions.policy import thread_visible_sql, visible_to
 from community.platform.accounts.models import User
 from community.platform.errors import Forbidden, NotFound
+from community.platform.numbers import parse_int
 from community.platform.times import parse_moment
 from community.platform.viewer import Viewer
 
@@ -95,10 +96,11 @@ _FAR_FUTURE = datetime(9999, 1, 1).astimezone()
 
 def parse_cursor(raw: str) -> tuple[datetime, int] | None:
     at, _, ident = raw.partition("~")
-    if not ident.isdigit() or len(ident) > 18 or len(at) > 40:
+    number = parse_int(ident)
+    if number is None or len(at) > 40:
         return None
     when = parse_moment(at)
-    return (when, int(ident)) if when is not None else None
+    return (when, number) if when is not None else None
 
 
 def make_cursor(at: datetime, ident: int) -> str:

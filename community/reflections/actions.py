@@ -22,6 +22,7 @@ from community.platform import publishing, rate_limits
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
+from community.platform.numbers import parse_int
 from community.platform.safety import screening as screening_mod
 from community.platform.states import Visibility
 from community.platform.text import plain_text, render_markdown
@@ -118,9 +119,10 @@ def check_prompt_id(value: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) == 0:
+    number = parse_int(value, max_digits=12, low=1)
+    if number is None:
         raise Invalid(fields={"prompt_id": "That prompt is not valid; choose one from the prompt library."})
-    return int(value)
+    return number
 
 
 async def check_draft(session: AsyncSession, *, title: str, body: str, visibility: str, prompt_id: str,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Invalid
+from community.platform.numbers import parse_int
 from community.platform.viewer import Viewer
 from community.reflections.actions import access_own
 from community.reflections.models import BODY_MAX, TITLE_MAX, VISIBILITIES, Prompt, ReflectionDraft
@@ -58,7 +59,7 @@ async def save_draft(session: AsyncSession, viewer: Viewer, anonymity: Anonymity
     if slot.startswith("edit:"):
         await access_own(session, viewer, anonymity, int(slot.split(":")[1]))
     raw = prompt_id.strip()
-    prompt = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 13 else None
+    prompt = parse_int(raw, max_digits=12)
     if prompt is not None and await session.get(Prompt, prompt) is None:
         prompt = None
     now = datetime.now(UTC)

@@ -122,7 +122,7 @@ async def do_action(session: AsyncSession, viewer: Viewer, room_id: int, frame: 
 
     def number(name: str, default: int | None = None) -> int:
         value = frame.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
             raise Invalid(f"\"{name}\" must be a whole number.")
         return value
 

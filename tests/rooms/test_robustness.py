@@ -8,6 +8,7 @@ import socket
 import time
 
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.rooms.conftest import is_message, quiet, recv, recv_until
@@ -149,3 +150,29 @@ async def test_identifiers_are_held_and_crisis_brings_resources(rooms_env):
     privacy = await rooms_env.sql("SELECT reasons FROM review_items WHERE target_kind = 'room_message' "
                                   "AND reasons::text LIKE '%privacy%'")
     assert privacy
+
+
+async def test_unicode_digits_and_huge_numbers_in_socket_fields_are_refused_cleanly(rooms_env):
+    """`after=²` (where "²".isdigit() is true and int("²") raises) is read as no resume point; number fields of
+    moderation frames that are strings of Unicode digits, or beyond a bigint, get an error frame; the socket
+    and the room keep serving."""
+    server = rooms_env.server()
+    host = await rooms_env.member("moderator")
+    room = await rooms_env.room_id()
+    await rooms_env.join(server, host, room)
+    for odd in ("%C2%B2", "%D9%A3", "%EF%BC%91", "1%C2%B2"):  # ², ٣, １, 1²
+        raw = server.url.replace("http://", "ws://") + f"/rooms/{room}/ws?after={odd}"
+        async with connect(raw, additional_headers={"Origin": server.url, "Cookie": host.cookie},
+                           open_timeout=10, close_timeout=2) as sock:
+            assert (await recv(sock))["type"] == "welcome"
+            assert (await recv_until(sock, lambda f: f["type"] == "history"))["type"] == "history"
+    ws = await rooms_env.ws(server, host, room)
+    for frame in ({"type": "moderate", "action": "delete", "seq": "²"},
+                  {"type": "moderate", "action": "mute", "pid": "٣", "minutes": "１"},
+                  {"type": "moderate", "action": "delete", "seq": 10**30},
+                  {"type": "moderate", "action": "slow", "seconds": -(10**30)}):
+        await ws.send(json.dumps(frame))
+        error = await recv_until(ws, lambda f: f["type"] == "error")
+        assert "whole number" in error["message"], (frame, error)
+    await rooms_env.send(ws, "still serving", "after-odd")
+    await recv_until(ws, is_message("still serving"))

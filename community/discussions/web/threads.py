@@ -19,6 +19,7 @@ from community.discussions.policy import visible_to
 from community.discussions.web import post_fragments  # noqa: F401  (ids: the dbid convertor)
 from community.platform.accounts.models import User
 from community.platform.errors import ActionError, Invalid, NotFound
+from community.platform.numbers import parse_int
 from community.platform.publishing import NeedsConfirmation
 from community.platform.text import quote_markdown
 from community.platform.web import fragments
@@ -29,7 +30,8 @@ from community.platform.web.templates import relative_time, render
 
 def _page_param(request: Request, name: str = "page", default: int = 1) -> int:
     raw = request.query_params.get(name, "")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else default
+    number = parse_int(raw, max_digits=6)
+    return default if number is None else number
 
 
 def _published_url(result: Published, base: str = "") -> str:
@@ -198,7 +200,7 @@ async def reply(request: Request) -> Response:
                 reply_to=reply_to, confirmed=form.get("confirm_phi") == "yes")
     except ActionError as exc:
         raw = form.get("reply_to")
-        context = await _reply_context(request, thread_id, int(raw) if raw.isdigit() and len(raw) < 18 else None)
+        context = await _reply_context(request, thread_id, parse_int(raw, max_digits=17))
         return _composer_error(request, "discussions/reply.html", exc, form, context)
     return redirect(request, _published_url(result), flash=_published_flash(result, "Your reply is posted."))
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from community.platform.accounts import actions as accounts
 from community.platform.accounts.models import ROLES
 from community.platform.errors import ActionError, NotFound
+from community.platform.numbers import parse_int
 from community.platform.review import audit_log
 from community.platform.times import parse_moment
 from community.platform.web.common import admin_of, db_of, form_error, redirect, settings_of, staff_of
@@ -22,7 +23,8 @@ PAGE = 50
 
 def _int_param(request: Request, name: str, default: int = 0) -> int:
     raw = request.query_params.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 9 else default
+    number = parse_int(raw, max_digits=8)
+    return default if number is None else number
 
 
 async def members(request: Request) -> Response:

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from community.platform.errors import NotFound
 from community.platform.notify import notifications
+from community.platform.numbers import parse_int
 from community.platform.web import ids  # noqa: F401  (registers the dbid convertor)
 from community.platform.web.common import anonymity_of, db_of, redirect, safe_next, viewer_of
 from community.platform.web.forms import read_form
@@ -19,7 +20,7 @@ PAGE = 50
 async def index(request: Request) -> Response:
     viewer = viewer_of(request)
     raw = request.query_params.get("before", "")
-    before = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    before = parse_int(raw)
     async with db_of(request).transaction() as session:
         items = await notifications.list_for(session, viewer, anonymity_of(request), before=before,
                                              limit=PAGE)
@@ -31,7 +32,7 @@ async def mark_read(request: Request) -> Response:
     form = await read_form(request)
     form.check()
     raw = form.get("id")
-    ids_ = [int(raw)] if raw.isdigit() and len(raw) < 19 else None
+    ids_ = [number] if (number := parse_int(raw)) is not None else None
     async with db_of(request).transaction() as session:
         await notifications.mark_read(session, viewer, anonymity_of(request), ids_)
     return redirect(request, "/notifications", flash="Marked as read." if ids_ else "All marked as read.")

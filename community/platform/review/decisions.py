@@ -18,6 +18,7 @@ from community.platform.accounts.actions import require_staff
 from community.platform.accounts.models import User
 from community.platform.errors import Forbidden, Invalid
 from community.platform.notify import notifications
+from community.platform.numbers import parse_int
 from community.platform.review import audit
 from community.platform.review.models import Sanction
 from community.platform.review.queue import access_target, adapter_or_404, resolve
@@ -121,9 +122,10 @@ def _int_param(params: dict[str, str], name: str, low: int, high: int, message: 
     raw = (params.get(name) or "").strip()
     if not raw and optional:
         return None
-    if not raw.isdigit() or len(raw) > 6 or not low <= int(raw) <= high:
+    value = parse_int(raw, max_digits=6, low=low, high=high)
+    if value is None:
         raise Invalid(fields={name: message})
-    return int(raw)
+    return value
 
 
 @dataclass

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from community.platform.errors import ActionError, Invalid
+from community.platform.numbers import parse_int
 from community.platform.review import decisions, watched
 from community.platform.review import queue as moderation
 from community.platform.web.common import (
@@ -66,7 +67,7 @@ async def review_queue(request: Request) -> Response:
     which = request.query_params.get("show", "all")
     which = which if which in moderation.QUEUE_FILTERS else "all"
     raw = request.query_params.get("offset", "")
-    offset = int(raw) if raw.isdigit() and len(raw) < 7 else 0
+    offset = parse_int(raw, max_digits=6) or 0
     async with db_of(request).transaction() as session:
         entries, total = await moderation.queue(session, viewer, targets_of(request), which=which, limit=PAGE, offset=offset)
     return render(request, "moderation/queue.html", {

@@ -7,6 +7,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.requests import Request
 
 from community.platform.errors import Invalid
+from community.platform.numbers import parse_int
 
 BAD_UTF8 = "This contained bytes that are not valid UTF-8 text; they were replaced with �. Please check it."
 NUL = "This contained a NUL character, which is not allowed; it was removed. Please check it."
@@ -37,10 +38,11 @@ class Form:
         raw = self.get(name).strip()
         if raw == "":
             return default
-        try:
-            value = int(raw, 10)
-        except ValueError:
-            raise Invalid(fields={name: message or "Please enter a whole number."}) from None
+        negative = raw.startswith("-")
+        value = parse_int(raw[1:] if negative else raw)  # ASCII digits only: "²", "٣" and "１" are not numbers
+        if value is None:
+            raise Invalid(fields={name: message or "Please enter a whole number."})
+        value = -value if negative else value
         if (low is not None and value < low) or (high is not None and value > high):
             raise Invalid(fields={name: message or f"Please enter a number from {low} to {high}."})
         return value

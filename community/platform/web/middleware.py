@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from community.platform.accounts import actions as accounts
 from community.platform.anonymity import Anonymity
+from community.platform.numbers import parse_int
 from community.platform.web.templates import CURRENT_CSRF
 from community.platform.web.viewer_cache import ViewerCache
 from community.settings import Settings
@@ -195,7 +196,7 @@ class RequestGuard:
             return
         limit = self.settings.max_body_bytes
         declared = header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and ((size := parse_int(declared)) is None or size > limit):
             await self._refuse(send, 413, "Too large", "This submission is larger than 1 MB. Please shorten it.")
             return
         chunks: list[bytes] = []

@@ -24,11 +24,19 @@ STATIC_DIR = ROOT / "static"
 
 
 def _static_versions(static_dir: Path) -> dict[str, str]:
-    """Content hashes for cache-busting ?v= query strings, computed once at start-up."""
+    """Content hashes for cache-busting ?v= query strings, computed once at start-up.
+
+    A module with a folder of the same name (js/room.js and js/room/) is hashed with everything in the folder:
+    it imports its parts with its own ?v=, so any change to a part gives every part a new URL."""
     versions = {}
-    for path in static_dir.rglob("*"):
+    for path in sorted(static_dir.rglob("*")):
         if path.is_file():
-            versions[path.relative_to(static_dir).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+            digest = hashlib.sha256(path.read_bytes())
+            parts = path.with_suffix("")
+            if path.suffix == ".js" and parts.is_dir():
+                for part in sorted(parts.rglob("*.js")):
+                    digest.update(part.relative_to(parts).as_posix().encode() + b"\0" + part.read_bytes())
+            versions[path.relative_to(static_dir).as_posix()] = digest.hexdigest()[:10]
     return versions
 
 

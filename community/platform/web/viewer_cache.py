@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from community.platform.listening import Listener
+from community.platform.numbers import parse_int
 from community.platform.viewer import Viewer
 
 CHANNEL = "viewer_changes"
@@ -93,8 +94,8 @@ class ViewerCache:
         """A message from the triggers: drop every entry it may concern."""
         self.generation += 1
         kind, _, key = payload.partition(":")
-        if kind == "u" and key.isdigit():
-            tokens = self.by_member.get(int(key), ())
+        if kind == "u" and (member := parse_int(key)) is not None:
+            tokens = self.by_member.get(member, ())
         elif kind == "t":
             tokens = self.by_tag.get(key, ())
         else:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 import community.platform.web.ids  # noqa: F401  (registers the dbid path convertor)
 from community.platform.errors import ActionError, Invalid, NotFound
+from community.platform.numbers import parse_int
 from community.platform.publishing import NeedsConfirmation
 from community.platform.web import fragments
 from community.platform.web.common import anonymity_of, db_of, form_error, redirect, settings_of, viewer_of
@@ -36,7 +37,7 @@ def key_of(request: Request) -> str:
 def as_id(raw: str | None) -> int | None:
     """A database id from untrusted text, or None ("12", not "²", "-1", "1e9" or 40 digits)."""
     raw = (raw or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 13 and int(raw) > 0 else None
+    return parse_int(raw, max_digits=12, low=1)
 
 
 def int_param(request: Request, name: str) -> int | None:

@@ -166,13 +166,6 @@ routes = [
 
 # ---- background work ----------------------------------------------------------------------------------------
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-
-
 async def _purge_loop(app: Starlette, interval: float) -> None:
     """Retention in-process; the advisory lock makes one process (of many, on many hosts) do each run."""
     while True:
@@ -230,17 +223,16 @@ def _on_shutdown_signal(hub: Hub) -> Callable[[], None]:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings = app.state.settings
     app.state.room_process = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-    app.state.room_limits = Limits(idle_seconds=_env_float("ROOMS_IDLE_SECONDS", 300),
-                                   send_timeout=_env_float("ROOMS_SEND_TIMEOUT", 20))
+    app.state.room_limits = Limits(idle_seconds=settings.rooms_idle_seconds, send_timeout=settings.rooms_send_timeout)
     if not settings.database_url:
         yield
         return
-    hub = Hub(app.state.db, settings.database_url, queue_size=int(_env_float("ROOMS_QUEUE_SIZE", 256)),
+    hub = Hub(app.state.db, settings.database_url, queue_size=settings.rooms_queue_size,
               send_timeout=app.state.room_limits.send_timeout)
     await hub.start()
     app.state.room_hub = hub
     restore = _on_shutdown_signal(hub)
-    tasks = [asyncio.create_task(_purge_loop(app, _env_float("ROOMS_PURGE_SECONDS", 60))),
+    tasks = [asyncio.create_task(_purge_loop(app, settings.rooms_purge_seconds)),
              asyncio.create_task(_heartbeat_loop(app, 30))]
     try:
         yield

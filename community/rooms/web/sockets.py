@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from community.platform.anonymity import Anonymity
 from community.platform.errors import ActionError, Forbidden, Invalid, NotFound, RateLimited
+from community.platform.numbers import parse_int
 from community.platform.viewer import Viewer
 from community.platform.web.middleware import origin_allowed
 from community.rooms import actions as rooms_actions
@@ -82,7 +83,7 @@ async def room_socket(websocket: WebSocket) -> None:
         return
     room_id = int(websocket.path_params["room_id"])
     raw_after = websocket.query_params.get("after", "")
-    after = int(raw_after) if raw_after.isdigit() and len(raw_after) < 18 else None
+    after = parse_int(raw_after, max_digits=17)
     db = app.state.db
     anonymity = app.state.anonymity
     try:  # checks before anything is registered

@@ -39,7 +39,7 @@ from community.reflections.models import (
     ReflectionRevision,
 )
 from community.reflections.moderation import withdraw_review_items
-from community.reflections.policy import REFLECTION
+from community.reflections.policy import REFLECTION, others_may_see, others_may_see_sql
 from community.reflections.prompts import THEMES, check_theme, prompt_of_week_row, week_number, weekly_sql
 from community.settings import Settings
 
@@ -207,9 +207,9 @@ async def access_reflection(session: AsyncSession, viewer: Viewer | None, anonym
         raise NotFound("We could not find that reflection. It may have been withdrawn by its author.")
     if is_mine(reflection, viewer, anonymity):
         return reflection
-    if reflection.visibility == "private":
+    if reflection.visibility == Visibility.PRIVATE:
         raise NotFound("We could not find that reflection. It may have been withdrawn by its author.")
-    if reflection.state != "visible" and not viewer.is_moderator:
+    if not others_may_see(reflection.visibility, reflection.state, moderator=viewer.is_moderator):
         raise NotFound("This reflection is not available.")
     return reflection
 
@@ -407,7 +407,7 @@ SELECT (SELECT row_to_json(w)::text FROM weekly w) AS weekly,
 FROM reflections r
 LEFT JOIN users u ON u.id = r.author_id
 LEFT JOIN prompts pr ON pr.id = r.prompt_id
-WHERE r.visibility = ANY($2::text[]) AND r.state = 'visible'{filters}
+WHERE r.visibility = ANY($2::text[]) AND """ + others_may_see_sql("r") + """{filters}
 ORDER BY r.id DESC LIMIT $1
 """
 _WALL_FILTERS = {

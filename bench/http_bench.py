@@ -33,6 +33,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from community.platform.anonymity import Anonymity
 from community.settings import ROOT, Settings
 
 BENCH_DIR = ROOT / "var" / "bench"
@@ -302,7 +303,7 @@ async def populate(url: str) -> Fixture:
             return fixture
         for n in range(30):
             async with db.transaction() as session:
-                await reflections.create_reflection(session, viewers[n % len(viewers)], ANON_KEY, settings=settings,
+                await reflections.create_reflection(session, viewers[n % len(viewers)], Anonymity(ANON_KEY), settings=settings,
                                                     title=f"After the family meeting ({n + 1})",
                                                     body=PARAGRAPHS[n % len(PARAGRAPHS)], visibility=shared,
                                                     confirmed=True)

@@ -205,6 +205,7 @@ async def _prepare(database_url: str, members: int) -> tuple[int, list[str]]:
 
     from community import seed
     from community.platform.accounts.security import new_token, token_hash
+    from community.platform.anonymity import Anonymity
     from community.platform.db import Database
     from community.platform.migrate import upgrade
     from community.rooms.actions import member_tag
@@ -229,7 +230,7 @@ async def _prepare(database_url: str, members: int) -> tuple[int, list[str]]:
             await session.execute(text(
                 "INSERT INTO room_participants (room_id, member_tag, user_id, label) SELECT :room, "
                 "unnest(CAST(:tags AS text[])), unnest(CAST(:ids AS bigint[])), 'Bench member'"),
-                {"room": room_id, "tags": [member_tag(ANON_KEY, i, room_id) for i in ids], "ids": list(ids)})
+                {"room": room_id, "tags": [member_tag(Anonymity(ANON_KEY), i, room_id) for i in ids], "ids": list(ids)})
     finally:
         await db.dispose()
     return room_id, [f"session={t}" for t in tokens]

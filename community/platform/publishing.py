@@ -109,9 +109,10 @@ def require_not_silenced(viewer: Viewer, at: datetime | None = None) -> None:
 
 async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: str, *, confirmed: bool,
                 rate: Rate | None = None, shared: bool = True, watch: bool = True,
-                at: datetime | None = None) -> Checked:
+                at: datetime | None = None, anonymous: bool = False) -> Checked:
     """Steps 2 to 5 for `text` (the body, with the title where there is one). `watch=False` skips the watched
-    words for wording others have already read (an edit that changes nothing)."""
+    words for wording others have already read (an edit that changes nothing). `anonymous`: the piece is shown
+    without its writer, so nothing in what happens to it may depend on who the writer is (their role)."""
     if shared:
         require_not_silenced(viewer, at)
     if rate is not None:
@@ -120,7 +121,7 @@ async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: s
     if shared and screened.needs_confirmation(confirmed):
         raise NeedsConfirmation(screened, surface.confirm_field)
     listed = await watched.watch_before(session, text) if shared and watch else None
-    held = listed is not None and listed.holds(viewer)
+    held = listed is not None and listed.holds(viewer, anonymous=anonymous)
     if listed is not None and listed.require_approval and not surface.can_hold:
         raise _refuse(surface, surface.hold_refusal)  # moderators' own live messages included: nothing waits
     return Checked(screened, listed, held and surface.can_hold, shared)

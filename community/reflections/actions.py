@@ -186,7 +186,8 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
                               theme=theme)
     checked = await publishing.check(
         session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
-        rate=lambda: check_rate(session, viewer, anonymity, settings, draft.visibility))
+        rate=lambda: check_rate(session, viewer, anonymity, settings, draft.visibility),
+        anonymous=draft.visibility == Visibility.ANONYMOUS)
     reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
                             prompt_id=draft.prompt_id, theme=draft.theme)
     if checked.held:
@@ -235,7 +236,7 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     changed = (draft.title, draft.body) != (reflection.title, reflection.body)
     checked = await publishing.check(
         session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
-        watch=changed or not was_shared,
+        watch=changed or not was_shared, anonymous=draft.visibility == Visibility.ANONYMOUS,
         rate=lambda: check_rate(session, viewer, anonymity, settings, draft.visibility, editing=reflection))
     held = checked.held and reflection.state == "visible"
     if held:

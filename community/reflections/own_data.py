@@ -106,7 +106,9 @@ async def delete_writing(session: AsyncSession, viewer: Viewer, anonymity: Anony
     if keep_shared:
         for reply in replies:
             if reply.author_id is not None:
-                reply.pseudonym = pseudonym(anonymity, viewer.id, reply.reflection_id)
+                # "former member", never the thread pseudonym: that would tie these signed replies to the
+                # member's anonymous replies in the same thread.
+                reply.pseudonym = None
             reply.author_id, reply.author_tag, reply.sealed_author, reply.anonymous = None, None, None, True
     elif replies:
         await withdraw_review_items(session, "reflection_reply", [r.id for r in replies])

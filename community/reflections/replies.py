@@ -106,15 +106,17 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
                        confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
     reflection = await access_shared(session, viewer, anonymity, reflection_id)
     text = publishing.check_body(REPLY, body)
-    # Counted by the columns that already say whose a reply is: the member id, or the anonymous reply tag.
-    checked = await publishing.check(session, REPLY, viewer, text, confirmed=confirmed, rate=lambda: rate_limits.check_recent(
-        session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
-        mine=my_replies_clause(viewer, anonymity), what="replies"))
     own = is_mine(reflection, viewer, anonymity)
     # The author of an anonymous piece always replies anonymously: a named reply would unmask them.
     anonymous = anonymous or (own and reflection.visibility == "anonymous")
+    # Counted by the columns that already say whose a reply is: the member id, or the anonymous reply tag.
+    checked = await publishing.check(session, REPLY, viewer, text, confirmed=confirmed, rate=lambda: rate_limits.check_recent(
+        session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
+        mine=my_replies_clause(viewer, anonymity), what="replies"), anonymous=anonymous)
+    # "author" only beside an anonymous piece: an anonymous reply marked "author" under a named reflection
+    # would name its writer. There it takes a pseudonym like anyone else's.
     reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
-                            anonymous=anonymous, is_author=own and anonymous)
+                            anonymous=anonymous, is_author=own and anonymous and reflection.visibility == "anonymous")
     if checked.held:
         reply.state = "hidden"  # shown to others once a moderator approves it; its writer sees it, marked
     if anonymous:
@@ -180,7 +182,7 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity
             rate_limits.EDITS.check(viewer, "reflection_reply", limit=settings.posts_per_minute, what="reply edits")
 
     checked = await publishing.check(session, REPLY, viewer, text, confirmed=confirmed, rate=edit_rate,
-                                     watch=changed)
+                                     watch=changed, anonymous=reply.author_id is None)
     result = checked.screening
     if not changed:  # the same text: nothing to save
         return reply, result

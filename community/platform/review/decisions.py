@@ -54,6 +54,10 @@ FLAGGER_OUTCOME = {
     "silence": "reviewed it and paused the writer's posting",
     "suspend": "reviewed it and suspended the writer's account",
 }
+# About anonymous writing a flagger learns that action was taken, not which: the sanction says something about
+# the writer's account, which may help a flagger who knows of a recent silencing or suspension to name them.
+ANONYMOUS_OUTCOME = {"warn": "reviewed it and took action", "silence": "reviewed it and took action",
+                     "suspend": "reviewed it and took action"}
 FLAGGED_KIND = {"post": "a post", "reflection": "a reflection", "reflection_reply": "a reply to a reflection",
                 "room_message": "a message in a live room"}
 REASON_MAX = 1000
@@ -90,11 +94,17 @@ async def _reachable_author(session: AsyncSession, adapter: Any, target_id: int)
     return user
 
 
-async def _author_for_sanction(session: AsyncSession, viewer: Viewer, adapter: Any, target_id: int) -> User:
+async def _author_for_sanction(session: AsyncSession, viewer: Viewer, adapter: Any, target_id: int,
+                               view: TargetView, action: str) -> User:
+    """The member a sanction applies to. For anonymous writing no answer may depend on who the writer is (a
+    refusal that named their role would say they are staff), so the rule is the same whoever wrote it: any
+    moderator may warn or silence, only an admin may suspend."""
+    if view.anonymous and action == "suspend" and not viewer.is_admin:
+        raise Forbidden("Only an admin can suspend the writer of anonymous writing.")
     user = await _reachable_author(session, adapter, target_id)
     if user.id == viewer.id:
         raise Invalid("You cannot sanction yourself.")
-    if user.role in ("moderator", "admin") and not viewer.is_admin:
+    if not view.anonymous and user.role in ("moderator", "admin") and not viewer.is_admin:
         raise Forbidden("Only an admin can sanction a moderator or an admin.")
     return user
 
@@ -189,16 +199,19 @@ async def _take_down(case: _Case) -> str | None:
 
 async def _sanction(case: _Case) -> str | None:
     """warn, silence, suspend: on the writer, with an optional action on the writing."""
-    user = await _author_for_sanction(case.session, case.viewer, case.adapter, case.target_id)
+    user = await _author_for_sanction(case.session, case.viewer, case.adapter, case.target_id, case.view,
+                                      case.action)
     content = case.params.get("content", "")
     if content not in ("", "hide", "remove"):
         raise Invalid(fields={"content": "Choose what happens to the writing."})
     until, author_text = await _SANCTIONS[case.action](case, user)
     anonymous = case.view.anonymous
-    # For anonymous writing: no moderator id and only the day, so nothing on this row lines up with the audit entry.
-    case.session.add(Sanction(user_id=user.id, kind=case.action, reason=case.reason or "", until=until,
-                              created_by=None if anonymous else case.viewer.id,
-                              **({"created_at": _day(datetime.now(UTC))} if anonymous else {})))
+    # The member's sanction record (the "Author's history" moderators see beside their signed writing) holds
+    # sanctions on signed writing only. One on anonymous writing there would name its writer to any moderator
+    # who opens a signed post of theirs; its record is the audit entry, which names the piece, never the member.
+    if not anonymous:
+        case.session.add(Sanction(user_id=user.id, kind=case.action, reason=case.reason or "", until=until,
+                                  created_by=case.viewer.id))
     state = "hidden" if content == "hide" else "removed"
     if content and case.view.state != state:
         await case.adapter.set_state(case.session, case.target_id, state, case.reason)
@@ -275,7 +288,8 @@ async def _thank_flaggers(case: _Case, flaggers: list[int]) -> None:
     """Flaggers may not see hidden or removed writing: then the thanks names only its kind, never its title
     (for a privacy removal the title may be the identifier). Otherwise it names it, and is shown only while
     the writing stays visible to them."""
-    outcome = FLAGGER_OUTCOME.get(case.action)
+    outcome = (ANONYMOUS_OUTCOME if case.view.anonymous else {}).get(case.action) or \
+        FLAGGER_OUTCOME.get(case.action)
     if not outcome or not flaggers:
         return
     title, kind = case.view.title, case.kind

@@ -266,9 +266,14 @@ async def resolve(session: AsyncSession, viewer: Viewer, kind: str, target_id: i
     return item_id, sorted(set(flaggers))
 
 
-def waited(created_at: datetime | None) -> str:
+def waited(created_at: datetime | None, anonymous: bool = False) -> str:
+    """How long an item has waited. About anonymous writing only to the day: an item opened by screening or a
+    watched word is opened when the piece is written, so its age by the minute would be the piece's exact time."""
     if created_at is None:
         return ""
+    if anonymous:
+        days = (datetime.now(UTC).date() - created_at.astimezone(UTC).date()).days
+        return "since today" if days <= 0 else ("since yesterday" if days == 1 else f"{days} days")
 
     seconds = int((datetime.now(UTC) - created_at).total_seconds())
     if seconds < 3600:

@@ -23,7 +23,7 @@ from community.reflections.models import (
 )
 from community.reflections.moderation import withdraw_review_items
 from community.reflections.prompts import THEMES
-from community.reflections.replies import pseudonym, reactor_tag, reply_tag
+from community.reflections.replies import reactor_tag, reply_tag
 
 
 async def _mine(session: AsyncSession, viewer: Viewer, anonymity: Anonymity) -> list[Reflection]:

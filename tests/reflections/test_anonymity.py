@@ -294,7 +294,6 @@ async def test_5_queue_sanction_on_anonymous_writing_leaves_no_link(member_facto
     """The shared review queue's silence/suspend on an anonymous piece: the member's rows carry only the day,
     no moderator id, and the audit entry's reason is sealed (admins still read it in the app)."""
     author = await member_factory(name="Hidden Writer")
-    mod = await member_factory("moderator")
     admin = await member_factory("admin")
     rid = await write(await login(author), title="Night float", body="Everything blurred together tonight.",
                       visibility="anonymous")

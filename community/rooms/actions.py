@@ -264,15 +264,26 @@ async def maybe_open(session: AsyncSession, viewer: Viewer, room: Room) -> int |
 
 # ---- presence -----------------------------------------------------------------------------------------------
 
+ROOM_FULL = "This room is full right now. Please try again a little later."
+
+
+async def room_is_full(session: AsyncSession, room: Room, participant: RoomParticipant, viewer: Viewer) -> bool:
+    """Whether this participant would be turned away: as many others are present as the room holds (its host and
+    moderators always get in). The room page and the socket both ask here, so whoever is turned away sees
+    nothing of the room: neither its transcript nor who is in it."""
+    if can_moderate(viewer, room):
+        return False
+    count = await session.scalar(
+        select(func.count(func.distinct(RoomPresence.participant_id))).where(
+            RoomPresence.room_id == room.id, RoomPresence.participant_id != participant.id,
+            RoomPresence.seen_at > now() - timedelta(seconds=PRESENCE_FRESH_SECONDS)))
+    return (count or 0) >= room.capacity
+
+
 async def enter_presence(session: AsyncSession, room: Room, participant: RoomParticipant, process: str,
                          viewer: Viewer) -> int:
-    if not can_moderate(viewer, room):
-        count = await session.scalar(
-            select(func.count(func.distinct(RoomPresence.participant_id))).where(
-                RoomPresence.room_id == room.id, RoomPresence.participant_id != participant.id,
-                RoomPresence.seen_at > now() - timedelta(seconds=PRESENCE_FRESH_SECONDS)))
-        if (count or 0) >= room.capacity:
-            raise Forbidden("This room is full right now. Please try again a little later.")
+    if await room_is_full(session, room, participant, viewer):
+        raise Forbidden(ROOM_FULL)
     presence_id = await session.scalar(insert(RoomPresence).values(
         room_id=room.id, participant_id=participant.id, process=process).returning(RoomPresence.id))
     await notify(session, room.id, 0, "p")

@@ -44,6 +44,9 @@ from community.reflections.prompts import THEMES, check_theme, prompt_of_week_ro
 from community.settings import Settings
 
 WALL_PAGE = 20
+NAMED_STAYS_NAMED = ("This piece has been shown under your name, so the people who read it already know you "
+                     "wrote it: making it anonymous now would not hide that. You can make it private, or delete "
+                     "it.")
 VISIBILITY_LABELS = {
     "private": "Private: only you, ever",
     "anonymous": "Shared anonymously on the reflection wall",
@@ -67,6 +70,7 @@ def set_owner(reflection: Reflection, anonymity: Anonymity, user_id: int, visibi
     reflection.visibility = visibility
     if visibility == "named":
         reflection.author_id, reflection.author_tag, reflection.sealed_author = user_id, None, None
+        reflection.shown_named = True
     elif visibility == "anonymous":
         reflection.author_id = None
         reflection.author_tag = anon_tag(anonymity, user_id)
@@ -231,6 +235,9 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     if reflection.state == "removed" and draft.visibility in SHARED:
         raise Forbidden("A moderator removed this piece from the wall, so it cannot be shared again. "
                         "You can keep it private.")
+    if draft.visibility == Visibility.ANONYMOUS and reflection.visibility != Visibility.ANONYMOUS \
+            and reflection.shown_named:
+        raise Invalid(fields={"visibility": NAMED_STAYS_NAMED})
     was_shared = reflection.visibility in SHARED
     # The list is asked about wording others have not read yet: new wording, or a piece shared for the first time.
     changed = (draft.title, draft.body) != (reflection.title, reflection.body)
@@ -249,9 +256,8 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     reflection.prompt_id, reflection.theme = draft.prompt_id, draft.theme
     reflection.updated_at = datetime.now(UTC)
     if draft.visibility != reflection.visibility:
+        # Never named to anonymous (refused above), so no signed reply of the writer's sits beside it.
         set_owner(reflection, anonymity, viewer.id, draft.visibility)
-        if draft.visibility == "anonymous":
-            await _mask_own_replies(session, anonymity, viewer.id, reflection.id)
     await session.flush()
     if was_shared and draft.visibility == "private":
         await _withdraw(session, reflection.id)
@@ -280,16 +286,6 @@ async def delete_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     await _withdraw(session, reflection.id)
     await session.delete(reflection)
     await session.flush()
-
-
-async def _mask_own_replies(session: AsyncSession, anonymity: Anonymity, user_id: int, reflection_id: int) -> None:
-    """A piece that becomes anonymous must not keep its author's signed replies beside it."""
-    rows = await session.scalars(select(ReflectionReply).where(
-        ReflectionReply.reflection_id == reflection_id, ReflectionReply.author_id == user_id))
-    for reply in rows:
-        reply.author_id, reply.anonymous, reply.is_author, reply.pseudonym = None, True, True, None
-        reply.author_tag = anonymity.tag(user_id, "reply")
-        reply.sealed_author = anonymity.seal(str(user_id))
 
 
 async def _withdraw(session: AsyncSession, reflection_id: int) -> None:

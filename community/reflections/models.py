@@ -81,6 +81,8 @@ class Reflection(Base):
     sealed_author: Mapped[str | None] = mapped_column(Text)
     visibility: Mapped[str] = mapped_column(String(12), nullable=False)
     state: Mapped[str] = mapped_column(String(12), nullable=False, server_default="visible")
+    # Ever shared under the writer's name: then it can never become anonymous (its readers know who wrote it).
+    shown_named: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     prompt_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("prompts.id", ondelete="SET NULL"),
                                                   index=True)
     theme: Mapped[str | None] = mapped_column(String(40))

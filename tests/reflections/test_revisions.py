@@ -43,10 +43,10 @@ async def test_private_writing_and_unchanged_text_keep_no_revisions(member_facto
     await me.post_form(f"/reflections/{rid}/edit", {"title": "", "body": "Still only mine.", "visibility": "private",
                                                     "intent": "publish"})
     # Shared for the first time: what it said while private was never read by anyone.
-    await me.post_form(f"/reflections/{rid}/edit", {"title": "", "body": "Now shared.", "visibility": "named",
+    await me.post_form(f"/reflections/{rid}/edit", {"title": "", "body": "Now shared.", "visibility": "anonymous",
                                                     "intent": "publish"})
     # Same text, another visibility: nothing was replaced.
-    assert (await me.post_form(f"/reflections/{rid}/visibility", {"visibility": "anonymous"})).status_code == 303
+    assert (await me.post_form(f"/reflections/{rid}/visibility", {"visibility": "named"})).status_code == 303
     assert await _rows(db, ReflectionRevision, reflection_id=rid) == []
 
 

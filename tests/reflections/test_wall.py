@@ -141,17 +141,18 @@ async def test_reply_author_deletes_own_reply(member_factory, login, db):
     assert "Oops." not in (await me.get(f"/reflections/{rid}")).text
 
 
-async def test_going_anonymous_masks_the_authors_signed_replies(member_factory, login, db):
+async def test_a_signed_piece_does_not_go_anonymous_so_its_signed_replies_stay_as_they_were(member_factory, login,
+                                                                                           db):
     author, reader = await member_factory(), await member_factory()
     me, them = await login(author), await login(reader)
     rid = await write(me, body="Signed at first.", visibility="named")
     await me.post_form(f"/reflections/{rid}/replies", {"body": "Signed reply by the author."})
-    await me.post_form(f"/reflections/{rid}/visibility", {"visibility": "anonymous"})
+    assert (await me.post_form(f"/reflections/{rid}/visibility", {"visibility": "anonymous"})).status_code == 400
     page = (await them.get(f"/reflections/{rid}")).text
-    assert "Anonymous · author" in page and author.display_name not in page
+    assert author.display_name in page and "Anonymous · author" not in page
     async with db.transaction() as session:
         reply = (await session.scalars(select(ReflectionReply).where(ReflectionReply.reflection_id == rid))).one()
-    assert reply.author_id is None and reply.is_author
+    assert reply.author_id == author.id
 
 
 async def test_wall_query_count_is_fixed(member_factory, login, db, engine):

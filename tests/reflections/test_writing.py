@@ -56,8 +56,9 @@ async def test_shared_to_private_withdraws_from_wall_and_search(member_factory, 
 async def test_visibility_change_keeps_ownership_columns_exclusive(member_factory, login, db):
     author = await member_factory()
     me = await login(author)
-    rid = await write(me, body="Changing hands.", visibility="named")
-    for visibility in ("anonymous", "private", "named", "anonymous"):
+    rid = await write(me, body="Changing hands.", visibility="private")
+    # Once named it never goes anonymous again (tests/anonymity/test_named_stays_named.py).
+    for visibility in ("anonymous", "private", "anonymous", "named", "private"):
         assert (await me.post_form(f"/reflections/{rid}/visibility", {"visibility": visibility})).status_code == 303
         row = await load(db, rid)
         assert row.visibility == visibility

@@ -39,14 +39,17 @@ from community.reflections.models import (
     ReflectionRevision,
 )
 from community.reflections.moderation import withdraw_review_items
-from community.reflections.policy import REFLECTION, others_may_see, others_may_see_sql
+from community.reflections.policy import (
+    NAMED_STAYS_NAMED,
+    REFLECTION,
+    may_become_anonymous,
+    others_may_see,
+    others_may_see_sql,
+)
 from community.reflections.prompts import THEMES, check_theme, prompt_of_week_row, week_number, weekly_sql
 from community.settings import Settings
 
 WALL_PAGE = 20
-NAMED_STAYS_NAMED = ("This piece has been shown under your name, so the people who read it already know you "
-                     "wrote it: making it anonymous now would not hide that. You can make it private, or delete "
-                     "it.")
 VISIBILITY_LABELS = {
     "private": "Private: only you, ever",
     "anonymous": "Shared anonymously on the reflection wall",
@@ -235,8 +238,7 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     if reflection.state == "removed" and draft.visibility in SHARED:
         raise Forbidden("A moderator removed this piece from the wall, so it cannot be shared again. "
                         "You can keep it private.")
-    if draft.visibility == Visibility.ANONYMOUS and reflection.visibility != Visibility.ANONYMOUS \
-            and reflection.shown_named:
+    if draft.visibility == Visibility.ANONYMOUS and not may_become_anonymous(reflection):
         raise Invalid(fields={"visibility": NAMED_STAYS_NAMED})
     was_shared = reflection.visibility in SHARED
     # The list is asked about wording others have not read yet: new wording, or a piece shared for the first time.

@@ -116,7 +116,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     # "author" only beside an anonymous piece: an anonymous reply marked "author" under a named reflection
     # would name its writer. There it takes a pseudonym like anyone else's.
     reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
-                            anonymous=anonymous, is_author=own and anonymous and reflection.visibility == "anonymous")
+                            anonymous=anonymous, is_author=own and reflection.visibility == "anonymous")
     if checked.held:
         reply.state = "hidden"  # shown to others once a moderator approves it; its writer sees it, marked
     if anonymous:

@@ -54,10 +54,9 @@ FLAGGER_OUTCOME = {
     "silence": "reviewed it and paused the writer's posting",
     "suspend": "reviewed it and suspended the writer's account",
 }
-# About anonymous writing a flagger learns that action was taken, not which: the sanction says something about
+# About anonymous writing a flagger learns that a sanction was taken, not which: the sanction says something about
 # the writer's account, which may help a flagger who knows of a recent silencing or suspension to name them.
-ANONYMOUS_OUTCOME = {"warn": "reviewed it and took action", "silence": "reviewed it and took action",
-                     "suspend": "reviewed it and took action"}
+ANONYMOUS_SANCTION_OUTCOME = "reviewed it and took action"
 FLAGGED_KIND = {"post": "a post", "reflection": "a reflection", "reflection_reply": "a reply to a reflection",
                 "room_message": "a message in a live room"}
 REASON_MAX = 1000
@@ -288,8 +287,8 @@ async def _thank_flaggers(case: _Case, flaggers: list[int]) -> None:
     """Flaggers may not see hidden or removed writing: then the thanks names only its kind, never its title
     (for a privacy removal the title may be the identifier). Otherwise it names it, and is shown only while
     the writing stays visible to them."""
-    outcome = (ANONYMOUS_OUTCOME if case.view.anonymous else {}).get(case.action) or \
-        FLAGGER_OUTCOME.get(case.action)
+    outcome = ANONYMOUS_SANCTION_OUTCOME if case.view.anonymous and case.action in _SANCTIONS \
+        else FLAGGER_OUTCOME.get(case.action)
     if not outcome or not flaggers:
         return
     title, kind = case.view.title, case.kind

@@ -143,6 +143,11 @@ class QueueEntry:
     def reason_labels(self) -> list[str]:
         return [REASON_LABELS.get(r, r) for r in self.item.reasons]
 
+    @property
+    def anonymous(self) -> bool:
+        """About anonymous writing: its waiting time is shown to the day (see `waited`)."""
+        return self.view is not None and self.view.anonymous
+
 
 QUEUE_FILTERS = {"all": "Everything", "urgent": "Urgent", "approval": "Approvals", "mine": "Claimed by me"}
 

@@ -21,7 +21,7 @@ from community.platform.web import fragments
 from community.platform.web.common import anonymity_of, db_of, form_error, redirect, settings_of, viewer_of
 from community.platform.web.forms import read_form
 from community.platform.web.templates import coarse_time, render
-from community.reflections import actions, drafts, replies
+from community.reflections import actions, drafts, policy, replies
 from community.reflections import prompts as prompt_actions
 from community.reflections.models import BODY_MAX, REPLY_MAX, TITLE_MAX
 from community.reflections.page_moderation import DECISIONS
@@ -196,7 +196,9 @@ async def compose_context(session: Any, request: Request, *, slot: str, prompt_i
             prompt = await prompt_actions.access_prompt(session, prompt_id, active_only=False)
         except NotFound:
             prompt = None
+    refused = reflection is not None and not policy.may_become_anonymous(reflection)
     return {"slot": slot, "prompt": prompt, "reflection": reflection,
+            "anonymous_refused": policy.NAMED_STAYS_NAMED if refused else None,
             "prompts": await prompt_actions.list_prompts(session), "themes": prompt_actions.THEMES,
             "visibility_labels": actions.VISIBILITY_LABELS, "title_max": TITLE_MAX, "body_max": BODY_MAX}
 

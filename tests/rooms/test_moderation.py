@@ -102,6 +102,20 @@ async def test_scheduled_session_moderation_reaches_everyone_live(rooms_env):
                                      "room.lock", "room.unlock", "room.remove", "room.end"]
 
 
+async def test_the_host_who_ends_a_session_always_hears_the_ack(rooms_env):
+    # The end event reaches the host's own socket through the hub, and could once close it before the
+    # action's ack was queued. Repeated, because it was a race.
+    server = rooms_env.server()
+    host = await rooms_env.member("attending")
+    for attempt in range(8):
+        room = await rooms_env.scheduled_room(host)
+        await rooms_env.join(server, host, room)
+        wh = await rooms_env.ws(server, host, room)
+        answer = await _mod(wh, f"end{attempt}", action="end")
+        assert answer["type"] == "ack"
+        assert (await _closed(wh)).code == 1000
+
+
 async def test_anonymous_participant_is_never_exposed(rooms_env):
     server = rooms_env.server()
     anon = await rooms_env.member("resident", name="Priya Secretname")

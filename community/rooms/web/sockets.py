@@ -183,6 +183,9 @@ class _Session:
         self.limits = limits
         self.replayed = replayed
         self.hub = hub
+        # Set while no moderation action of this connection is between its commit and its ack.
+        self.settled = asyncio.Event()
+        self.settled.set()
 
     def _direct(self, text: str) -> None:
         self.sub.offer((0, text, None))
@@ -240,8 +243,23 @@ class _Session:
                         sub.close(protocol.CLOSE_POLICY, "removed from this session")
                         return
                     if kind == "end":
+                        await self._send_own_answers(send)
                         sub.close(protocol.CLOSE_NORMAL, "the session has ended")
                         return
+
+    async def _send_own_answers(self, send: Any) -> None:
+        """Before closing on a session's end, send this connection's own pending answers.
+
+        The host who ends a session must hear the ack of their action, but the end event can reach this
+        socket (through the hub) before the action's ack is queued."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                await self.settled.wait()
+        items = self.sub.items
+        while items:
+            seq, text, _frame = items.popleft()
+            if not seq:
+                await send(text)
 
     async def _read(self) -> None:
         bad = 0
@@ -320,10 +338,12 @@ class _Session:
 
     async def _moderate(self, frame: dict[str, Any]) -> None:
         client_id = frame.get("client_id")
+        self.settled.clear()
         try:
             async with self.db.transaction() as session:
                 seq = await room_moderation.do_action(session, self.viewer, self.room_id, frame)
+            self._direct(protocol.dumps({"type": "ack", "client_id": client_id, "seq": seq}))
         except ActionError as exc:
             self._direct(protocol.error(_error_code(exc), exc.message, client_id))
-            return
-        self._direct(protocol.dumps({"type": "ack", "client_id": client_id, "seq": seq}))
+        finally:
+            self.settled.set()

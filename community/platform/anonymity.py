@@ -19,6 +19,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from community.platform.times import day_of
 
+# At most this many restrictions on anonymous writing apply to one member at a time.
+RESTRICTION_SLOTS = 16
+
 
 def _key(anon_key: str, purpose: str) -> bytes:
     return hashlib.sha256(f"{purpose}\x1f{anon_key}".encode()).digest()
@@ -59,6 +62,11 @@ class Anonymity:
 
     def tag(self, user_id: int, scope: str = "author") -> str:
         return author_tag(self._key, user_id, scope)
+
+    def restriction_slots(self, user_id: int) -> list[str]:
+        """The keyed values under which restrictions on this member may be stored, one per restriction at a time
+        (accounts.restrictions): the app finds a member's by computing all of them; no two share a value."""
+        return [author_tag(self._key, user_id, f"restriction:{n}") for n in range(RESTRICTION_SLOTS)]
 
     def pseudonym_index(self, user_id: int, thread_scope: str, modulo: int) -> int:
         return pseudonym_index(self._key, user_id, thread_scope, modulo)

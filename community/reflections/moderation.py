@@ -113,7 +113,7 @@ class ReflectionAdapter(_WritingAdapter):
         if reflection.visibility == "named" and reflection.author_id:
             await notify(session, user_id=reflection.author_id, kind=kind, text=text, url=url)
         elif reflection.visibility == "anonymous" and reflection.author_tag:
-            await notify(session, tag=reflection.author_tag, kind=kind, text=text, url=url)
+            await notify(session, tag=reflection.author_tag, anonymity=self.anonymity, kind=kind, text=text, url=url)
 
 
 class ReplyAdapter(_WritingAdapter):
@@ -161,7 +161,8 @@ class ReplyAdapter(_WritingAdapter):
             return
         member = self.anonymity.unseal_id(reply.sealed_author)
         if member is not None:
-            await notify(session, tag=self.anonymity.tag(member), kind=kind, text=text, url=url)
+            await notify(session, tag=self.anonymity.tag(member), anonymity=self.anonymity, kind=kind, text=text,
+                         url=url)
 
 
 def adapters(anonymity: Anonymity) -> tuple[ReflectionAdapter, ReplyAdapter]:

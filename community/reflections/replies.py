@@ -134,7 +134,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
         what = f"“{reflection.title}”" if reflection.title else "your reflection"
         if reflection.visibility == "anonymous" and reflection.author_tag:
             # The reply already points at this reflection, and so at its tag: the target adds no link.
-            await notify(session, tag=reflection.author_tag, kind="reflection_reply",
+            await notify(session, tag=reflection.author_tag, anonymity=anonymity, kind="reflection_reply",
                          text=f"Someone replied to your anonymous reflection {what}.", url=url,
                          target=("reflection_reply", reply.id))
         elif reflection.visibility == "named" and reflection.author_id:

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
+from community.platform.notify.notifications import notify
 from community.platform.review import audit
-from community.platform.review.models import Notification
 from community.platform.review.targets import TargetView
 from community.platform.viewer import Viewer
 from community.rooms import actions as rooms_actions
@@ -198,6 +198,8 @@ class RoomMessageAdapter:
         user_id, tag = row
         if user_id is None and tag is None:
             return
-        session.add(Notification(user_id=user_id, recipient_tag=tag if user_id is None else None, kind=kind,
-                                 text=text, url=url))
+        if user_id is not None:
+            await notify(session, user_id=user_id, kind=kind, text=text, url=url)
+        else:
+            await notify(session, tag=tag, anonymity=self.anonymity, kind=kind, text=text, url=url)
 

@@ -84,7 +84,7 @@ class Env:
                      tag: str | None = None) -> None:
         async with self.db.transaction() as session:
             await notifications.notify(session, user_id=recipient.id if recipient else None, tag=tag,
-                                       kind="reply", text="Someone replied", url="/notifications", target=target)
+                                       anonymity=Anonymity(ANON_KEY), kind="reply", text="Someone replied", url="/notifications", target=target)
 
 
 @pytest.fixture

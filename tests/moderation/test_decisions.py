@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from community.app import PILLARS, create_app
 from community.discussions.models import Category, Post, Thread
+from community.platform.accounts import restrictions
 from community.platform.accounts.models import User
-from community.platform.anonymity import author_tag
+from community.platform.anonymity import Anonymity, author_tag
 from community.platform.notify import notifications
 from community.platform.pillar import Pillar
 from community.platform.review.models import AuditEntry, Flag, Notification, ReviewItem, Sanction
@@ -202,8 +203,8 @@ class AnonAdapter:
         return self.author_id
 
     async def notify_author(self, session, target_id, kind, text, url):
-        await notifications.notify(session, tag=author_tag(self.anon_key, self.author_id), kind=kind, text=text,
-                                   url=url)
+        await notifications.notify(session, tag=author_tag(self.anon_key, self.author_id),
+                                   anonymity=Anonymity(self.anon_key), kind=kind, text=text, url=url)
 
 
 @pytest.fixture
@@ -245,14 +246,21 @@ async def test_anonymous_targets_keep_the_author_sealed(resident, attending, mod
             assert str(resident.id) not in blob.split() and resident.display_name not in blob
             assert "member_id" not in entry.details and entry.target_id == "7"
         assert not list(await session.scalars(select(AuditEntry).where(AuditEntry.action == "member.suspend")))
-        tagged = list(await session.scalars(select(Notification.text).where(
+        stored = list(await session.scalars(select(Notification.text).where(
             Notification.recipient_tag == author_tag(settings.anon_key, resident.id))))
+        anonymity = Anonymity(settings.anon_key)
+        held = await restrictions.in_force(session, anonymity, resident.id)
         direct = list(await session.scalars(select(Notification.text).where(Notification.user_id == resident.id)))
         user = await session.get(User, resident.id)
         # Nothing about anonymous writing goes on the member's record (the history moderators see beside their
         # signed writing): neither a check-in, which is care, nor the warning and suspension.
         record = set(await session.scalars(select(Sanction.kind).where(Sanction.user_id == resident.id)))
     assert record == set()
+    # The texts addressed to the writer's tag are sealed: a database copy does not hold the reasons in plaintext.
+    assert stored and not any("How are you doing?" in t or "guidelines" in t for t in stored)
+    tagged = [anonymity.unseal(t) for t in stored]
     assert any("checking in" in t and "How are you doing?" in t for t in tagged) and not direct
     assert any("private message from the moderators" in t for t in tagged)
-    assert user.suspended_at is not None
+    # The suspension holds, but not on the member's row, where an admin would see it (finding 2).
+    assert user.suspended_at is None and user.suspended_reason is None
+    assert held.suspended and held.reason == "Repeated harassment"

@@ -7,9 +7,10 @@ import re
 from datetime import UTC, time
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
-from community.platform.accounts.models import User
+from community.platform.accounts import restrictions
+from community.platform.accounts.models import AnonRestriction, User
 from community.platform.anonymity import Anonymity, author_tag
 from community.platform.review.models import AuditEntry, Notification, Sanction
 from community.reflections.models import Reflection, ReflectionReply, UnmaskRequest
@@ -60,6 +61,7 @@ async def scene(member_factory, login, db):
 async def lift_silence(db, user_id: int) -> None:
     async with db.transaction() as session:
         (await session.get(User, user_id)).silenced_until = None
+        await session.execute(delete(AnonRestriction))
 
 
 def author_marks(author) -> list[str]:
@@ -119,7 +121,8 @@ async def test_1_adapter_views_carry_no_author(scene, db, settings):
 async def test_2_database_dump_does_not_link_piece_and_author(scene, db, login, anon_key):
     author, rid = scene["author"], scene["rid"]
     async with db.transaction() as session:
-        silenced = (await session.get(User, author.id)).silenced_until
+        assert (await session.get(User, author.id)).silenced_until is None  # not on the member's row
+        silenced = await session.scalar(select(AnonRestriction.until).where(AnonRestriction.kind == "silence"))
     await lift_silence(db, author.id)
     await write(scene["me"], title="A named piece", body="Signed, openly.", visibility="named")
     tag = author_tag(anon_key, author.id)
@@ -209,7 +212,7 @@ async def test_4_author_manages_anonymous_writing_and_is_notified(scene, db):
 
 # ---- 5. moderators act without learning who it is ----------------------------------------------------------
 
-async def test_5_moderators_hide_remove_and_sanction_the_hidden_author(scene, login, db, member_factory):
+async def test_5_moderators_hide_remove_and_sanction_the_hidden_author(scene, login, db, member_factory, anon_key):
     author, rid, mod = scene["author"], scene["rid"], await login(scene["mod"])
     hidden = await mod.post_form(f"/reflections/moderate/reflection/{rid}/decide",
                                  {"decision": "hide", "reason": "Pending a check."})
@@ -238,7 +241,10 @@ async def test_5_moderators_hide_remove_and_sanction_the_hidden_author(scene, lo
     assert (await scene["me"].get("/journal")).status_code == 303  # signed out: redirected to sign in
     async with db.transaction() as session:
         user = await session.get(User, author.id)
-        assert user.suspended_at is not None and user.suspended_at.timetz().replace(tzinfo=None) == time(0, 0)
+        held = await restrictions.in_force(session, Anonymity(anon_key), author.id)
+        # Not on the member's row, where an admin would see it; whole days.
+        assert user.suspended_at is None and held.suspended
+        assert held.suspended_until.astimezone(UTC).time() == time(0, 0)
         audit = list(await session.scalars(select(AuditEntry).where(AuditEntry.target_type == "reflection")))
     assert audit and all(str(author.id) != (a.target_id or "") and author.display_name not in (a.target_label or "")
                          and a.actor_id != author.id for a in audit)
@@ -290,7 +296,7 @@ async def test_6_unmasking_needs_two_admins_and_a_reason(scene, login, db):
 
 
 
-async def test_5_queue_sanction_on_anonymous_writing_leaves_no_link(member_factory, login, db):
+async def test_5_queue_sanction_on_anonymous_writing_leaves_no_link(member_factory, login, db, settings):
     """The shared review queue's silence/suspend on an anonymous piece: the member's rows carry only the day,
     no moderator id, and the audit entry's reason is sealed (admins still read it in the app)."""
     author = await member_factory(name="Hidden Writer")
@@ -303,9 +309,10 @@ async def test_5_queue_sanction_on_anonymous_writing_leaves_no_link(member_facto
     assert response.status_code in (200, 303), response.text[:1000]
     async with db.transaction() as session:
         user = await session.get(User, author.id)
+        held = await restrictions.in_force(session, Anonymity(settings.anon_key), author.id)
         sanctions = list(await session.scalars(select(Sanction).where(Sanction.user_id == author.id)))
         entry = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "moderation.suspend"))).one()
-    assert user.suspended_at.astimezone(UTC).time() == time(0, 0)
+    assert user.suspended_at is None and held.suspended and held.suspended_until.astimezone(UTC).time() == time(0, 0)
     assert sanctions == []
     assert "Distinctive reason words" not in (entry.reason or "")
     assert str(author.id) not in str(entry.details) and entry.target_id == str(rid)

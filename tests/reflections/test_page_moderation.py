@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from community.platform.accounts import restrictions
 from community.platform.accounts.models import User
-from community.platform.anonymity import author_tag
+from community.platform.anonymity import Anonymity, author_tag
 from community.platform.review.models import AuditEntry, Notification, ReviewItem, Sanction
 from community.reflections.models import Reflection
 from tests.reflections.conftest import write
@@ -42,7 +43,9 @@ async def test_check_in_from_the_page_reaches_the_writer_is_not_a_sanction_and_c
         entries = list(await session.scalars(select(AuditEntry).where(AuditEntry.action == "moderation.check_in")))
         reflection = await session.get(Reflection, rid)
     assert [n.recipient_tag for n in notes] == [author_tag(settings.anon_key, author.id)]
-    assert all(n.user_id is None and "Thinking of you tonight." in n.text for n in notes)
+    sealed = Anonymity(settings.anon_key)
+    assert all(n.user_id is None and "Thinking of you tonight." not in n.text for n in notes)  # sealed
+    assert all("Thinking of you tonight." in sealed.unseal(n.text) for n in notes)
     assert sanctions == []
     assert len(entries) == 1 and "Thinking of you" not in (entries[0].reason or "")  # sealed for anonymous work
     assert reflection.state == "visible"
@@ -65,7 +68,7 @@ async def test_hide_from_the_page_resolves_open_flags_and_tells_the_flagger(memb
     assert thanked and "moderation.hide" in actions
 
 
-async def test_silence_from_the_page_is_counted_in_days(member_factory, login, db):
+async def test_silence_from_the_page_is_counted_in_days(member_factory, login, db, settings):
     author, rid = await _flagged_anonymous(member_factory, login)
     mod = await login(await member_factory("moderator"))
     no_days = await mod.post_form(f"/reflections/moderate/reflection/{rid}/sanction",
@@ -76,6 +79,7 @@ async def test_silence_from_the_page_is_counted_in_days(member_factory, login, d
     assert response.status_code == 303, response.text[:1000]
     async with db.transaction() as session:
         sanctions = list(await session.scalars(select(Sanction).where(Sanction.user_id == author.id)))
-        silenced = (await session.get(User, author.id)).silenced_until
+        assert (await session.get(User, author.id)).silenced_until is None  # not on the member's row
+        silenced = (await restrictions.in_force(session, Anonymity(settings.anon_key), author.id)).silenced_until
     assert sanctions == []  # not on the member's record: see tests/anonymity
     assert silenced is not None and silenced.hour == 0 and silenced.minute == 0  # whole days

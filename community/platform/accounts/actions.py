@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.accounts import restrictions
 from community.platform.accounts.models import (
     ROLES,
     TRAINING_YEARS,
@@ -310,34 +311,43 @@ VIEWER_SQL = """
 SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
        u.suspended_at, u.suspended_until, s.id AS session_id, s.expires_at AS session_expires_at,
        (SELECT count(*) FROM notifications n
-         WHERE n.read_at IS NULL AND (n.user_id = u.id OR n.recipient_tag = $2::text)
-           AND """ + target_visible_sql("n", "u.id", "$2::text", "u.role IN ('moderator', 'admin')") + """) AS unread
+         WHERE n.read_at IS NULL AND (n.user_id = u.id OR (n.recipient_tag = $2::text AND n.id > u.anon_read_upto))
+           AND """ + target_visible_sql("n", "u.id", "$2::text", "u.role IN ('moderator', 'admin')") + """) AS unread,
+""" + restrictions.IN_FORCE_COLUMNS.format(slots="$3::text[]") + """
 FROM sessions s JOIN users u ON u.id = s.user_id
 WHERE s.token_hash = $1 AND s.expires_at > now() AND u.deleted_at IS NULL
 """
 
 
-async def load_viewer(connection: Any, token: str, tag: str | None = None) -> Viewer | None:
+async def load_viewer(connection: Any, token: str, tag: str | None = None,
+                      slots: list[str] | None = None) -> Viewer | None:
     """One statement per request, on a raw asyncpg connection (Database.raw): the session joined to its
-    member, with the unread notification count.
+    member, with the unread notification count and the restrictions on their anonymous writing.
 
-    Notifications about anonymous content are addressed to the author's sealed tag, not the member id;
-    the caller passes that tag when it knows it (see web.middleware), so the count stays one round trip.
+    Notifications about anonymous content are addressed to the author's sealed tag, not the member id, and
+    restrictions are stored under keyed slots (accounts.restrictions); the caller passes both when it knows
+    them (see web.middleware), so the load stays one round trip. None when there is no such session, or the
+    member is suspended.
     """
-    row = await connection.fetchrow(VIEWER_SQL, token_hash(token), tag)
+    row = await connection.fetchrow(VIEWER_SQL, token_hash(token), tag, slots)
     if row is None:
         return None
     if row["suspended_at"] is not None and (row["suspended_until"] is None or row["suspended_until"] > now()):
         return None
+    if row["anon_suspended"]:
+        return None
+    silenced = max((t for t in (row["silenced_until"], row["anon_silenced_until"]) if t is not None), default=None)
     return Viewer(id=row["id"], display_name=row["display_name"], handle=row["handle"], role=row["role"],
                   email=row["email"], timezone=row["timezone"], session_id=row["session_id"],
-                  silenced_until=row["silenced_until"], created_at=row["created_at"], unread=row["unread"],
+                  silenced_until=silenced, created_at=row["created_at"], unread=row["unread"],
                   session_expires_at=row["session_expires_at"])
 
 
 async def count_tagged_unread(session: AsyncSession, tag: str, viewer: Viewer) -> int:
+    """Unread notifications addressed to the member's tag (past their "mark all as read" watermark)."""
+    upto = select(User.anon_read_upto).where(User.id == viewer.id).scalar_subquery()
     return await session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.recipient_tag == tag, Notification.read_at.is_(None),
+        Notification.recipient_tag == tag, Notification.read_at.is_(None), Notification.id > upto,
         visible_clause(viewer.id, viewer.is_moderator, tag))) or 0
 
 

@@ -36,6 +36,8 @@ class User(Base):
     suspended_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     suspended_reason: Mapped[str | None] = mapped_column(Text)
     silenced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # "Mark all as read" for notifications addressed to the member's tags: the newest notification id then.
+    anon_read_upto: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
@@ -97,3 +99,24 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     client: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class AnonRestriction(Base):
+    """A silence or suspension that follows from a decision about anonymous writing.
+
+    It is never written on the member's row (an admin would see who was sanctioned, and a database copy could
+    match the row's transaction id with the decision's audit entry). Its `slot` is a keyed hash of the member
+    and a number (Anonymity.restriction_slots): the app computes a member's slots when it loads them, but two
+    restrictions of one member share no value, and a copy of the database cannot turn a slot into a member.
+    Times are whole days; the reason is sealed.
+    """
+
+    __tablename__ = "anon_restrictions"
+    __table_args__ = (CheckConstraint("kind IN ('silence','suspend')", name="kind"),)
+
+    id: Mapped[int] = pk()
+    slot: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: a suspension without end
+    sealed_reason: Mapped[str | None] = mapped_column(Text)
+    created_day: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

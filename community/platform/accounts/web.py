@@ -7,9 +7,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from community.platform.accounts import actions as accounts
+from community.platform.accounts import restrictions
 from community.platform.accounts.models import TRAINING_YEARS
 from community.platform.errors import ActionError, Forbidden
 from community.platform.web.common import (
+    anonymity_of,
     clear_session,
     client_of,
     db_of,
@@ -44,6 +46,7 @@ async def signin(request: Request) -> Response:
             user = await accounts.authenticate(session, request.app.state.passwords, settings_of(request),
                                                email=data.get("email", ""), password=data.get("password", ""),
                                                client=client_of(request))
+            await restrictions.refuse_if_suspended(session, anonymity_of(request), user.id)
             token = await accounts.create_session(session, user.id, settings_of(request).session_days,
                                                   replace_token=request.scope.get("session_token"))
     except ActionError as exc:
@@ -116,6 +119,7 @@ async def one_time_link(request: Request) -> Response:
                                            confirm=data.get("confirm", ""))
             if accounts.is_suspended(user):
                 raise Forbidden(accounts.suspension_message(user))
+            await restrictions.refuse_if_suspended(session, anonymity_of(request), user.id)
             session_token = await accounts.create_session(session, user.id, settings_of(request).session_days,
                                                           replace_token=request.scope.get("session_token"))
     except ActionError as exc:

@@ -5,16 +5,24 @@ A notification about a piece of content carries its target (kind, id). Its text 
 see that content: hidden or removed content never reaches others through a notification, and restoring the
 content brings its notifications back. Rows without a target (moderation outcomes sent to a writer about
 their own writing, warnings, older rows) are always shown.
+
+Rows addressed to a tag never share a value with the member's own rows: their text is sealed (a sanction's reason
+is not in plaintext beside the piece), and "mark all as read" does not touch them. It moves the member's
+watermark (`users.anon_read_upto`, the newest notification id at that moment, a number every member's rows share)
+instead; opening one tag row marks it read to the day, in a transaction that writes nothing about the member.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, insert, or_, select, update
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.review.models import Notification
 from community.platform.viewer import Viewer
@@ -54,19 +62,35 @@ def visible_clause(viewer_id: int, is_moderator: bool, tag: str):  # type: ignor
                 ).bindparams(nv_uid=viewer_id, nv_tag=tag)
 
 
-async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str | None = None, kind: str,
-                 text: str, url: str | None = None, target: tuple[str, int] | None = None) -> None:
-    """Exactly one of user_id (ordinary content) or tag (anonymous content's author) is given.
+async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str | None = None,
+                 anonymity: Anonymity | None = None, kind: str, text: str, url: str | None = None,
+                 target: tuple[str, int] | None = None) -> None:
+    """Exactly one of user_id (ordinary content) or tag (anonymous content's author) is given; a tag-addressed
+    text is sealed, so `anonymity` comes with a tag.
 
     `target` is the content the notification is about, when its text names or quotes it: the notification is
     then shown only while the recipient may see that content. Addressed to a tag, a target must never tie the
     tag to anything more than the content already does (e.g. a reply on the tag's own reflection).
     """
     assert (user_id is None) != (tag is None), "address a notification to a member id or to a sealed tag"
+    assert tag is None or anonymity is not None, "a tag-addressed notification's text is sealed"
     assert target is None or target[0] in TARGET_KINDS, f"unknown notification target {target!r}"
+    stored = text[:500] if anonymity is None or tag is None else anonymity.seal(text[:500])
     await session.execute(insert(Notification).values(
-        user_id=user_id, recipient_tag=tag, kind=kind, text=text[:500], url=url,
+        user_id=user_id, recipient_tag=tag, kind=kind, text=stored, url=url,
         target_kind=target[0] if target else None, target_id=target[1] if target else None))
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A notification as its recipient sees it: the text unsealed, read either by its own mark or the watermark."""
+
+    id: int
+    kind: str
+    text: str
+    url: str | None
+    created_at: datetime
+    read_at: datetime | None
 
 
 def _mine(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
@@ -79,24 +103,59 @@ def _shown(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def
                 visible_clause(viewer.id, viewer.is_moderator, anonymity.tag(viewer.id)))
 
 
+async def _watermark(session: AsyncSession, viewer: Viewer) -> int:
+    return await session.scalar(select(User.anon_read_upto).where(User.id == viewer.id)) or 0
+
+
+def _as_shown(row: Notification, anonymity: Anonymity, upto: int) -> Shown:
+    if row.recipient_tag is None:
+        return Shown(row.id, row.kind, row.text, row.url, row.created_at, row.read_at)
+    read_at = row.read_at or (row.created_at if row.id <= upto else None)
+    return Shown(row.id, row.kind, unseal_text(anonymity, row.text), row.url, row.created_at, read_at)
+
+
+def unseal_text(anonymity: Anonymity, stored: str) -> str:
+    """A tag-addressed notification's text (sealed since the sealing change; older rows are plaintext)."""
+    try:
+        return anonymity.unseal(stored)
+    except (ValueError, TypeError, InvalidTag):
+        return stored
+
+
 async def list_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, before: int | None = None,
-                   limit: int = 50) -> list[Notification]:
+                   limit: int = 50) -> list[Shown]:
     query = select(Notification).where(_shown(viewer, anonymity))
     if before:
         query = query.where(Notification.id < before)
-    return list(await session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+    rows = await session.scalars(query.order_by(Notification.id.desc()).limit(limit))
+    upto = await _watermark(session, viewer)
+    return [_as_shown(row, anonymity, upto) for row in rows]
 
 
 async def access_notification(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
-                              note_id: int) -> Notification | None:
+                              note_id: int) -> Shown | None:
     """One of the viewer's notifications, if it is still shown to them (None otherwise)."""
-    return (await session.scalars(select(Notification).where(Notification.id == note_id,
-                                                             _shown(viewer, anonymity)))).first()
+    row = (await session.scalars(select(Notification).where(Notification.id == note_id,
+                                                            _shown(viewer, anonymity)))).first()
+    return None if row is None else _as_shown(row, anonymity, await _watermark(session, viewer))
 
 
 async def mark_read(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, ids: list[int] | None = None) -> None:
-    # Only what the list shows: a notification about hidden content comes back unread if it is restored.
-    query = update(Notification).where(_shown(viewer, anonymity), Notification.read_at.is_(None))
+    """Mark the viewer's shown notifications read: those in `ids`, or all of them.
+
+    Only what the list shows: a notification about hidden content comes back unread if it is restored. Rows
+    addressed to the viewer's tag get a day-precision mark of their own when opened one by one (the caller's
+    transaction writes nothing else about the member), and the member's watermark when all are marked.
+    """
+    now = datetime.now(UTC)
+    mine = and_(_shown(viewer, anonymity), Notification.read_at.is_(None))
     if ids is not None:
-        query = query.where(Notification.id.in_(ids))
-    await session.execute(query.values(read_at=datetime.now(UTC)))
+        await session.execute(update(Notification).where(mine, Notification.id.in_(ids), Notification.user_id.isnot(None))
+                              .values(read_at=now))
+        await session.execute(update(Notification).where(mine, Notification.id.in_(ids),
+                                                         Notification.recipient_tag.isnot(None))
+                              .values(read_at=anonymity.day_of(now)))
+        return
+    await session.execute(update(Notification).where(mine, Notification.user_id == viewer.id).values(read_at=now))
+    newest = select(func.coalesce(func.max(Notification.id), 0)).scalar_subquery()
+    await session.execute(update(User).where(User.id == viewer.id).values(anon_read_upto=newest))

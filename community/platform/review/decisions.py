@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.accounts import actions as accounts
+from community.platform.accounts import restrictions
 from community.platform.accounts.actions import require_staff
 from community.platform.accounts.models import User
 from community.platform.errors import Forbidden, Invalid
@@ -108,18 +109,16 @@ async def _author_for_sanction(session: AsyncSession, viewer: Viewer, adapter: A
     return user
 
 
-async def _suspend(session: AsyncSession, viewer: Viewer, view: TargetView, user: User, reason: str,
-                   days: int | None) -> None:
-    if not view.anonymous:
-        await accounts.suspend(session, viewer, user.id, reason, days)
-        return
-    # Anonymous writing: the same effect, without accounts.suspend's audit entry, which would name the member,
-    # and with times cut to the day so they cannot be matched against the audit entry's exact time.
-    today = _day(accounts.now())
-    user.suspended_at = today
-    user.suspended_until = today + timedelta(days=days + 1) if days else None
-    user.suspended_reason = reason
-    await accounts.revoke_sessions(session, user.id)
+async def _suspend(case: _Case, user: User, days: int | None) -> datetime | None:
+    """Suspends the writer; the end of the suspension (None: without end)."""
+    if not case.view.anonymous:
+        await accounts.suspend(case.session, case.viewer, user.id, case.reason or "", days)
+        return user.suspended_until
+    # Anonymous writing: not on the member's row, where an admin would see it, and without accounts.suspend's
+    # audit entry, which would name the member. The viewer load refuses the member while it lasts.
+    until = _day(accounts.now()) + timedelta(days=days + 1) if days else None
+    await restrictions.impose(case.session, case.review.anonymity, user.id, "suspend", until, case.reason)
+    return until
 
 
 def _day(moment: datetime) -> datetime:
@@ -229,9 +228,11 @@ async def _silence(case: _Case, user: User) -> tuple[datetime | None, str]:
     hours = _int_param(case.params, "hours", 1, 24 * 365, "Choose how long posting is paused.")
     assert hours is not None
     until = datetime.now(UTC) + timedelta(hours=hours)
-    if case.view.anonymous:  # whole days, so the row's time cannot be matched with the audit entry
+    if case.view.anonymous:  # whole days, and not on the member's row (see accounts.restrictions)
         until = _day(until) + timedelta(days=1)
-    await accounts.set_silenced(case.session, user.id, until)
+        await restrictions.impose(case.session, case.review.anonymity, user.id, "silence", until, case.reason)
+    else:
+        await accounts.set_silenced(case.session, user.id, until)
     case.details["hours"] = hours
     return until, f"A moderator paused your posting until {until:%d %B %Y, %H:%M} UTC. You can still read.{case.said}"
 
@@ -239,9 +240,9 @@ async def _silence(case: _Case, user: User) -> tuple[datetime | None, str]:
 async def _suspend_writer(case: _Case, user: User) -> tuple[datetime | None, str]:
     days = _int_param(case.params, "days", 1, 3650, "Choose between 1 and 3,650 days, or leave it empty.",
                       optional=True)
-    await _suspend(case.session, case.viewer, case.view, user, case.reason or "", days)
+    until = await _suspend(case, user, days)
     case.details["days"] = days
-    return user.suspended_until, f"Your account was suspended.{case.said}"
+    return until, f"Your account was suspended.{case.said}"
 
 
 _SANCTIONS = {"warn": _warn, "silence": _silence, "suspend": _suspend_writer}

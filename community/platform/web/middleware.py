@@ -16,8 +16,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from community.platform.accounts import actions as accounts
+from community.platform.accounts import restrictions
 from community.platform.anonymity import Anonymity
 from community.platform.numbers import parse_int
+from community.platform.viewer import Viewer
 from community.platform.web.templates import CURRENT_CSRF
 from community.platform.web.viewer_cache import ViewerCache
 from community.settings import Settings
@@ -274,8 +276,9 @@ class ViewerMiddleware:
         self.db = db
         self.cache = cache
         self.flash_signer = URLSafeSerializer(settings.secret_key, salt="flash")
-        # session token -> (member id, its sealed notification tag), so the tag is known before the one query.
-        self._member_of_token: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        # session token -> (member id, its sealed notification tag, its restriction slots), so that they are
+        # known before the one query.
+        self._member_of_token: OrderedDict[str, tuple[int, str, list[str]]] = OrderedDict()
 
     async def _load(self, token: str, stamp: str) -> Any:
         cache = self.cache
@@ -286,20 +289,32 @@ class ViewerMiddleware:
             generation = cache.generation
         known = self._member_of_token.get(token)
         async with self.db.raw() as connection:
-            viewer = await accounts.load_viewer(connection, token, known[1] if known is not None else None)
+            viewer = await accounts.load_viewer(connection, token, *(known[1:] if known is not None else ()))
         if viewer is None:
             return None
         if known is None:
-            tag = self.anonymity.tag(viewer.id)
-            async with self.db.read() as session:
-                unread = viewer.unread + await accounts.count_tagged_unread(session, tag, viewer)
-            viewer = replace(viewer, unread=unread)
-            self._member_of_token[token] = known = (viewer.id, tag)
+            viewer = await self._first_load(viewer)
+            if viewer is None:
+                return None
+            known = (viewer.id, self.anonymity.tag(viewer.id), self.anonymity.restriction_slots(viewer.id))
+            self._member_of_token[token] = known
             if len(self._member_of_token) > 20000:
                 self._member_of_token.popitem(last=False)
         if cache is not None:
             cache.put(token, stamp, viewer, known[1], generation)
         return viewer
+
+    async def _first_load(self, viewer: Viewer) -> Viewer | None:
+        """What the one statement could not know before the member id: their tag's unread notifications and
+        the restrictions on their anonymous writing."""
+        tag = self.anonymity.tag(viewer.id)
+        async with self.db.read() as session:
+            unread = viewer.unread + await accounts.count_tagged_unread(session, tag, viewer)
+            held = await restrictions.in_force(session, self.anonymity, viewer.id)
+        if held.suspended:
+            return None
+        silenced = max((t for t in (viewer.silenced_until, held.silenced_until) if t is not None), default=None)
+        return replace(viewer, unread=unread, silenced_until=silenced)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope.get("path", "").startswith("/static/"):

@@ -141,6 +141,8 @@ class Settings:
     rooms_send_timeout: float = 20.0
     rooms_queue_size: int = 256
     rooms_purge_seconds: float = 60.0
+    # Unmasking and admins' actions on admins: how long each of the two admins must have held the role.
+    two_admin_min_days: int = 14
     # `community serve`: proxies trusted for X-Forwarded-*, and the first admin's address.
     forwarded_allow_ips: str = "127.0.0.1"
     admin_email: str = "admin@community.local"
@@ -203,6 +205,7 @@ class Settings:
             rooms_send_timeout=_seconds(env, "ROOMS_SEND_TIMEOUT", 20.0),
             rooms_queue_size=_int(env, "ROOMS_QUEUE_SIZE", 256, low=1),
             rooms_purge_seconds=_seconds(env, "ROOMS_PURGE_SECONDS", 60.0),
+            two_admin_min_days=_int(env, "TWO_ADMIN_MIN_DAYS", 14, low=0),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "127.0.0.1").strip() or "127.0.0.1",
             admin_email=env.get("ADMIN_EMAIL", "admin@community.local").strip() or "admin@community.local",
         )

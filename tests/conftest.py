@@ -189,7 +189,12 @@ _counter = {"n": 0}
 
 async def create_member(db: Database, role: str = "resident", *, name: str | None = None,
                         email: str | None = None, password: str | None = PASSWORD, app=None, **fields):
-    """Inserts a member directly (with a cheap password hash)."""
+    """Inserts a member directly (with a cheap password hash).
+
+    Members have held their role for a year unless `role_changed_at` says otherwise: the two-admin rules refuse
+    admins made in the last days (tests/anonymity/test_two_admins.py makes those on purpose)."""
+    from datetime import UTC, datetime, timedelta
+
     from community.platform.accounts.actions import _unique_handle
     from community.platform.accounts.models import User
     from community.platform.accounts.security import Passwords
@@ -201,7 +206,8 @@ async def create_member(db: Database, role: str = "resident", *, name: str | Non
     async with db.transaction() as session:
         user = User(email=email or f"{role}{n}@example.org", display_name=name,
                     handle=await _unique_handle(session, name), role=role,
-                    password_hash=hasher.hash(password) if password else None, **fields)
+                    password_hash=hasher.hash(password) if password else None,
+                    **{"role_changed_at": datetime.now(UTC) - timedelta(days=365), **fields})
         session.add(user)
         await session.flush()
         return user

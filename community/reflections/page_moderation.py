@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.accounts import two_admins
 from community.platform.accounts.actions import check_reason, require_admin
 from community.platform.accounts.models import User
 from community.platform.errors import Forbidden, Invalid, NotFound
@@ -107,7 +108,8 @@ async def request_unmask(session: AsyncSession, actor: Viewer, kind: str, target
 
 
 async def decide_unmask(session: AsyncSession, actor: Viewer, targets: Targets, request_id: int, *, approve: bool,
-                        reason: str) -> UnmaskRequest:
+                        reason: str, min_days: int) -> UnmaskRequest:
+    """A second admin approves or declines; approving needs an admin independent of the first (two_admins)."""
     require_admin(actor)
     request = (await session.scalars(select(UnmaskRequest).where(UnmaskRequest.id == request_id)
                                      .with_for_update())).first()
@@ -115,8 +117,10 @@ async def decide_unmask(session: AsyncSession, actor: Viewer, targets: Targets, 
         raise NotFound("No such request.")
     if request.decision is not None:
         raise Invalid(f"This request was already {request.decision}.")
-    if request.requested_by == actor.id:
+    if request.requested_by == actor.id and approve:
         raise Forbidden("A different admin must decide: the admin who asked cannot approve their own request.")
+    if approve and (problem := await two_admins.refusal(session, request.requested_by, actor.id, min_days=min_days)):
+        raise Forbidden(problem)
     reason_text = check_reason(reason, required=not approve)
     request.decision = "approved" if approve else "declined"
     request.decided_by, request.decided_at, request.decision_reason = actor.id, datetime.now(UTC), reason_text

@@ -152,3 +152,32 @@ async def test_mark_all_read_leaves_the_tag_addressed_rows_alone(member_factory,
         opened = await session.get(Notification, newest.id)
     assert opened.read_at is not None and opened.read_at.astimezone(UTC).time() == time(0, 0)
     assert Anonymity(settings.anon_key).unseal(opened.text).startswith("Someone replied")
+
+
+async def test_staff_see_that_an_anonymous_writer_is_restricted_and_can_lift_it(member_factory, login, make_client,
+                                                                                db):
+    author = await member_factory(name="Lifted Writer")
+    me = await login(author)
+    rid = await write(me, body="I said something I regret to a nurse today.", visibility="anonymous")
+    mod = await login(await member_factory("moderator"))
+    await _decide(mod, rid, {"action": "silence", "hours": "24", "reason": "A short pause."})
+    page = await mod.get(f"/review/reflection/{rid}")
+    assert "Its writer is restricted" in page.text and "paused from posting" in page.text
+    assert "Lifted Writer" not in page.text and author.handle not in page.text
+    await _decide(mod, rid, {"action": "lift", "reason": "That was too much; sorry."})
+    assert "Its writer is restricted" not in (await mod.get(f"/review/reflection/{rid}")).text
+    assert (await me.post_form("/reflections/new", {"title": "", "body": "Back again, gently.",
+                                                    "visibility": "anonymous", "theme": ""})).status_code == 303
+    nothing = await mod.post_form(f"/review/reflection/{rid}/decide", {"action": "lift", "reason": ""})
+    assert nothing.status_code == 400 and "Nothing that followed from this piece" in nothing.text
+
+    admin = await login(await member_factory("admin"))
+    await _decide(admin, rid, {"action": "suspend", "days": "7", "reason": "Until we talk."})
+    refused = await mod.post_form(f"/review/reflection/{rid}/decide", {"action": "lift", "reason": ""})
+    assert refused.status_code == 403 and "Only an admin can lift a suspension" in refused.text
+    await _decide(admin, rid, {"action": "lift", "reason": ""})
+    assert (await _sign_in(make_client, author)).status_code == 303
+    async with db.transaction() as session:
+        assert list(await session.scalars(select(AnonRestriction))) == []
+        lifted = list(await session.scalars(select(AuditEntry).where(AuditEntry.action == "moderation.lift")))
+    assert len(lifted) == 2 and all(e.target_id == str(rid) and "member_id" not in e.details for e in lifted)

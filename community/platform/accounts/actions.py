@@ -218,7 +218,8 @@ async def register(session: AsyncSession, passwords: Passwords, *, token: str, d
     name = check_display_name(display_name)
     user = User(email=check_email(email), display_name=name, handle=await _unique_handle(session, name),
                 password_hash=passwords.hash(password), role=invitation.role, cohort=invitation.cohort,
-                guidelines_accepted_at=now(), password_changed_at=now())
+                guidelines_accepted_at=now(), password_changed_at=now(), invited_by=invitation.created_by,
+                role_changed_by=invitation.created_by)
     session.add(user)
     await session.flush()
     invitation.used_at = now()
@@ -494,7 +495,8 @@ async def change_role(session: AsyncSession, actor: Viewer, user_id: int, role: 
     if user.id == actor.id and role != "admin":
         raise Invalid("You cannot remove your own admin role; ask another admin.")
     old = user.role
-    user.role = role
+    if role != old:
+        user.role, user.role_changed_at, user.role_changed_by = role, now(), actor.id
     await audit.record(session, actor, "member.role", target_type="user", target_id=user.id,
                        target_label=user.display_name, reason=reason_text, details={"from": old, "to": role})
     return user

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from community.platform.accounts import actions as accounts
-from community.platform.accounts.models import ROLES
+from community.platform.accounts import two_admins
+from community.platform.accounts.models import ROLES, AdminApproval, User
 from community.platform.errors import ActionError, NotFound
 from community.platform.numbers import parse_int
 from community.platform.review import audit_log
 from community.platform.times import parse_moment
+from community.platform.viewer import Viewer
 from community.platform.web.common import admin_of, db_of, form_error, redirect, settings_of, staff_of
 from community.platform.web.forms import read_form
 from community.platform.web.templates import render
@@ -40,17 +45,45 @@ async def members(request: Request) -> Response:
                                                   "roles": ROLES, "offset": offset, "limit": PAGE})
 
 
+async def _member_context(session: AsyncSession, viewer: Viewer, user_id: int) -> dict[str, Any]:
+    user = await accounts.access_member(session, viewer, user_id)
+    pending = await two_admins.pending_for(session, user_id)
+    names = dict((await session.execute(select(User.id, User.display_name).where(
+        User.id.in_({p.requested_by for p in pending})))).all()) if pending else {}
+    return {"member": user, "roles": ROLES, "history": await audit_log.for_target(session, "user", user_id),
+            "pending": [(p, names.get(p.requested_by, "an admin")) for p in pending], "asks": two_admins.ACTIONS}
+
+
 async def member(request: Request) -> Response:
     viewer = admin_of(request)
-    user_id = request.path_params["user_id"]
     async with db_of(request).transaction() as session:
-        user = await accounts.access_member(session, viewer, user_id)
-        history = await audit_log.for_target(session, "user", user_id)
-    return render(request, "admin/member.html", {"member": user, "roles": ROLES, "history": history,
-                                                 "link": request.query_params.get("link")})
+        context = await _member_context(session, viewer, request.path_params["user_id"])
+    return render(request, "admin/member.html", context)
+
+
+async def _run(request: Request, session: AsyncSession, viewer: Viewer, user_id: int, action: str,
+               data: dict[str, str], days: int | None) -> str | Response:
+    """One action on a member: a flash message, or the page (a reset link is shown once, on its response)."""
+    if action == "role":
+        await accounts.change_role(session, viewer, user_id, data.get("role", ""), data.get("reason", ""))
+        return "The role is changed."
+    if action == "suspend":
+        await accounts.suspend(session, viewer, user_id, data.get("reason", ""), days)
+        return "The member is suspended and signed out everywhere."
+    if action == "unsuspend":
+        await accounts.unsuspend(session, viewer, user_id, data.get("reason", ""))
+        return "The suspension is lifted."
+    if action == "reset-link":
+        token = await accounts.create_link(session, viewer, user_id, "reset")
+        context = await _member_context(session, viewer, user_id)
+        # Shown once, on this response only: the link is not stored in any readable form.
+        return render(request, "admin/member.html", {**context,
+                                                     "reset_url": f"{settings_of(request).base_url}/link/{token}"})
+    raise NotFound("No such action.")
 
 
 async def member_action(request: Request) -> Response:
+    """An admin's action on a member; on another admin, it waits for a second admin (accounts.two_admins)."""
     viewer = admin_of(request)
     user_id = request.path_params["user_id"]
     action = request.path_params["action"]
@@ -58,37 +91,62 @@ async def member_action(request: Request) -> Response:
     data = form.as_dict()
     try:
         form.check()
+        days = form.int("days", low=1, high=3650) if action == "suspend" else None
         async with db_of(request).transaction() as session:
-            if action == "role":
-                await accounts.change_role(session, viewer, user_id, data.get("role", ""), data.get("reason", ""))
-                message = "The role is changed."
-            elif action == "suspend":
-                days = form.int("days", low=1, high=3650)
-                await accounts.suspend(session, viewer, user_id, data.get("reason", ""), days)
-                message = "The member is suspended and signed out everywhere."
-            elif action == "unsuspend":
-                await accounts.unsuspend(session, viewer, user_id, data.get("reason", ""))
-                message = "The suspension is lifted."
-            elif action == "reset-link":
-                token = await accounts.create_link(session, viewer, user_id, "reset")
-                url = f"{settings_of(request).base_url}/link/{token}"
-                user = await accounts.access_member(session, viewer, user_id)
-                history = await audit_log.for_target(session, "user", user_id)
-                # Shown once, on this response only: the link is not stored in any readable form.
-                return render(request, "admin/member.html", {"member": user, "roles": ROLES,
-                                                             "history": history, "reset_url": url})
+            target = await accounts.access_member(session, viewer, user_id)
+            if action in two_admins.ACTIONS and target.role == "admin" and target.id != viewer.id:
+                params = {"role": data.get("role", "")} if action == "role" else (
+                    {"days": str(days or "")} if action == "suspend" else {})
+                await two_admins.request(session, viewer, target, action, params, data.get("reason", ""))
+                result: str | Response = "A second admin must approve this. It waits on this page until one does."
             else:
-                raise NotFound("No such action.")
+                result = await _run(request, session, viewer, user_id, action, data, days)
     except ActionError as exc:
+        return await _member_error(request, viewer, user_id, exc, data, action)
+    if isinstance(result, Response):
+        return result
+    return redirect(request, f"/admin/members/{user_id}", flash=result)
+
+
+async def _member_error(request: Request, viewer: Viewer, user_id: int, exc: ActionError, data: dict[str, str],
+                        action: str) -> Response:
+    async with db_of(request).transaction() as session:
+        try:
+            context = await _member_context(session, viewer, user_id)
+        except ActionError as inner:
+            return form_error(request, "errors/error.html", inner, {})
+    return form_error(request, "admin/member.html", exc, data, {**context, "failed_action": action})
+
+
+async def approval(request: Request) -> Response:
+    """A second admin approves (the action runs, in their name) or declines an action on an admin."""
+    viewer = admin_of(request)
+    form = await read_form(request)
+    data = form.as_dict()
+    approval_id = request.path_params["approval_id"]
+    user_id = 0
+    try:
+        form.check()
         async with db_of(request).transaction() as session:
-            try:
-                user = await accounts.access_member(session, viewer, user_id)
-            except ActionError as inner:
-                return form_error(request, "errors/error.html", inner, {})
-            history = await audit_log.for_target(session, "user", user_id)
-        return form_error(request, "admin/member.html", exc, data,
-                          {"member": user, "roles": ROLES, "history": history, "failed_action": action})
-    return redirect(request, f"/admin/members/{user_id}", flash=message)
+            decided = await two_admins.decide(session, viewer, approval_id, approve=data.get("decision") == "approve",
+                                              min_days=settings_of(request).two_admin_min_days)
+            user_id = decided.target_id
+            if decided.decision != "approved":
+                return redirect(request, f"/admin/members/{user_id}", flash="The request is declined.")
+            days = parse_int(decided.params.get("days", ""), max_digits=4)
+            result = await _run(request, session, viewer, user_id, decided.action,
+                                {**decided.params, "reason": decided.reason}, days)
+    except ActionError as exc:
+        if not user_id:
+            async with db_of(request).transaction() as session:
+                found = await session.get(AdminApproval, approval_id)
+            if found is None:
+                return form_error(request, "errors/error.html", exc, {})
+            user_id = found.target_id
+        return await _member_error(request, viewer, user_id, exc, data, "approval")
+    if isinstance(result, Response):
+        return result
+    return redirect(request, f"/admin/members/{user_id}", flash=f"Approved. {result}")
 
 
 async def invitations(request: Request) -> Response:
@@ -153,6 +211,7 @@ routes = [
     Route("/admin/members", members),
     Route("/admin/members/{user_id:dbid}", member),
     Route("/admin/members/{user_id:dbid}/{action}", member_action, methods=["POST"]),
+    Route("/admin/approvals/{approval_id:dbid}", approval, methods=["POST"]),
     Route("/admin/invitations", invitations, methods=["GET", "POST"]),
     Route("/admin/invitations/{invitation_id:dbid}/revoke", revoke_invitation, methods=["POST"]),
     Route("/admin/audit", audit),

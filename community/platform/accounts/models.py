@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from community.platform.base import Base, created_at, pk
@@ -36,6 +38,11 @@ class User(Base):
     suspended_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     suspended_reason: Mapped[str | None] = mapped_column(Text)
     silenced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who gave the member their current role, and when (None: the command line or the first admin), and who
+    # invited them: a second admin must not be the first one's creation (accounts.two_admins).
+    role_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    role_changed_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    invited_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     # "Mark all as read" for notifications addressed to the member's tags: the newest notification id then.
     anon_read_upto: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -119,4 +126,30 @@ class AnonRestriction(Base):
     kind: Mapped[str] = mapped_column(String(10), nullable=False)
     until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: a suspension without end
     sealed_reason: Mapped[str | None] = mapped_column(Text)
+    # The piece it followed from ("reflection:12"), sealed: staff of that piece's page see it and may lift it.
+    sealed_source: Mapped[str | None] = mapped_column(Text)
     created_day: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class AdminApproval(Base):
+    """An admin's action on another admin (a new role, a suspension, a reset link), waiting for a second admin.
+
+    One admin alone could otherwise take over or remove the other admins, and so decide an unmasking alone."""
+
+    __tablename__ = "admin_approvals"
+    __table_args__ = (
+        CheckConstraint("action IN ('role','suspend','reset-link')", name="action"),
+        CheckConstraint("decision IS NULL OR decision IN ('approved','declined')", name="decision"),
+        Index("ix_admin_approvals_target", "target_id"),
+    )
+
+    id: Mapped[int] = pk()
+    action: Mapped[str] = mapped_column(String(12), nullable=False)
+    target_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_by: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    decided_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[str | None] = mapped_column(String(10))

@@ -61,8 +61,10 @@ async def in_force(session: AsyncSession, anonymity: Anonymity, user_id: int) ->
 
 
 async def impose(session: AsyncSession, anonymity: Anonymity, user_id: int, kind: str, until: datetime | None,
-                 reason: str | None) -> None:
-    """Stores a restriction (whole days: `until` must be a midnight) in the member's first free slot."""
+                 reason: str | None, source: str) -> None:
+    """Stores a restriction (whole days: `until` must be a midnight) in the member's first free slot.
+
+    `source` names the piece it follows from (kind:id); it is sealed, so only the app can find it again."""
     assert kind in ("silence", "suspend") and (until is not None or kind == "suspend")
     slots = anonymity.restriction_slots(user_id)
     await session.execute(delete(AnonRestriction).where(AnonRestriction.slot.in_(slots),
@@ -72,7 +74,8 @@ async def impose(session: AsyncSession, anonymity: Anonymity, user_id: int, kind
     sealed = anonymity.seal(reason) if reason else None
     for slot in (slot for slot in slots if slot not in used):
         stored = await session.scalar(insert(AnonRestriction).values(
-            slot=slot, kind=kind, until=until, sealed_reason=sealed, created_day=today,
+            slot=slot, kind=kind, until=until, sealed_reason=sealed, sealed_source=anonymity.seal(source),
+            created_day=today,
         ).on_conflict_do_nothing(index_elements=["slot"]).returning(AnonRestriction.id))
         if stored is not None:
             await session.execute(text("SELECT pg_notify('viewer_changes', :payload)"), {"payload": f"u:{user_id}"})
@@ -85,3 +88,17 @@ async def refuse_if_suspended(session: AsyncSession, anonymity: Anonymity, user_
     held = await in_force(session, anonymity, user_id)
     if held.suspended:
         raise Forbidden(held.suspension_message())
+
+
+async def about(session: AsyncSession, anonymity: Anonymity, source: str) -> list[AnonRestriction]:
+    """The restrictions in force that followed from one piece: what its review page shows staff (the kind and the
+    end, never the member). Few are in force at a time, so each one's sealed source is opened here."""
+    rows = (await session.scalars(select(AnonRestriction).where(AnonRestriction.sealed_source.isnot(None),
+                                                                _current()))).all()
+    return [row for row in rows if anonymity.unseal(row.sealed_source or "") == source]
+
+
+async def lift(session: AsyncSession, rows: list[AnonRestriction]) -> None:
+    """Ends restrictions early; the member is loaded afresh everywhere on their next request."""
+    await session.execute(delete(AnonRestriction).where(AnonRestriction.id.in_([row.id for row in rows])))
+    await session.execute(text("SELECT pg_notify('viewer_changes', '*')"))

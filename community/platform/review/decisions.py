@@ -35,7 +35,7 @@ LABELS = {
     "approve": "Approve", "hide": "Hide", "remove": "Remove",
     "restore": "Restore", "warn": "Warn privately", "silence": "Silence", "suspend": "Suspend",
     "edit": "Edit", "lock": "Lock thread", "unlock": "Unlock thread", "pin": "Pin thread",
-    "unpin": "Unpin thread", "move": "Move thread",
+    "unpin": "Unpin thread", "move": "Move thread", "lift": "Lift the restriction",
 }
 NEEDS_REASON = (Decision.CHECK_IN, Decision.REMOVE, Decision.WARN, Decision.SILENCE, Decision.SUSPEND,
                 Decision.EDIT, Decision.HIDE)
@@ -117,7 +117,8 @@ async def _suspend(case: _Case, user: User, days: int | None) -> datetime | None
     # Anonymous writing: not on the member's row, where an admin would see it, and without accounts.suspend's
     # audit entry, which would name the member. The viewer load refuses the member while it lasts.
     until = _day(accounts.now()) + timedelta(days=days + 1) if days else None
-    await restrictions.impose(case.session, case.review.anonymity, user.id, "suspend", until, case.reason)
+    await restrictions.impose(case.session, case.review.anonymity, user.id, "suspend", until, case.reason,
+                              case.source)
     return until
 
 
@@ -151,6 +152,11 @@ class _Case:
     reason: str | None
     params: dict[str, str]
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """The piece, as a restriction that follows from it records it (sealed)."""
+        return f"{self.kind}:{self.target_id}"
 
     @property
     def said(self) -> str:
@@ -230,7 +236,8 @@ async def _silence(case: _Case, user: User) -> tuple[datetime | None, str]:
     until = datetime.now(UTC) + timedelta(hours=hours)
     if case.view.anonymous:  # whole days, and not on the member's row (see accounts.restrictions)
         until = _day(until) + timedelta(days=1)
-        await restrictions.impose(case.session, case.review.anonymity, user.id, "silence", until, case.reason)
+        await restrictions.impose(case.session, case.review.anonymity, user.id, "silence", until, case.reason,
+                                  case.source)
     else:
         await accounts.set_silenced(case.session, user.id, until)
     case.details["hours"] = hours
@@ -245,9 +252,24 @@ async def _suspend_writer(case: _Case, user: User) -> tuple[datetime | None, str
     return until, f"Your account was suspended.{case.said}"
 
 
+async def _lift(case: _Case) -> str | None:
+    """Ends early what a silence or suspension over this anonymous piece imposed (accounts.restrictions): any
+    moderator lifts a silence, only an admin a suspension. Over signed writing, the member's admin page does."""
+    if not case.view.anonymous:
+        raise Invalid("Restrictions over signed writing are lifted on the member's page.")
+    held = await restrictions.about(case.session, case.review.anonymity, case.source)
+    if not held:
+        raise Invalid("Nothing that followed from this piece restricts its writer now.")
+    if any(row.kind == "suspend" for row in held) and not case.viewer.is_admin:
+        raise Forbidden("Only an admin can lift a suspension.")
+    await restrictions.lift(case.session, held)
+    case.details["lifted"] = sorted({row.kind for row in held})
+    return f"A moderator lifted the restriction that followed from something you shared ({case.view.title}).{case.said}"
+
+
 _SANCTIONS = {"warn": _warn, "silence": _silence, "suspend": _suspend_writer}
 _HANDLERS = {"keep": _keep, "restore": _keep, "approve": _keep, "check_in": _check_in, "hide": _take_down,
-             "remove": _take_down, "warn": _sanction, "silence": _sanction, "suspend": _sanction}
+             "remove": _take_down, "warn": _sanction, "silence": _sanction, "suspend": _sanction, "lift": _lift}
 
 
 async def decide(session: AsyncSession, viewer: Viewer, review: Review, *, kind: str, target_id: int,
@@ -256,7 +278,7 @@ async def decide(session: AsyncSession, viewer: Viewer, review: Review, *, kind:
     require_staff(viewer)
     adapter = adapter_or_404(review.targets, kind)
     extra = getattr(adapter, "extra_decisions", ())
-    if action not in RESOLVING and action not in extra:
+    if action not in RESOLVING and action not in extra and action != "lift":
         raise Invalid(fields={"action": "Choose one of the available decisions."})
     reason_text = check_reason(action, reason)
     view = await access_target(session, viewer, review.targets, kind, target_id)
@@ -273,7 +295,7 @@ async def _finish(case: _Case, author_text: str | None) -> Decision:
     if action in RESOLVING:
         item_id, flaggers = await resolve(session, viewer, case.kind, case.target_id, action, case.reason)
     case.details.update({"item": item_id, "flags": len(flaggers)})
-    to_hidden_writer = case.view.anonymous and action in ("check_in", "warn", "silence", "suspend")
+    to_hidden_writer = case.view.anonymous and action in ("check_in", "warn", "silence", "suspend", "lift")
     await audit.record(session, viewer, f"moderation.{action}", target_type=case.kind, target_id=case.target_id,
                        target_label=case.view.title, reason=case.reason, details=case.details,
                        seal_reason_with=case.review.anonymity if to_hidden_writer else None)

@@ -9,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from community.platform.accounts import restrictions
 from community.platform.errors import ActionError, Invalid
 from community.platform.numbers import parse_int
 from community.platform.review import decisions, watched
 from community.platform.review import queue as moderation
 from community.platform.web.common import (
     admin_of,
+    anonymity_of,
     db_of,
     form_error,
     redirect,
@@ -82,9 +84,13 @@ async def _detail_context(request: Request, kind: str, target_id: int) -> dict[s
         adapter = moderation.adapter_or_404(targets_of(request), kind)
         # What the kind adds to its decision page: categories to move a thread to, earlier versions, ...
         own = await adapter.review_context(session, viewer, target_id)
+        # An anonymous piece's page says whether a restriction that followed from it is in force; not on whom.
+        held = (await restrictions.about(session, anonymity_of(request), f"{kind}:{target_id}")
+                if entry.view.anonymous else [])
     return {"entry": entry, "view": entry.view, "kind": kind, "extra": getattr(adapter, "extra_decisions", ()),
             "labels": decisions.LABELS, "silence_hours": decisions.SILENCE_HOURS, "categories": [],
-            "waited": moderation.waited, "needs_reason": decisions.DECIDE_NEEDS_REASON, "revisions": [], **own}
+            "waited": moderation.waited, "needs_reason": decisions.DECIDE_NEEDS_REASON, "revisions": [],
+            "restrictions": held, **own}
 
 
 async def review_target(request: Request) -> Response:

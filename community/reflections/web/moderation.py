@@ -14,6 +14,7 @@ from community.platform.web.common import (
     form_error,
     redirect,
     review_of,
+    settings_of,
     staff_of,
     targets_of,
 )
@@ -106,8 +107,9 @@ async def unmask_decide(request: Request) -> Response:
     try:
         form.check()
         async with db_of(request).transaction() as session:
-            await moderation.decide_unmask(session, viewer, targets_of(request), request_id, approve=data.get("decision") == "approve",
-                                           reason=data.get("reason", ""))
+            await moderation.decide_unmask(session, viewer, targets_of(request), request_id,
+                                           approve=data.get("decision") == "approve", reason=data.get("reason", ""),
+                                           min_days=settings_of(request).two_admin_min_days)
     except ActionError as exc:
         async with db_of(request).transaction() as session:
             requests = await moderation.list_unmask_requests(session, viewer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -28,6 +29,7 @@ from community.platform.migrate import head_revisions
 from community.platform.notify import web as notify_web
 from community.platform.pillar import Pillar
 from community.platform.review import web as review_web
+from community.platform.review.pulse import Pulse, watch
 from community.platform.review.targets import Review, Targets
 from community.platform.safety import web as safety_web
 from community.platform.web import pages
@@ -113,7 +115,8 @@ EXCEPTION_HANDLERS = {HTTPException: on_http_exception, ActionError: on_action_e
 
 
 def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: ViewerCache | None, *,
-              owns_database: bool) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+              owns_database: bool, settings: Settings,
+              pulse: Pulse) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     lifespans = [pillar.lifespan for pillar in pillars if pillar.lifespan is not None]
 
     @asynccontextmanager
@@ -122,6 +125,9 @@ def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: Viewe
             if viewer_cache is not None:
                 await viewer_cache.start()
                 stack.push_async_callback(viewer_cache.stop)
+            if owns_database and settings.database_url:  # escalation runs without a request arriving
+                task = asyncio.create_task(watch(database, settings, pulse), name="urgent-items")
+                stack.callback(task.cancel)
             for pillar_lifespan in lifespans:
                 await stack.enter_async_context(pillar_lifespan(app))
             # Everything loaded so far (modules, the ORM registry, compiled templates) lives as long as the
@@ -141,13 +147,14 @@ def create_app(settings: Settings, *, db: Database | None = None,
     """Builds the app; `db` may be injected (tests bind it to a rolled-back transaction)."""
     database = db or Database(settings.database_url or "")
     anonymity = Anonymity(settings.anon_key)
-    templates = Templates(settings, anonymity)
+    pulse = Pulse()
+    templates = Templates(settings, anonymity, pulse)
     targets = Targets(adapter for pillar in pillars if pillar.adapters for adapter in pillar.adapters(anonymity))
     routes = collect_routes(pillars)
     # Not with an injected database: tests bind it to a transaction that never commits, so never notifies.
     viewer_cache = (ViewerCache(settings.database_url)
                     if settings.viewer_cache and db is None and settings.database_url else None)
-    lifespan = _lifespan(pillars, database, viewer_cache, owns_database=db is None)
+    lifespan = _lifespan(pillars, database, viewer_cache, owns_database=db is None, settings=settings, pulse=pulse)
     middleware = [
         Middleware(AccessLog),
         Middleware(SecurityHeaders, settings=settings),
@@ -163,6 +170,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.templates = templates
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.anonymity = anonymity
+    app.state.pulse = pulse
     app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
     app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
     app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)

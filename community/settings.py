@@ -143,6 +143,10 @@ class Settings:
     rooms_purge_seconds: float = 60.0
     # Unmasking and admins' actions on admins: how long each of the two admins must have held the role.
     two_admin_min_days: int = 14
+    # Urgent review items: an unclaimed one escalates from whoever is on call to every moderator and admin after
+    # this many minutes; each process checks for escalations (and refreshes the navigation's count) this often.
+    urgent_escalation_minutes: int = 15
+    urgent_check_seconds: float = 10.0
     # `community serve`: proxies trusted for X-Forwarded-*, and the first admin's address.
     forwarded_allow_ips: str = "127.0.0.1"
     admin_email: str = "admin@community.local"
@@ -206,6 +210,8 @@ class Settings:
             rooms_queue_size=_int(env, "ROOMS_QUEUE_SIZE", 256, low=1),
             rooms_purge_seconds=_seconds(env, "ROOMS_PURGE_SECONDS", 60.0),
             two_admin_min_days=_int(env, "TWO_ADMIN_MIN_DAYS", 14, low=0),
+            urgent_escalation_minutes=_int(env, "URGENT_ESCALATION_MINUTES", 15, low=1),
+            urgent_check_seconds=_seconds(env, "URGENT_CHECK_SECONDS", 10.0),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "127.0.0.1").strip() or "127.0.0.1",
             admin_email=env.get("ADMIN_EMAIL", "admin@community.local").strip() or "admin@community.local",
         )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.review import urgent as alerts
 from community.platform.review.models import ReviewItem
 
 # Lower is more urgent. The queue is ordered by priority, then by age.
@@ -31,7 +32,8 @@ URGENT = {"crisis", "concern", "safety"}
 
 async def open_item(session: AsyncSession, *, target_kind: str, target_id: int, reason: str,
                     source: str) -> ReviewItem:
-    """Creates the target's open item, or adds the reason to it and raises its priority if more urgent."""
+    """Creates the target's open item, or adds the reason to it and raises its priority if more urgent.
+    An item that is (or becomes) urgent raises its alert to whoever is on call (once per item: urgent.raise_alert)."""
     priority = PRIORITY.get(reason, 3)
     urgent = reason in URGENT
     stmt = insert(ReviewItem).values(
@@ -48,4 +50,7 @@ async def open_item(session: AsyncSession, *, target_kind: str, target_id: int, 
     if priority < item.priority:
         item.priority = priority
     item.urgent = item.urgent or urgent
+    if urgent:
+        await session.flush()
+        await alerts.raise_alert(session, item)
     return item

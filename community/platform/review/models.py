@@ -16,12 +16,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from community.platform.base import Base, created_at, pk
@@ -148,3 +149,42 @@ class WatchedWord(Base):
     message: Mapped[str | None] = mapped_column(String(300))
     created_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at()
+
+
+class OnCallHours(Base):
+    """When a moderator is on call, in their own time zone: one span per weekday (0 is Monday). An end at or
+    before the start runs past midnight into the next day; an end of 1440 is midnight."""
+
+    __tablename__ = "oncall_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_oncall_hours_weekday"),
+        CheckConstraint("start_minute BETWEEN 0 AND 1439 AND end_minute BETWEEN 0 AND 1440 "
+                        "AND start_minute <> end_minute", name="ck_oncall_hours_minutes"),
+        UniqueConstraint("user_id", "weekday", name="uq_oncall_hours_day"),
+    )
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    weekday: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    start_minute: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    end_minute: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+
+
+class UrgentAlert(Base):
+    """One per urgent review item: who was told, when it escalated, and the first human action on it."""
+
+    __tablename__ = "urgent_alerts"
+    __table_args__ = (
+        Index("ix_urgent_alerts_waiting", "raised_at", postgresql_where=text("escalated_at IS NULL")),
+        Index("ix_urgent_alerts_raised", "raised_at"),
+    )
+
+    id: Mapped[int] = pk()
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("review_items.id", ondelete="CASCADE"),
+                                         nullable=False, unique=True)
+    raised_at: Mapped[datetime] = created_at()
+    notified: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False, server_default="{}")
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_action_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_action_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    first_action: Mapped[str | None] = mapped_column(String(30))

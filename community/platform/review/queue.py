@@ -24,6 +24,7 @@ from community.platform.accounts.models import User
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import audit
 from community.platform.review import items as review
+from community.platform.review import urgent as alerts
 from community.platform.review.models import Flag, ReviewItem, Sanction
 from community.platform.review.targets import TargetAdapter, Targets, TargetView
 from community.platform.viewer import Viewer
@@ -236,7 +237,10 @@ async def target_detail(session: AsyncSession, viewer: Viewer, targets: Targets,
     return entry
 
 
-async def claim(session: AsyncSession, viewer: Viewer, item_id: int, *, release: bool = False) -> ReviewItem:
+async def claim(session: AsyncSession, viewer: Viewer, item_id: int, *, release: bool = False,
+                now: datetime | None = None) -> ReviewItem:
+    """Claims (or releases) an item; both are in the audit log, and a claim on an urgent item is a first human
+    action (it stops its escalation)."""
     require_staff(viewer)
     item = await session.get(ReviewItem, item_id, with_for_update=True)
     if item is None or item.resolved_at is not None:
@@ -247,10 +251,28 @@ async def claim(session: AsyncSession, viewer: Viewer, item_id: int, *, release:
         item.claimed_by = None
         item.claimed_at = None
     else:
+        if item.claimed_by is not None and item.claimed_by != viewer.id:
+            raise Invalid("Another moderator has already claimed this item. Open it to see who, or ask them.")
         item.claimed_by = viewer.id
-        item.claimed_at = func.now()
+        item.claimed_at = now or func.now()
+        await alerts.record_action(session, item.id, viewer.id, "claim", now)
+    await audit.record(session, viewer, "moderation.release" if release else "moderation.claim",
+                       target_type=item.target_kind, target_id=item.target_id, details={"item": item.id})
     await session.flush()
     return item
+
+
+async def acknowledge(session: AsyncSession, viewer: Viewer, item_id: int, now: datetime | None = None) -> bool:
+    """"I have seen it": recorded in the audit log, and a first human action on an urgent item. It does not
+    claim the item, so escalation still runs if nobody claims it. True if it was the item's first action."""
+    require_staff(viewer)
+    item = await session.get(ReviewItem, item_id)
+    if item is None or item.resolved_at is not None:
+        raise NotFound("This item is no longer in the queue.")
+    first = await alerts.record_action(session, item.id, viewer.id, "acknowledge", now)
+    await audit.record(session, viewer, "moderation.acknowledge", target_type=item.target_kind,
+                       target_id=item.target_id, details={"item": item.id, "first": first})
+    return first
 
 
 async def open_count(session: AsyncSession) -> int:
@@ -265,6 +287,7 @@ async def resolve(session: AsyncSession, viewer: Viewer, kind: str, target_id: i
         ReviewItem.target_kind == kind, ReviewItem.target_id == target_id, ReviewItem.resolved_at.is_(None),
     ).values(resolved_at=func.now(), resolved_by=viewer.id, decision=decision, decision_reason=reason)
         .returning(ReviewItem.id))
+    await alerts.record_action(session, item_id, viewer.id, decision)
     flaggers = list(await session.scalars(update(Flag).where(
         Flag.target_kind == kind, Flag.target_id == target_id, Flag.resolved_at.is_(None),
     ).values(resolved_at=func.now(), outcome=decision).returning(Flag.flagger_id)))

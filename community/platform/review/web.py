@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from community.platform.accounts import restrictions
 from community.platform.errors import ActionError, Invalid
 from community.platform.numbers import parse_int
-from community.platform.review import decisions, watched
+from community.platform.review import decisions, oncall, urgent, watched
 from community.platform.review import queue as moderation
 from community.platform.web.common import (
     admin_of,
@@ -72,9 +72,24 @@ async def review_queue(request: Request) -> Response:
     offset = parse_int(raw, max_digits=6) or 0
     async with db_of(request).transaction() as session:
         entries, total = await moderation.queue(session, viewer, targets_of(request), which=which, limit=PAGE, offset=offset)
+        state = await request.app.state.pulse.read(session)
+        figures = await urgent.time_to_human(session)
     return render(request, "moderation/queue.html", {
         "entries": entries, "total": total, "which": which, "filters": moderation.QUEUE_FILTERS,
-        "offset": offset, "limit": PAGE, "waited": moderation.waited})
+        "offset": offset, "limit": PAGE, "waited": moderation.waited, "etag": state.etag, "figures": figures,
+        "duration": urgent.duration})
+
+
+async def pulse(request: Request) -> Response:
+    """The queue's state for the moderators' poll (static/js/staff.js): 304 when the ETag still holds."""
+    staff_of(request)
+    async with db_of(request).transaction() as session:
+        state = await request.app.state.pulse.read(session)
+    etag = f'"{state.etag}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("if-none-match") in (etag, state.etag):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(state.as_json(), headers=headers)
 
 
 async def _detail_context(request: Request, kind: str, target_id: int) -> dict[str, Any]:
@@ -128,8 +143,41 @@ async def claim(request: Request) -> Response:
     form = await read_form(request)
     release = form.get("release") == "yes"
     async with db_of(request).transaction() as session:
-        await moderation.claim(session, viewer, request.path_params["item_id"], release=release)
-    return redirect(request, "/review", flash="Released." if release else "Claimed: others can see you have it.")
+        item = await moderation.claim(session, viewer, request.path_params["item_id"], release=release)
+    back = f"/review/{item.target_kind}/{item.target_id}" if form.get("next") == "target" else "/review"
+    return redirect(request, back, flash="Released." if release else "Claimed: others can see you have it.")
+
+
+async def acknowledge(request: Request) -> Response:
+    viewer = staff_of(request)
+    form = await read_form(request)
+    form.check()
+    async with db_of(request).transaction() as session:
+        await moderation.acknowledge(session, viewer, request.path_params["item_id"])
+    return redirect(request, "/review?show=urgent", flash="Recorded that you have seen it. Claim it if you are "
+                    "taking it on: until someone claims it, it still escalates to every moderator.")
+
+
+# ---- on-call hours (moderators) -------------------------------------------------------------------------------
+
+async def on_call(request: Request) -> Response:
+    viewer = staff_of(request)
+    context = {"weekdays": urgent.WEEKDAYS, "escalation": settings_of(request).urgent_escalation_minutes}
+    if request.method == "GET":
+        async with db_of(request).transaction() as session:
+            hours = await oncall.hours_of(session, viewer.id)
+        return render(request, "moderation/on_call.html", {**context, "form": oncall.form_of(hours)})
+    form = await read_form(request)
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            hours = await oncall.set_hours(session, viewer, form.as_dict())
+    except ActionError as exc:
+        return form_error(request, "moderation/on_call.html", exc, form.as_dict(), context)
+    days = len(hours)
+    return redirect(request, "/account/on-call",
+                    flash=f"Saved: on call on {days} day{'s' if days != 1 else ''} a week." if days
+                    else "Saved: you are not on call at any time.")
 
 
 # ---- watched words (admins) ----------------------------------------------------------------------------------
@@ -184,7 +232,10 @@ async def watched_test(request: Request) -> Response:
 routes = [
     Route("/flag/{kind}/{target_id:dbid}", flag, methods=["GET", "POST"]),
     Route("/review", review_queue),
+    Route("/review/pulse", pulse),
     Route("/review/items/{item_id:dbid}/claim", claim, methods=["POST"]),
+    Route("/review/items/{item_id:dbid}/acknowledge", acknowledge, methods=["POST"]),
+    Route("/account/on-call", on_call, methods=["GET", "POST"]),
     Route("/review/{kind}/{target_id:dbid}", review_target),
     Route("/review/{kind}/{target_id:dbid}/decide", decide, methods=["POST"]),
     Route("/admin/watched-words", watched_words, methods=["GET", "POST"]),

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse
 
 from community.platform.anonymity import Anonymity
 from community.platform.review.audit import readable_reason
+from community.platform.review.pulse import Pulse
 from community.platform.web import fragments
 from community.settings import ROOT, Settings
 
@@ -99,8 +100,9 @@ class _CsrfToken:
 
 
 class Templates:
-    def __init__(self, settings: Settings, anonymity: Anonymity) -> None:
+    def __init__(self, settings: Settings, anonymity: Anonymity, pulse: Pulse | None = None) -> None:
         self.settings = settings
+        self.pulse = pulse or Pulse()  # the moderators' urgent count in the navigation (review.pulse)
         self.env = Environment(
             loader=FileSystemLoader(str(TEMPLATES_DIR)),
             autoescape=select_autoescape(["html", "xml"]),
@@ -137,7 +139,8 @@ class Templates:
         }
         if context:
             ctx.update(context)
-        ctx["site_header"] = self.site_header(viewer, ctx["unread_count"], request.url.path, csrf_token)
+        urgent = self.pulse.urgent if viewer is not None and viewer.is_moderator else 0
+        ctx["site_header"] = self.site_header(viewer, ctx["unread_count"], request.url.path, csrf_token, urgent)
         spliced = [value for value in ctx.values() if type(value) is fragments.Spliced]
         html = self.env.get_template(name).render(ctx)
         if spliced:  # cached HTML that is already encoded: see web.fragments.Spliced
@@ -146,13 +149,16 @@ class Templates:
         return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
-    def site_header(self, viewer: Any, unread: int, path: str, csrf_token: str) -> Markup:
-        """The page header (navigation): the same for every page of one section for one member, so cached."""
+    def site_header(self, viewer: Any, unread: int, path: str, csrf_token: str, urgent: int = 0) -> Markup:
+        """The page header (navigation): the same for every page of one section for one member, so cached.
+        Moderators' headers carry the count of urgent items (review.pulse)."""
         section = section_of(path)
-        key = (viewer.display_name, viewer.is_moderator, unread, section) if viewer is not None else (section,)
+        key = (viewer.display_name, viewer.is_moderator, unread, section, urgent) if viewer is not None \
+            else (section,)
         template = self.env.get_template("_site_header.html")
         html = fragments.render(template, key, lambda: {
-            "viewer": viewer, "unread_count": unread, "section": section, "csrf_token": fragments.CsrfMarker()})
+            "viewer": viewer, "unread_count": unread, "section": section, "csrf_token": fragments.CsrfMarker(),
+            "urgent_count": urgent})
         return fragments.with_csrf(html, csrf_token)
 
 

@@ -28,6 +28,7 @@ from community.platform.logs import configure_logging
 from community.platform.migrate import head_revisions
 from community.platform.notify import web as notify_web
 from community.platform.pillar import Pillar
+from community.platform.review import checkins_web
 from community.platform.review import web as review_web
 from community.platform.review.pulse import Pulse, watch
 from community.platform.review.targets import Review, Targets
@@ -50,7 +51,8 @@ PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PIL
 
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
 PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,
-                                          *notify_web.routes, *safety_web.routes, *own_data_web.routes)
+                                          *notify_web.routes, *safety_web.routes, *own_data_web.routes,
+                                          *checkins_web.routes)
 
 
 def collect_routes(pillars: Sequence[Pillar]) -> list[BaseRoute]:

@@ -98,7 +98,8 @@ def silenced_message(viewer: Viewer) -> str:
     until = viewer.silenced_until
     when = f" until {until:%d %B %Y, %H:%M} UTC" if until else ""
     return (f"A moderator has paused your posting{when}. You can still read everything, and write privately in "
-            "your journal. If you think this is a mistake, write to the moderators from the resources page.")
+            "your journal. If you think this is a mistake, or want to talk it over, answer the moderator: their "
+            "message is in your notifications and opens a private conversation you can reply to.")
 
 
 def require_not_silenced(viewer: Viewer, at: datetime | None = None) -> None:

@@ -20,7 +20,7 @@ from community.platform.accounts.models import User
 from community.platform.errors import Forbidden, Invalid
 from community.platform.notify import notifications
 from community.platform.numbers import parse_int
-from community.platform.review import audit
+from community.platform.review import audit, checkins
 from community.platform.review.models import Sanction
 from community.platform.review.queue import access_target, adapter_or_404, resolve
 from community.platform.review.targets import Review, TargetView
@@ -152,6 +152,7 @@ class _Case:
     reason: str | None
     params: dict[str, str]
     details: dict[str, Any] = field(default_factory=dict)
+    writer_id: int | None = None  # the writer a conversation opens with (never audited: may be anonymous)
 
     @property
     def source(self) -> str:
@@ -187,7 +188,7 @@ async def _keep(case: _Case) -> str | None:
 
 async def _check_in(case: _Case) -> str | None:
     """Care, not a sanction: nothing goes on the writer's record, and the writing stays as it is."""
-    await _reachable_author(case.session, case.adapter, case.target_id)
+    case.writer_id = (await _reachable_author(case.session, case.adapter, case.target_id)).id
     return f"A moderator is checking in about something you wrote ({case.view.title}): {case.reason}"
 
 
@@ -205,6 +206,7 @@ async def _sanction(case: _Case) -> str | None:
     """warn, silence, suspend: on the writer, with an optional action on the writing."""
     user = await _author_for_sanction(case.session, case.viewer, case.adapter, case.target_id, case.view,
                                       case.action)
+    case.writer_id = user.id
     content = case.params.get("content", "")
     if content not in ("", "hide", "remove"):
         raise Invalid(fields={"content": "Choose what happens to the writing."})
@@ -300,8 +302,14 @@ async def _finish(case: _Case, author_text: str | None) -> Decision:
                        target_label=case.view.title, reason=case.reason, details=case.details,
                        seal_reason_with=case.review.anonymity if to_hidden_writer else None)
     if author_text:
+        url = case.view.url if action not in ("remove", "suspend") else None
+        if action in checkins.CONVERSATION_ACTIONS and case.writer_id is not None:
+            conversation = await checkins.open_conversation(session, case.review, case.view, case.writer_id, viewer,
+                                                            action, case.reason or author_text)
+            url = checkins.url_of(conversation.id)
+            author_text += " You can answer: open this to reply privately to the moderator, or to close it."
         await case.adapter.notify_author(session, case.target_id, NOTIFICATION_KIND.get(action, "moderation"),
-                                         author_text, case.view.url if action not in ("remove", "suspend") else None)
+                                         author_text, url)
     await _thank_flaggers(case, [flagger for flagger in flaggers if flagger != viewer.id])
     return Decision(action, f"Done: {LABELS[action].lower()}.", item_id)
 

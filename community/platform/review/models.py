@@ -188,3 +188,44 @@ class UrgentAlert(Base):
     first_action_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_action_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
     first_action: Mapped[str | None] = mapped_column(String(30))
+
+
+class Checkin(Base):
+    """A private conversation between the moderator who opened it and the writer of a piece (a check-in, a
+    warning or a silence comes with one, so the writer can answer). A named writer is addressed by member id;
+    an anonymous one only by a tag scoped to this piece (Anonymity.tag(member, "checkin:<kind>:<id>")), so the
+    row names nobody and links no two pieces, and they take part under the piece's pseudonym."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        CheckConstraint("(writer_id IS NULL) <> (writer_tag IS NULL)", name="ck_checkins_one_address"),
+        Index("ix_checkins_moderator", "moderator_id", "opened_at"),
+        Index("ix_checkins_writer", "writer_id", postgresql_where=text("writer_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = pk()
+    target_kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    target_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)  # check_in | warn | silence
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    writer_label: Mapped[str] = mapped_column(String(80), nullable=False)
+    moderator_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    writer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    writer_tag: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = created_at()
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(20))  # writer | moderator
+
+
+class CheckinMessage(Base):
+    """One message in a check-in. A writer's message in an anonymous conversation carries its day only."""
+
+    __tablename__ = "checkin_messages"
+    __table_args__ = (Index("ix_checkin_messages_checkin", "checkin_id", "id"),)
+
+    id: Mapped[int] = pk()
+    checkin_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("checkins.id", ondelete="CASCADE"),
+                                            nullable=False)
+    from_writer: Mapped[bool] = mapped_column(nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = created_at()

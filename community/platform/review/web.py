@@ -53,8 +53,10 @@ async def flag(request: Request) -> Response:
     except ActionError as exc:
         return form_error(request, "moderation/flag.html", exc, form.as_dict(), context)
     if outcome.urgent:
-        message = ("Thank you for looking out for a colleague. A moderator will check in with them privately, as a "
-                   "priority. If someone is in immediate danger, please call your local emergency number.")
+        minutes = settings_of(request).urgent_escalation_minutes
+        message = ("Thank you for looking out for a colleague. The moderator on call has been told now (every "
+                   f"moderator, if nobody has picked it up within {minutes} minutes), and a moderator will check in "
+                   "with them privately. If someone is in immediate danger, please call your local emergency number.")
     elif outcome.hidden:
         message = "Thank you. This is now hidden while a moderator reviews it."
     else:

@@ -174,7 +174,9 @@ export function createView(el, state, send, timeFormat) {
         list.append(li);
       }
       const more = document.createElement("p");
-      more.innerHTML = '<a href="/resources">More resources</a>. A moderator will also reach out gently.';
+      more.innerHTML = '<a href="/resources">More resources</a>. The moderator on call has been told, and may write ' +
+        'to you privately: it appears in your notifications, and you can answer there. Moderators are colleagues, ' +
+        'not an emergency service: if you are in danger now, please use the numbers above.';
       p.append(h, list, more);
     });
   }

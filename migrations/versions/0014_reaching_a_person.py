@@ -6,6 +6,8 @@
   escalated to every moderator and admin (set once, by an UPDATE ... WHERE escalated_at IS NULL, so several
   processes never escalate twice), and the first human action on it (acknowledge, claim or decision), for the
   time-to-a-human figures.
+- `checkins` and `checkin_messages`: a check-in (and a warning or silence) becomes a private conversation between
+  its moderator and the writer; an anonymous writer is addressed only by a tag scoped to the piece.
 
 Revision ID: 0014
 Revises: 0011
@@ -51,8 +53,37 @@ def upgrade() -> None:
     op.create_index("ix_urgent_alerts_waiting", "urgent_alerts", ["raised_at"],
                     postgresql_where=sa.text("escalated_at IS NULL"))
     op.create_index("ix_urgent_alerts_raised", "urgent_alerts", ["raised_at"])
+    op.create_table(
+        "checkins",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, primary_key=True),
+        sa.Column("target_kind", sa.String(30), nullable=False),
+        sa.Column("target_id", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.String(20), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("writer_label", sa.String(80), nullable=False),
+        sa.Column("moderator_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="SET NULL")),
+        sa.Column("writer_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE")),
+        sa.Column("writer_tag", sa.String(64)),
+        sa.Column("opened_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True)),
+        sa.Column("closed_by", sa.String(20)),
+        sa.CheckConstraint("(writer_id IS NULL) <> (writer_tag IS NULL)", name="ck_checkins_one_address"),
+    )
+    op.create_index("ix_checkins_moderator", "checkins", ["moderator_id", "opened_at"])
+    op.create_index("ix_checkins_writer", "checkins", ["writer_id"], postgresql_where=sa.text("writer_id IS NOT NULL"))
+    op.create_table(
+        "checkin_messages",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, primary_key=True),
+        sa.Column("checkin_id", sa.BigInteger(), sa.ForeignKey("checkins.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("from_writer", sa.Boolean(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+    )
+    op.create_index("ix_checkin_messages_checkin", "checkin_messages", ["checkin_id", "id"])
 
 
 def downgrade() -> None:
+    op.drop_table("checkin_messages")
+    op.drop_table("checkins")
     op.drop_table("urgent_alerts")
     op.drop_table("oncall_hours")

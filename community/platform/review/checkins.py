@@ -55,6 +55,13 @@ async def open_conversation(session: AsyncSession, review: Review, view: TargetV
     return checkin
 
 
+async def mine_about(session: AsyncSession, viewer: Viewer, kind: str, target_id: int) -> list[Checkin]:
+    """The conversations this moderator opened about one piece (for its review page)."""
+    return list(await session.scalars(select(Checkin).where(
+        Checkin.moderator_id == viewer.id, Checkin.target_kind == kind, Checkin.target_id == target_id)
+        .order_by(Checkin.id)))
+
+
 @dataclass
 class Conversation:
     checkin: Checkin

@@ -69,6 +69,7 @@ class Decision:
     action: str
     message: str          # for the moderator's flash
     item_id: int | None
+    conversation_url: str | None = None  # the private conversation the decision opened with the writer
 
 
 def check_reason(action: str, reason: str) -> str | None:
@@ -301,17 +302,18 @@ async def _finish(case: _Case, author_text: str | None) -> Decision:
     await audit.record(session, viewer, f"moderation.{action}", target_type=case.kind, target_id=case.target_id,
                        target_label=case.view.title, reason=case.reason, details=case.details,
                        seal_reason_with=case.review.anonymity if to_hidden_writer else None)
+    conversation_url = None
     if author_text:
         url = case.view.url if action not in ("remove", "suspend") else None
         if action in checkins.CONVERSATION_ACTIONS and case.writer_id is not None:
             conversation = await checkins.open_conversation(session, case.review, case.view, case.writer_id, viewer,
                                                             action, case.reason or author_text)
-            url = checkins.url_of(conversation.id)
+            url = conversation_url = checkins.url_of(conversation.id)
             author_text += " You can answer: open this to reply privately to the moderator, or to close it."
         await case.adapter.notify_author(session, case.target_id, NOTIFICATION_KIND.get(action, "moderation"),
                                          author_text, url)
     await _thank_flaggers(case, [flagger for flagger in flaggers if flagger != viewer.id])
-    return Decision(action, f"Done: {LABELS[action].lower()}.", item_id)
+    return Decision(action, f"Done: {LABELS[action].lower()}.", item_id, conversation_url)
 
 
 async def _thank_flaggers(case: _Case, flaggers: list[int]) -> None:

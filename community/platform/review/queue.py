@@ -251,8 +251,9 @@ async def claim(session: AsyncSession, viewer: Viewer, item_id: int, *, release:
         item.claimed_by = None
         item.claimed_at = None
     else:
-        if item.claimed_by is not None and item.claimed_by != viewer.id:
-            raise Invalid("Another moderator has already claimed this item. Open it to see who, or ask them.")
+        if item.claimed_by not in (None, viewer.id) and not viewer.is_admin:
+            raise Invalid("Another moderator has already claimed this item. Open it to see who, or ask them "
+                          "(an admin can take it over).")
         item.claimed_by = viewer.id
         item.claimed_at = now or func.now()
         await alerts.record_action(session, item.id, viewer.id, "claim", now)

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from community.platform.accounts import restrictions
 from community.platform.errors import ActionError, Invalid
 from community.platform.numbers import parse_int
-from community.platform.review import decisions, oncall, urgent, watched
+from community.platform.review import checkins, decisions, oncall, urgent, watched
 from community.platform.review import queue as moderation
 from community.platform.web.common import (
     admin_of,
@@ -104,10 +104,11 @@ async def _detail_context(request: Request, kind: str, target_id: int) -> dict[s
         # An anonymous piece's page says whether a restriction that followed from it is in force; not on whom.
         held = (await restrictions.about(session, anonymity_of(request), f"{kind}:{target_id}")
                 if entry.view.anonymous else [])
+        conversations = await checkins.mine_about(session, viewer, kind, target_id)
     return {"entry": entry, "view": entry.view, "kind": kind, "extra": getattr(adapter, "extra_decisions", ()),
             "labels": decisions.LABELS, "silence_hours": decisions.SILENCE_HOURS, "categories": [],
             "waited": moderation.waited, "needs_reason": decisions.DECIDE_NEEDS_REASON, "revisions": [],
-            "restrictions": held, **own}
+            "restrictions": held, "conversations": conversations, **own}
 
 
 async def review_target(request: Request) -> Response:
@@ -135,6 +136,9 @@ async def decide(request: Request) -> Response:
     back = form.get("next")
     if back == "thread" and kind == "post":
         return redirect(request, f"/p/{target_id}", flash=result.message)
+    if result.conversation_url:
+        return redirect(request, result.conversation_url, flash=f"{result.message} This is your private "
+                        "conversation with the writer: you are notified when they answer.")
     if result.item_id is not None:
         return redirect(request, "/review", flash=result.message)
     return redirect(request, f"/review/{kind}/{target_id}", flash=result.message)

@@ -28,6 +28,9 @@ async def test_an_urgent_reply_reaches_the_on_call_moderator_and_a_conversation_
     await moderator.goto(server.url + "/c")  # somewhere else, loaded before anything is urgent
     badge = moderator.locator("[data-urgent-count]")
     await expect(badge).to_be_hidden()
+    queue = await moderator.context.new_page()  # a second tab on the urgent queue, also loaded before
+    await queue.goto(server.url + "/review?show=urgent")
+    await expect(queue.locator("#queue-list")).to_contain_text("Nothing waiting")
 
     resident, who = await new_member(new_page, server, "resident", "Ren")
     thread = await start_thread(resident, server, f"After the night shift {unique('u')}", "A long night, again.")
@@ -39,8 +42,10 @@ async def test_an_urgent_reply_reaches_the_on_call_moderator_and_a_conversation_
     await expect(panel).to_contain_text("988")
     await expect(panel).to_contain_text("the moderator on call is told at once")
 
-    # The moderator's page learns of it by itself (the poll): the count and an alert.
+    # The moderator's pages learn of it by themselves (the poll): the count, an alert, the queue's list.
     await expect(badge).to_have_text("1", timeout=25_000)
+    await expect(queue.locator("#queue-list .queue-item.urgent")).to_contain_text(CRISIS, timeout=25_000)
+    await queue.close()
     alert = moderator.get_by_role("alert")
     await expect(alert).to_contain_text("A new urgent item is waiting")
     await moderator.get_by_role("link", name="Notifications").click()

@@ -10,7 +10,7 @@
   its moderator and the writer; an anonymous writer is addressed only by a tag scoped to the piece.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0011"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -115,3 +115,25 @@ async def test_an_empty_or_too_long_reply_keeps_the_draft(member_factory, modera
     long = "word " * 1000
     too_long = await writer.post_form(f"{url}/reply", {"body": long})
     assert too_long.status_code == 400 and "at most 4,000 characters" in too_long.text and long.strip() in too_long.text
+
+
+async def test_a_silence_over_anonymous_writing_opens_a_conversation_without_naming_them(member_factory, moderator,
+                                                                                          login, db):
+    author = await member_factory(name=NAME, email=EMAIL)
+    writer = await login(author)
+    rid = await write(writer, title="Angry", body="A sharp piece about the rota.", visibility="anonymous")
+    mod = await login(moderator)
+    decided = await mod.post_form(f"/reflections/moderate/reflection/{rid}/sanction",
+                                  {"sanction": "silence", "days": "2", "reason": "A pause, then let us talk."})
+    assert decided.status_code == 303
+    thread_reply = await writer.post_form("/c/empathy-vs-compassion/new", {"title": "T", "body": "B"})
+    assert "answer the moderator" in thread_reply.text
+    url = await _open_from_notifications(writer)
+    assert (await writer.post_form(f"{url}/reply", {"body": "Understood. It was a bad week."})).status_code == 303
+    seen = (await mod.get(url)).text
+    assert "Understood. It was a bad week." in seen and "A pause, then let us talk." in seen
+    for secret in (NAME, EMAIL, author.handle):
+        assert secret not in seen
+    async with db.transaction() as session:
+        checkin = (await session.scalars(select(Checkin))).one()
+    assert checkin.reason == "silence" and checkin.writer_id is None and checkin.writer_tag

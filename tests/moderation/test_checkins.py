@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select, text
 
 from community.platform.review.models import Checkin, CheckinMessage, Notification
+from tests.conftest import PASSWORD
 from tests.discussions.conftest import post_ids, start_thread
 from tests.reflections.conftest import write
 
@@ -137,3 +138,26 @@ async def test_a_silence_over_anonymous_writing_opens_a_conversation_without_nam
     async with db.transaction() as session:
         checkin = (await session.scalars(select(Checkin))).one()
     assert checkin.reason == "silence" and checkin.writer_id is None and checkin.writer_tag
+
+
+async def test_a_writers_conversations_are_in_their_download_and_go_with_their_account(member_factory, moderator,
+                                                                                       login, db):
+    author = await member_factory(name=NAME, email=EMAIL)
+    writer = await login(author)
+    rid = await write(writer, title="Stairwell", body="I cried in the stairwell.", visibility="anonymous")
+    thread_id, _ = await start_thread(writer, "Nights", "Running on empty.")
+    post_id = (await post_ids(db, thread_id))[0]
+    mod = await login(moderator)
+    await mod.post_form(f"/reflections/moderate/reflection/{rid}/check-in", {"message": "Thinking of you."})
+    await mod.post_form(f"/review/post/{post_id}/decide", {"action": "check_in", "reason": "How are the nights?"})
+    other = await login(await member_factory())
+    other_thread, _ = await start_thread(other, "Elsewhere", "Someone else's post.")
+    await mod.post_form(f"/review/post/{(await post_ids(db, other_thread))[0]}/decide",
+                        {"action": "check_in", "reason": "Not for the writer above."})
+    exported = (await writer.get("/account/data/export.json")).json()["conversations_with_moderators"]
+    assert [[m["text"] for m in c["messages"]] for c in exported] == [["Thinking of you."], ["How are the nights?"]]
+    done = await writer.post_form("/account/data/delete", {"choice": "remove", "password": PASSWORD})
+    assert done.status_code == 303
+    async with db.transaction() as session:
+        left = [c.title for c in await session.scalars(select(Checkin))]
+    assert left == ["Thread “Elsewhere”"]

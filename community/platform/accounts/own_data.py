@@ -22,7 +22,7 @@ from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Invalid, NotFound
 from community.platform.pillar import OwnData
-from community.platform.review import audit
+from community.platform.review import audit, checkins
 from community.platform.review.models import Notification
 from community.platform.viewer import Viewer
 
@@ -54,6 +54,7 @@ async def export_data(session: AsyncSession, viewer: Viewer, anonymity: Anonymit
     }
     for part in parts:
         data.update(_jsonable(await part.export(session, viewer, anonymity)))
+    data["conversations_with_moderators"] = _jsonable(await checkins.export_mine(session, viewer, anonymity))
     return data
 
 
@@ -87,6 +88,7 @@ async def delete_account(session: AsyncSession, passwords: Passwords, viewer: Vi
     keep_shared = choice == "anonymize"
     for part in parts:
         await part.delete(session, viewer, anonymity, keep_shared)
+    await checkins.delete_mine(session, viewer, anonymity)
     await session.execute(delete(Notification).where(or_(
         Notification.user_id == viewer.id, Notification.recipient_tag == anonymity.tag(viewer.id))))
     await revoke_sessions(session, viewer.id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.anonymity import Anonymity
@@ -60,6 +60,34 @@ async def mine_about(session: AsyncSession, viewer: Viewer, kind: str, target_id
     return list(await session.scalars(select(Checkin).where(
         Checkin.moderator_id == viewer.id, Checkin.target_kind == kind, Checkin.target_id == target_id)
         .order_by(Checkin.id)))
+
+
+async def as_writer(session: AsyncSession, viewer: Viewer, anonymity: Anonymity) -> list[Checkin]:
+    """Every conversation in which the viewer is the writer: named ones by id, anonymous ones by recomputing
+    each one's scoped tag (there is no member-wide key to look them up by, on purpose; the table is small)."""
+    rows = await session.scalars(select(Checkin).where((Checkin.writer_id == viewer.id)
+                                                       | Checkin.writer_tag.is_not(None)).order_by(Checkin.id))
+    return [row for row in rows if role_of(row, viewer, anonymity) == "writer"]
+
+
+async def export_mine(session: AsyncSession, viewer: Viewer, anonymity: Anonymity) -> list[dict[str, Any]]:
+    """For a member's data download: their conversations as a writer, with every message."""
+    mine = await as_writer(session, viewer, anonymity)
+    if not mine:
+        return []
+    messages = list(await session.scalars(select(CheckinMessage).where(
+        CheckinMessage.checkin_id.in_([c.id for c in mine])).order_by(CheckinMessage.id)))
+    return [{"about": c.title, "kind": REASON_WORDS.get(c.reason, c.reason), "opened": c.opened_at,
+             "closed": c.closed_at, "you_appeared_as": c.writer_label,
+             "messages": [{"from": "you" if m.from_writer else "moderator", "at": m.created_at, "text": m.body}
+                          for m in messages if m.checkin_id == c.id]} for c in mine]
+
+
+async def delete_mine(session: AsyncSession, viewer: Viewer, anonymity: Anonymity) -> None:
+    """When a member deletes their account, their conversations as a writer go with it."""
+    mine = [c.id for c in await as_writer(session, viewer, anonymity)]
+    if mine:
+        await session.execute(delete(Checkin).where(Checkin.id.in_(mine)))
 
 
 @dataclass

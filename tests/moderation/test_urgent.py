@@ -78,6 +78,9 @@ async def test_a_crisis_reply_tells_whoever_is_on_call_and_only_them(resident, m
     assert await _notes(db, off_duty.id) == []
     assert await _notes(db, resident.id) == []
     mod = await login(moderator)
+    queue = (await mod.get("/review")).text
+    assert f"Told on call: {moderator.display_name}." in queue
+    assert "every moderator and admin is told at " in queue
     page = await mod.get("/notifications")
     assert "Urgent: crisis language" in page.text, page.text[page.text.find("<main"):][:3000]
     note_id = int(page.text.split('href="/notifications/')[1].split('"')[0])
@@ -249,3 +252,15 @@ async def test_a_moderator_sets_on_call_hours_and_bad_times_keep_the_draft(moder
     again = await mod.get("/account/on-call")
     assert 'value="09:00"' in again.text and 'value="22:00"' in again.text
     assert (await (await login(resident)).get("/account/on-call")).status_code == 403
+
+
+async def test_an_anonymous_items_alert_shows_no_minute(member_factory, moderator, login, db):
+    await _always_on_call(db, moderator)
+    writer = await login(await member_factory())
+    response = await writer.post_form("/reflections/new", {"title": "Late", "body": CRISIS, "visibility": "anonymous",
+                                                           "prompt_id": "", "theme": "", "intent": "publish"})
+    assert response.status_code == 303
+    mod = await login(moderator)
+    queue = (await mod.get("/review")).text
+    assert f"Told on call: {moderator.display_name}." in queue and "since today" in queue
+    assert "is told at " not in queue and "is told after 15 minutes" in queue

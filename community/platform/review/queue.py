@@ -11,7 +11,7 @@ Decisions live in community.platform.review.decisions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
@@ -25,7 +25,7 @@ from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import audit
 from community.platform.review import items as review
 from community.platform.review import urgent as alerts
-from community.platform.review.models import Flag, ReviewItem, Sanction
+from community.platform.review.models import Flag, ReviewItem, Sanction, UrgentAlert
 from community.platform.review.targets import TargetAdapter, Targets, TargetView
 from community.platform.viewer import Viewer
 from community.settings import Settings
@@ -139,6 +139,8 @@ class QueueEntry:
     flags: list[dict[str, Any]] = field(default_factory=list)
     sanctions: list[Sanction] = field(default_factory=list)
     claimed_by_name: str | None = None
+    alert: UrgentAlert | None = None  # an urgent item's alert: who was told, whether it escalated
+    told: list[str] = field(default_factory=list)  # the names of the moderators the alert went to first
 
     @property
     def reason_labels(self) -> list[str]:
@@ -148,6 +150,14 @@ class QueueEntry:
     def anonymous(self) -> bool:
         """About anonymous writing: its waiting time is shown to the day (see `waited`)."""
         return self.view is not None and self.view.anonymous
+
+    def escalates_at(self, minutes: int) -> datetime | None:
+        """When an unclaimed urgent item will go to every moderator; None if it will not (or did). Not shown for
+        anonymous writing: it is the piece's time of writing plus a constant."""
+        alert = self.alert
+        if alert is None or alert.escalated_at is not None or self.item.claimed_by is not None or self.anonymous:
+            return None
+        return alert.raised_at + timedelta(minutes=minutes)
 
 
 QUEUE_FILTERS = {"all": "Everything", "urgent": "Urgent", "approval": "Approvals", "mine": "Claimed by me"}
@@ -210,12 +220,28 @@ async def attach_context(session: AsyncSession, targets: Targets, entries: list[
         for sanction in await session.scalars(select(Sanction).where(Sanction.user_id.in_(author_ids))
                                               .order_by(Sanction.created_at.desc())):
             sanctions.setdefault(sanction.user_id, []).append(sanction)
+    await _attach_alerts(session, entries)
     for entry in entries:
         key = (entry.item.target_kind, entry.item.target_id)
         entry.view = views.get(key)
         entry.flags = flags.get(key, [])
         if entry.view is not None and entry.view.author_id is not None and not entry.view.anonymous:
             entry.sanctions = sanctions.get(entry.view.author_id, [])
+
+
+async def _attach_alerts(session: AsyncSession, entries: list[QueueEntry]) -> None:
+    """Urgent items' alerts (one query) and the names of those told first (one query)."""
+    item_ids = [e.item.id for e in entries if e.item.urgent and e.item.id is not None]
+    if not item_ids:
+        return
+    alerts = {a.item_id: a for a in await session.scalars(select(UrgentAlert).where(UrgentAlert.item_id.in_(item_ids)))}
+    told_ids = {uid for a in alerts.values() for uid in a.notified}
+    names = dict((await session.execute(select(User.id, User.display_name).where(User.id.in_(told_ids)))).all()) \
+        if told_ids else {}
+    for entry in entries:
+        entry.alert = alerts.get(entry.item.id)
+        if entry.alert is not None:
+            entry.told = [names[uid] for uid in entry.alert.notified if uid in names]
 
 
 async def target_detail(session: AsyncSession, viewer: Viewer, targets: Targets, kind: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from community.platform.review import urgent
 from community.platform.review.models import AuditEntry, Notification, OnCallHours, ReviewItem, UrgentAlert
@@ -40,8 +40,15 @@ def test_a_night_span_runs_into_the_next_morning_and_a_whole_day_is_whole():
 
 
 async def _always_on_call(db, user):
+    await _always_on_call_from(db, user, 0)
+
+
+async def _always_on_call_from(db, user, first_day):
+    """On call all day on every weekday from `first_day` on (replacing what those days had)."""
     async with db.transaction() as session:
-        for day in range(7):
+        await session.execute(delete(OnCallHours).where(OnCallHours.user_id == user.id,
+                                                        OnCallHours.weekday >= first_day))
+        for day in range(first_day, 7):
             session.add(OnCallHours(user_id=user.id, weekday=day, start_minute=0, end_minute=1440))
 
 
@@ -234,7 +241,7 @@ async def test_the_poll_answers_with_an_etag_and_304_until_the_queue_changes(res
 async def test_a_moderator_sets_on_call_hours_and_bad_times_keep_the_draft(moderator, resident, login, db):
     mod = await login(moderator)
     page = await mod.get("/account/on-call")
-    assert page.status_code == 200 and "Monday" in page.text
+    assert page.status_code == 200 and "Monday" in page.text and "Nobody is on call right now" in page.text
     bad = await mod.post_form("/account/on-call", {"start-0": "25:00", "end-0": "17:00", "start-1": "09:00"})
     assert bad.status_code == 400
     assert "Monday: give the start as HH:MM" in bad.text and "Tuesday: give the end" in bad.text
@@ -251,6 +258,8 @@ async def test_a_moderator_sets_on_call_hours_and_bad_times_keep_the_draft(moder
         assert await urgent.on_call_now(session, MONDAY_10.replace(hour=8)) == []
     again = await mod.get("/account/on-call")
     assert 'value="09:00"' in again.text and 'value="22:00"' in again.text
+    await _always_on_call(db, moderator)
+    assert f"On call right now: {moderator.display_name}." in (await mod.get("/account/on-call")).text
     assert (await (await login(resident)).get("/account/on-call")).status_code == 403
 
 

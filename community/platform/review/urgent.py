@@ -78,6 +78,14 @@ async def on_call_now(session: AsyncSession, now: datetime | None = None) -> lis
     return sorted({span.user_id for span, tz in rows if covers(span, tz, moment)})
 
 
+async def on_call_names(session: AsyncSession, now: datetime | None = None) -> list[str]:
+    """Who is on call now, by name (for the on-call page)."""
+    ids = await on_call_now(session, now)
+    if not ids:
+        return []
+    return list(await session.scalars(select(User.display_name).where(User.id.in_(ids)).order_by(User.display_name)))
+
+
 async def email_alert(session: AsyncSession, recipients: list[int], text: str, url: str) -> None:
     """Where an urgent alert would also be emailed. Not wired yet: there is no email outbox until issue 16
     lands, and nothing is sent or pretended to be sent. Wiring it is one call here: queue one outbox row per

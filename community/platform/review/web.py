@@ -166,9 +166,16 @@ async def acknowledge(request: Request) -> Response:
 
 # ---- on-call hours (moderators) -------------------------------------------------------------------------------
 
+async def _on_call_context(request: Request) -> dict[str, Any]:
+    async with db_of(request).transaction() as session:
+        now_on_call = await urgent.on_call_names(session)
+    return {"weekdays": urgent.WEEKDAYS, "escalation": settings_of(request).urgent_escalation_minutes,
+            "now_on_call": now_on_call}
+
+
 async def on_call(request: Request) -> Response:
     viewer = staff_of(request)
-    context = {"weekdays": urgent.WEEKDAYS, "escalation": settings_of(request).urgent_escalation_minutes}
+    context = await _on_call_context(request)
     if request.method == "GET":
         async with db_of(request).transaction() as session:
             hours = await oncall.hours_of(session, viewer.id)

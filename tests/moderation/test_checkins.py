@@ -43,7 +43,7 @@ async def test_a_named_writer_answers_a_check_in_and_closes_it(member_factory, m
     assert "Tired, but better after sleeping." in seen.text and "Named Writer" in seen.text
     async with db.transaction() as session:
         told = list(await session.scalars(select(Notification.text).where(Notification.user_id == moderator.id,
-                                                                          Notification.kind == "check_in")))
+                                                                          Notification.kind == "conversation")))
     assert told == ["Named Writer replied in your conversation about Thread “Nights”."]
     for outsider in (await member_factory("resident"), await member_factory("moderator"), await member_factory("admin")):
         assert (await (await login(outsider)).get(url)).status_code == 404

@@ -148,7 +148,7 @@ async def _tell_writer(session: AsyncSession, review: Review, checkin: Checkin, 
 
 async def _tell_moderator(session: AsyncSession, checkin: Checkin, text: str) -> None:
     if checkin.moderator_id is not None:
-        await notifications.notify(session, user_id=checkin.moderator_id, kind="check_in", text=text,
+        await notifications.notify(session, user_id=checkin.moderator_id, kind="conversation", text=text,
                                    url=url_of(checkin.id))
 
 

@@ -1,4 +1,4 @@
-// Moderators' pages: keep the navigation's urgent count current, announce a new urgent item wherever the
+// Moderators' pages: keep the navigation's urgent and unread counts current, announce a new urgent item wherever the
 // moderator is, and on the review queue replace the list when the queue changes, without a reload.
 // A small poll with an ETag (GET /review/pulse, 304 when nothing changed): see community/platform/review/pulse.py
 // for why a poll and not a socket. It pauses while the tab is hidden and asks at once when it is shown again.
@@ -17,6 +17,14 @@ function showCount(urgent) {
   el.textContent = String(urgent);
   el.setAttribute("aria-label", `${urgent} urgent`);
   el.hidden = urgent === 0;
+}
+
+function showUnread(unread) {
+  const el = document.querySelector("[data-unread-count]");
+  if (!el || typeof unread !== "number") return;
+  el.textContent = String(unread);
+  el.setAttribute("aria-label", `${unread} unread`);
+  el.hidden = unread === 0;
 }
 
 function announce(urgent) {
@@ -71,6 +79,7 @@ async function poll() {
   const changed = etag !== null && state.etag !== etag;
   etag = state.etag;
   showCount(state.urgent);
+  showUnread(state.unread);
   if (lastUrgent !== null && state.urgent > lastUrgent) announce(state.urgent);
   lastUrgent = state.urgent;
   if (changed) await refreshQueue();

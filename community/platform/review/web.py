@@ -79,19 +79,21 @@ async def review_queue(request: Request) -> Response:
     return render(request, "moderation/queue.html", {
         "entries": entries, "total": total, "which": which, "filters": moderation.QUEUE_FILTERS,
         "offset": offset, "limit": PAGE, "waited": moderation.waited, "etag": state.etag, "figures": figures,
-        "duration": urgent.duration})
+        "duration": urgent.duration, "unread": viewer.unread})
 
 
 async def pulse(request: Request) -> Response:
     """The queue's state for the moderators' poll (static/js/staff.js): 304 when the ETag still holds."""
-    staff_of(request)
+    viewer = staff_of(request)
     async with db_of(request).transaction() as session:
         state = await request.app.state.pulse.read(session)
-    etag = f'"{state.etag}"'
+    # The moderator's own unread count rides along (it comes with the viewer, no query): a new alert is one.
+    tag = f"{state.etag}-{viewer.unread}"
+    etag = f'"{tag}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if request.headers.get("if-none-match") in (etag, state.etag):
+    if request.headers.get("if-none-match") in (etag, tag):
         return Response(status_code=304, headers=headers)
-    return JSONResponse(state.as_json(), headers=headers)
+    return JSONResponse({**state.as_json(), "etag": tag, "unread": viewer.unread}, headers=headers)
 
 
 async def _detail_context(request: Request, kind: str, target_id: int) -> dict[str, Any]:

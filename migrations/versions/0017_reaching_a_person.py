@@ -9,8 +9,8 @@
 - `checkins` and `checkin_messages`: a check-in (and a warning or silence) becomes a private conversation between
   its moderator and the writer; an anonymous writer is addressed only by a tag scoped to the piece.
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0017
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0012"
+revision: str = "0017"
+down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -116,6 +117,12 @@ EXCEPTION_HANDLERS = {HTTPException: on_http_exception, ActionError: on_action_e
                       SignInRequired: on_sign_in_required, Exception: on_server_error}
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: ViewerCache | None, *,
               owns_database: bool, settings: Settings,
               pulse: Pulse) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
@@ -129,7 +136,7 @@ def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: Viewe
                 stack.push_async_callback(viewer_cache.stop)
             if owns_database and settings.database_url:  # escalation runs without a request arriving
                 task = asyncio.create_task(watch(database, settings, pulse), name="urgent-items")
-                stack.callback(task.cancel)
+                stack.push_async_callback(_stop, task)
             for pillar_lifespan in lifespans:
                 await stack.enter_async_context(pillar_lifespan(app))
             # Everything loaded so far (modules, the ORM registry, compiled templates) lives as long as the

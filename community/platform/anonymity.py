@@ -1,7 +1,10 @@
 """Anonymity: seals the link from anonymous content to its author with ANON_KEY, a key never in the database.
 
-- `author_tag` is a keyed hash of a member id: the app can find "my anonymous writing" and route notifications
-  to a tag, but a copy of the database alone cannot turn a tag back into a member.
+- `author_tag` is a keyed hash of a scope and a member id (a tag per scope: a reflection, a room session, ...):
+  the app routes notifications to a tag, but a copy of the database alone cannot turn a tag back into a member,
+  nor tell that two scopes' tags belong to one member.
+- `scope_slots` are the keyed numbers under which a member's tags are kept (accounts.scopes): the app finds
+  "my anonymous writing" by computing them, and no two of them share a value.
 - `seal`/`unseal` encrypt a value (AES-GCM, random nonce) so that only the app, holding the key, can read it;
   used where the app must recover the member id itself (sanctions, an admin's recorded unmasking).
 """
@@ -21,13 +24,17 @@ from community.platform.times import day_of
 
 # At most this many restrictions on anonymous writing apply to one member at a time.
 RESTRICTION_SLOTS = 16
+# A member's scope slots are looked up this many at a time (accounts.scopes).
+SCOPE_BATCH = 64
+# Members whose computed scope slots each process keeps (they are a pure function of the key and the member).
+SLOT_CACHE_MEMBERS = 20_000
 
 
 def _key(anon_key: str, purpose: str) -> bytes:
     return hashlib.sha256(f"{purpose}\x1f{anon_key}".encode()).digest()
 
 
-def author_tag(anon_key: str, user_id: int, scope: str = "author") -> str:
+def author_tag(anon_key: str, user_id: int, scope: str) -> str:
     """Deterministic per (key, scope, member); different scopes give unlinkable tags."""
     return hmac.new(_key(anon_key, "tag"), f"{scope}:{user_id}".encode(), hashlib.sha256).hexdigest()
 
@@ -59,9 +66,30 @@ class Anonymity:
         if not anon_key:
             raise ValueError("ANON_KEY is required: it seals who wrote anonymous pieces")
         self._key = anon_key
+        self._tag_mac = hmac.new(_key(anon_key, "tag"), digestmod=hashlib.sha256)
+        self._slot_mac = hmac.new(_key(anon_key, "slot"), digestmod=hashlib.sha256)
+        self._slots: dict[int, list[str]] = {}
 
-    def tag(self, user_id: int, scope: str = "author") -> str:
-        return author_tag(self._key, user_id, scope)
+    def tag(self, user_id: int, scope: str) -> str:
+        """The member's tag in one scope ("reflection:12", "room:3", ...): the same as author_tag, computed from
+        a keyed state made once (the wall computes one per anonymous card)."""
+        mac = self._tag_mac.copy()
+        mac.update(f"{scope}:{user_id}".encode())
+        return mac.hexdigest()
+
+    def scope_slots(self, user_id: int, count: int) -> list[str]:
+        """The member's first `count` keyring slots (accounts.scopes), kept per process: computing them is the
+        costly part of finding a member's tags, and they never change."""
+        slots = self._slots.get(user_id)
+        if slots is None:
+            if len(self._slots) >= SLOT_CACHE_MEMBERS:
+                self._slots.clear()
+            slots = self._slots[user_id] = []
+        for n in range(len(slots), count):
+            mac = self._slot_mac.copy()
+            mac.update(f"{user_id}:{n}".encode())
+            slots.append(mac.hexdigest())
+        return slots[:count]
 
     def restriction_slots(self, user_id: int) -> list[str]:
         """The keyed values under which restrictions on this member may be stored, one per restriction at a time

@@ -4,7 +4,9 @@ New writing is counted from the rows it left, by the columns that already say wh
 writing, the keyed author tag on anonymous writing), so a limit stores nothing new about who wrote what.
 Edits leave no row to count (an anonymous reply keeps only the day of its edit, on purpose), so they are counted
 in this process's memory, by member, for one window, and never written anywhere: with several worker processes
-the edit limit applies per process, which is enough for what it is for, a brake on floods.
+the edit limit applies per process, which is enough for what it is for, a brake on floods. New anonymous and
+private writing is counted the same way (`UNRECORDED`): its rows keep only the day, and no tag that all of a
+member's pieces share, so there is nothing in the database to count them by.
 """
 
 from __future__ import annotations
@@ -32,16 +34,22 @@ def refuse_if_over(count: int, oldest_age: float, limit: int, what: str) -> None
 
 
 async def check_recent(session: AsyncSession, viewer: Viewer, *, limit: int, when: Any, mine: Any,
-                       what: str = "posts") -> None:
+                       what: str = "posts", unrecorded: str | None = None) -> None:
     """Counts the viewer's rows whose `when` column falls in the last minute (`mine`: the WHERE clause that
-    selects the viewer's rows). A limit of 0 or less turns it off; moderators are never limited."""
+    selects the viewer's rows), and with `unrecorded`, what `UNRECORDED` noted for that surface (anonymous
+    writing, counted together with the signed rows). A limit of 0 or less turns it off; moderators are never
+    limited."""
     if limit <= 0 or viewer.is_moderator:
         return
     count, oldest_age = (await session.execute(
         select(func.count(), func.extract("epoch", func.now() - func.min(when)))
         .where(mine, when > func.now() - func.make_interval(0, 0, 0, 0, 0, 0, WINDOW_SECONDS))
     )).one()
-    refuse_if_over(count, float(oldest_age or 0), limit, what)
+    oldest = float(oldest_age or 0)
+    if unrecorded is not None:
+        more, more_oldest = UNRECORDED.recent(viewer, unrecorded)
+        count, oldest = count + more, max(oldest, more_oldest)
+    refuse_if_over(count, oldest, limit, what)
 
 
 class RecentEdits:
@@ -56,12 +64,16 @@ class RecentEdits:
             times.popleft()
         return times
 
+    def recent(self, viewer: Viewer, surface: str) -> tuple[int, float]:
+        """(how many in the window, the age in seconds of the oldest of them)."""
+        now = time.monotonic()
+        times = self._recent((surface, viewer.id), now)
+        return len(times), now - times[0] if times else 0.0
+
     def check(self, viewer: Viewer, surface: str, *, limit: int, what: str = "edits") -> None:
         if limit <= 0 or viewer.is_moderator:
             return
-        now = time.monotonic()
-        times = self._recent((surface, viewer.id), now)
-        refuse_if_over(len(times), now - times[0] if times else 0.0, limit, what)
+        refuse_if_over(*self.recent(viewer, surface), limit, what)
 
     def note(self, viewer: Viewer, surface: str) -> None:
         """Called once an edit is saved."""
@@ -75,3 +87,5 @@ class RecentEdits:
 
 # One per process: edits are never counted in the database (see the module docstring).
 EDITS = RecentEdits()
+# One per process: new anonymous and private writing, which leaves nothing in the database to count it by.
+UNRECORDED = RecentEdits()

@@ -2,9 +2,10 @@
 
 Who wrote a piece is kept in one of two ways, never both (see models.reflections):
 - named pieces: `author_id`;
-- private and anonymous pieces: `author_tag` (a keyed hash; private pieces use their own tag scope so that a
-  copy of the database cannot even tell that a journal and an anonymous piece share a writer), plus
-  `sealed_author` on anonymous pieces, which only the app can open (sanctions, approved unmasking).
+- private and anonymous pieces: `author_tag`, a keyed hash of the writer and this reflection (so no two pieces,
+  private or anonymous, share a value; the writer's keyring finds them, accounts.scopes), plus `sealed_author` on
+  anonymous pieces, which only the app can open (sanctions, approved unmasking). Their ids come from a sequence
+  of their own and their times are whole days (finding 6 of issue 14).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform import publishing, rate_limits
+from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
@@ -29,6 +31,7 @@ from community.platform.text import plain_text, render_markdown
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
 from community.reflections.models import (
+    ANON_SEQUENCES,
     SHARED,
     TITLE_MAX,
     VISIBILITIES,
@@ -50,6 +53,8 @@ from community.reflections.prompts import THEMES, check_theme, prompt_of_week_ro
 from community.settings import Settings
 
 WALL_PAGE = 20
+# rate_limits.UNRECORDED surfaces: writing whose rows give nothing to count it by.
+ANONYMOUS_SHARED, PRIVATE_ENTRIES = "anonymous_reflection", "private_reflection"
 VISIBILITY_LABELS = {
     "private": "Private: only you, ever",
     "anonymous": "Shared anonymously on the reflection wall",
@@ -59,27 +64,31 @@ VISIBILITY_LABELS = {
 
 # ---- identity --------------------------------------------------------------------------------------------
 
-def anon_tag(anonymity: Anonymity, user_id: int) -> str:
-    """The tag of a member's anonymous pieces; notifications about them go to the same tag."""
-    return anonymity.tag(user_id)
+def reflection_tag(anonymity: Anonymity, user_id: int, reflection_id: int) -> str:
+    """The member's tag in one reflection's scope: on their private or anonymous piece, on their anonymous replies
+    in that reflection (theirs or another's), and on notifications about those. Two reflections share no tag."""
+    return anonymity.tag(user_id, f"reflection:{reflection_id}")
 
 
-def journal_tag(anonymity: Anonymity, user_id: int) -> str:
-    return anonymity.tag(user_id, "journal")
+async def next_anon_id(session: AsyncSession, table: str) -> int:
+    """An id from the table's sequence for private and anonymous rows (models.ANON_SEQUENCES): signed rows' ids
+    do not move when one is written, so gaps in them do not place anonymous writing among signed activity."""
+    return int(await session.scalar(select(func.nextval(ANON_SEQUENCES[table]))))
 
 
-def set_owner(reflection: Reflection, anonymity: Anonymity, user_id: int, visibility: str) -> None:
-    """Writes the ownership columns for a visibility, clearing whatever another visibility needed."""
+async def set_owner(session: AsyncSession, reflection: Reflection, anonymity: Anonymity, user_id: int,
+                    visibility: str) -> None:
+    """Writes the ownership columns for a visibility, clearing whatever another visibility needed. A private or
+    anonymous piece carries the writer's tag for this reflection, kept in their keyring (accounts.scopes)."""
     reflection.visibility = visibility
     if visibility == "named":
         reflection.author_id, reflection.author_tag, reflection.sealed_author = user_id, None, None
         reflection.shown_named = True
-    elif visibility == "anonymous":
-        reflection.author_id = None
-        reflection.author_tag = anon_tag(anonymity, user_id)
-        reflection.sealed_author = anonymity.seal(str(user_id))
-    else:
-        reflection.author_id, reflection.author_tag, reflection.sealed_author = None, journal_tag(anonymity, user_id), None
+        return
+    reflection.author_id = None
+    reflection.author_tag = reflection_tag(anonymity, user_id, reflection.id)
+    reflection.sealed_author = anonymity.seal(str(user_id)) if visibility == "anonymous" else None
+    await scopes.enrol(session, anonymity, user_id, reflection.author_tag)
 
 
 def is_mine(reflection: Reflection, viewer: Viewer | None, anonymity: Anonymity) -> bool:
@@ -87,13 +96,13 @@ def is_mine(reflection: Reflection, viewer: Viewer | None, anonymity: Anonymity)
         return False
     if reflection.author_id is not None:
         return reflection.author_id == viewer.id
-    return reflection.author_tag is not None and reflection.author_tag in (
-        anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id))
+    return reflection.author_tag is not None and reflection.author_tag == reflection_tag(anonymity, viewer.id,
+                                                                                         reflection.id)
 
 
-def mine_clause(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
-    return or_(Reflection.author_id == viewer.id,
-               Reflection.author_tag.in_([anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id)]))
+def mine_clause(viewer: Viewer, tags: list[str]):  # type: ignore[no-untyped-def]
+    """The viewer's reflections; `tags`: their keyring (accounts.scopes.tags_of)."""
+    return or_(Reflection.author_id == viewer.id, Reflection.author_tag.in_(tags))
 
 
 # ---- validation ------------------------------------------------------------------------------------------
@@ -161,27 +170,42 @@ def _text(draft: Draft) -> str:
     return f"{draft.title}\n\n{draft.body}" if draft.title else draft.body
 
 
-async def check_rate(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, settings: Settings,
-                     visibility: str, *, editing: Reflection | None = None) -> None:
-    """Shared writing: at most POSTS_PER_MINUTE pieces shared or changed a minute (counted by the columns that
-    already say whose a piece is: the member id on named pieces, the anonymous tag on anonymous ones), and as many
-    edits of shared pieces. Private writing: only a generous ceiling on new entries; keeping a piece private,
-    editing it, or taking a piece off the wall is never limited."""
+async def check_rate(session: AsyncSession, viewer: Viewer, settings: Settings, visibility: str, *,
+                     editing: Reflection | None = None) -> None:
+    """Shared writing: at most POSTS_PER_MINUTE pieces shared or changed a minute (named pieces counted by their
+    member id, anonymous ones in this process's memory: their rows keep the day only, under a tag of their own),
+    and as many edits of shared pieces. Private writing: only a generous ceiling on new entries, in memory too;
+    keeping a piece private, editing it, or taking a piece off the wall is never limited."""
     if visibility in SHARED:
-        mine = and_(Reflection.visibility.in_(SHARED),
-                    or_(Reflection.author_id == viewer.id,
-                        Reflection.author_tag == anon_tag(anonymity, viewer.id)))
+        mine = and_(Reflection.visibility == Visibility.NAMED, Reflection.author_id == viewer.id)
         if editing is not None:
             mine = and_(mine, Reflection.id != editing.id)
         await rate_limits.check_recent(session, viewer, limit=settings.posts_per_minute, when=Reflection.updated_at,
-                                       mine=mine, what="shared reflections")
+                                       mine=mine, what="shared reflections", unrecorded=ANONYMOUS_SHARED)
         if editing is not None and editing.visibility in SHARED:
             rate_limits.EDITS.check(viewer, "reflection", limit=settings.posts_per_minute,
                                     what="edits of shared reflections")
     elif editing is None:
-        await rate_limits.check_recent(
-            session, viewer, limit=settings.journal_entries_per_minute, when=Reflection.created_at,
-            mine=Reflection.author_tag == journal_tag(anonymity, viewer.id), what="private journal entries")
+        rate_limits.UNRECORDED.check(viewer, PRIVATE_ENTRIES, limit=settings.journal_entries_per_minute,
+                                     what="private journal entries")
+
+
+def _note_unrecorded(viewer: Viewer, before: str | None, after: str) -> None:
+    """What check_rate counts in memory: a piece newly anonymous, or a new private entry."""
+    if after == Visibility.ANONYMOUS and before != Visibility.ANONYMOUS:
+        rate_limits.UNRECORDED.note(viewer, ANONYMOUS_SHARED)
+    elif after == Visibility.PRIVATE and before is None:
+        rate_limits.UNRECORDED.note(viewer, PRIVATE_ENTRIES)
+
+
+def stamp(reflection: Reflection, *, created: bool) -> None:
+    """The piece's times: exact on named pieces, the day only on private and anonymous ones (nothing to match
+    with a member's sessions or signed writing by the minute)."""
+    now = datetime.now(UTC)
+    when = now if reflection.visibility == Visibility.NAMED else day_of(now)
+    reflection.updated_at = when
+    if created:
+        reflection.created_at = when
 
 
 # ---- writing ---------------------------------------------------------------------------------------------
@@ -193,15 +217,19 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
                               theme=theme)
     checked = await publishing.check(
         session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
-        rate=lambda: check_rate(session, viewer, anonymity, settings, draft.visibility),
+        rate=lambda: check_rate(session, viewer, settings, draft.visibility),
         anonymous=draft.visibility == Visibility.ANONYMOUS)
     reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
                             prompt_id=draft.prompt_id, theme=draft.theme)
+    if draft.visibility != Visibility.NAMED:
+        reflection.id = await next_anon_id(session, "reflections")
     if checked.held:
         reflection.state = "hidden"  # off the wall until a moderator approves it; its writer sees it, marked
-    set_owner(reflection, anonymity, viewer.id, draft.visibility)
+    await set_owner(session, reflection, anonymity, viewer.id, draft.visibility)
+    stamp(reflection, created=True)
     session.add(reflection)
     await session.flush()
+    _note_unrecorded(viewer, None, draft.visibility)
     await publishing.follow_up(session, REFLECTION, checked, reflection.id)
     return reflection, checked.screening
 
@@ -246,7 +274,7 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     checked = await publishing.check(
         session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
         watch=changed or not was_shared, anonymous=draft.visibility == Visibility.ANONYMOUS,
-        rate=lambda: check_rate(session, viewer, anonymity, settings, draft.visibility, editing=reflection))
+        rate=lambda: check_rate(session, viewer, settings, draft.visibility, editing=reflection))
     held = checked.held and reflection.state == "visible"
     if held:
         reflection.state = "hidden"  # the new wording waits for a moderator, as a new piece would
@@ -256,11 +284,13 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     reflection.title, reflection.body = draft.title, draft.body
     reflection.body_html = render_markdown(draft.body)
     reflection.prompt_id, reflection.theme = draft.prompt_id, draft.theme
-    reflection.updated_at = datetime.now(UTC)
+    before = reflection.visibility
     if draft.visibility != reflection.visibility:
         # Never named to anonymous (refused above), so no signed reply of the writer's sits beside it.
-        set_owner(reflection, anonymity, viewer.id, draft.visibility)
+        await set_owner(session, reflection, anonymity, viewer.id, draft.visibility)
+    stamp(reflection, created=False)
     await session.flush()
+    _note_unrecorded(viewer, before, draft.visibility)
     if was_shared and draft.visibility == "private":
         await _withdraw(session, reflection.id)
     result = checked.screening
@@ -358,26 +388,20 @@ async def _cards(session: AsyncSession, query: Select, viewer: Viewer | None, an
                 .where(ReflectionReaction.reflection_id.in_(ids))
                 .group_by(ReflectionReaction.reflection_id, ReflectionReaction.kind))).all():
             reactions.setdefault(rid, {})[kind] = count
-    tags = _own_tags(viewer, anonymity)
-    return [_card_of(row._mapping, viewer, tags, replies.get(row.id, 0), reactions.get(row.id, {}))
+    return [_card_of(row._mapping, viewer, anonymity, replies.get(row.id, 0), reactions.get(row.id, {}))
             for row in rows]
 
 
-def _own_tags(viewer: Viewer | None, anonymity: Anonymity) -> tuple[str, ...]:
-    """The viewer's own tags, computed once per page (is_mine would derive them again for every card)."""
-    return (anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id)) if viewer is not None else ()
-
-
-def _card_of(row: Any, viewer: Viewer | None, tags: tuple[str, ...], replies: int, reactions: dict[str, int],
+def _card_of(row: Any, viewer: Viewer | None, anonymity: Anonymity, replies: int, reactions: dict[str, int],
              keep_row: bool = False) -> Card:
     """One card from a row of `_card_query()` or of the wall's statement: the wall and the journal build their
-    cards here, so they cannot drift apart."""
+    cards here, so they cannot drift apart. Whether a tagged piece is the viewer's: their tag for that reflection."""
     if viewer is None:
         mine = False
     elif row["author_id"] is not None:
         mine = row["author_id"] == viewer.id
     else:
-        mine = row["author_tag"] is not None and row["author_tag"] in tags
+        mine = row["author_tag"] is not None and row["author_tag"] == reflection_tag(anonymity, viewer.id, row["id"])
     visibility = row["visibility"]
     return Card(id=row["id"], title=row["title"], excerpt=excerpt_of(row["body"]), body_html=row["body_html"],
                 visibility=visibility, state=row["state"],
@@ -407,13 +431,14 @@ FROM reflections r
 LEFT JOIN users u ON u.id = r.author_id
 LEFT JOIN prompts pr ON pr.id = r.prompt_id
 WHERE r.visibility = ANY($2::text[]) AND """ + others_may_see_sql("r") + """{filters}
-ORDER BY r.id DESC LIMIT $1
+ORDER BY r.created_at DESC, r.id DESC LIMIT $1
 """
+# `before` is the last card's id: the page goes on from its (created_at, id).
 _WALL_FILTERS = {
     "theme": " AND r.theme = ${n}::text",
     "prompt_id": " AND r.prompt_id = ${n}::bigint",
     "q": " AND r.search @@ websearch_to_tsquery('english', ${n}::text)",
-    "before": " AND r.id < ${n}::bigint",
+    "before": " AND (r.created_at, r.id) < ((SELECT b.created_at FROM reflections b WHERE b.id = ${n}::bigint), ${n})",
 }
 _SHARED = list(SHARED)
 
@@ -427,8 +452,9 @@ class WallPage:
 async def wall_page(connection: Any, viewer: Viewer, anonymity: Anonymity, *, theme: str = "",
                     prompt_id: int | None = None, q: str = "", before: int | None = None,
                     limit: int = WALL_PAGE) -> WallPage:
-    """Shared, visible pieces, newest first by id (ids leak no exact time), keyset-paginated, with the prompt of
-    the week: one statement when there are cards (a second only for an empty page).
+    """Shared, visible pieces, newest first by (created_at, id), keyset-paginated, with the prompt of the week: one
+    statement when there are cards (a second only for an empty page). Private and anonymous pieces keep the day
+    only and take ids of their own sequence, so within a day named pieces come first, each kind newest first.
 
     `connection`: a raw asyncpg connection (Database.raw).
     """
@@ -445,8 +471,7 @@ async def wall_page(connection: Any, viewer: Viewer, anonymity: Anonymity, *, th
         weekly = _weekly_of(rows[0]["weekly"]) if rows[0]["weekly"] is not None else None
     else:
         weekly = await prompt_of_week_row(connection)
-    tags = _own_tags(viewer, anonymity)
-    cards = [_card_of(row, viewer, tags, row["replies"], json.loads(row["reactions"]) if row["reactions"] else {},
+    cards = [_card_of(row, viewer, anonymity, row["replies"], json.loads(row["reactions"]) if row["reactions"] else {},
                       keep_row=True) for row in rows]
     return WallPage(cards, weekly)
 
@@ -459,8 +484,9 @@ def _weekly_of(raw: str) -> dict[str, Any]:
 
 async def list_journal(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, q: str = "", theme: str = "",
                        visibility: str = "", limit: int = 200) -> list[Card]:
-    """The author's own writing, all visibilities; only ever the viewer's."""
-    query = _card_query().where(mine_clause(viewer, anonymity))
+    """The author's own writing, all visibilities; only ever the viewer's (their private and anonymous pieces are
+    found through their keyring, accounts.scopes), newest first by (created_at, id)."""
+    query = _card_query().where(mine_clause(viewer, await scopes.tags_of(session, anonymity, viewer.id)))
     if theme in THEMES:
         query = query.where(Reflection.theme == theme)
     elif theme == "none":
@@ -469,9 +495,10 @@ async def list_journal(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
         query = query.where(Reflection.visibility == visibility)
     if q:
         query = query.where(_search_clause(q)).order_by(
-            func.ts_rank(Reflection.search, func.websearch_to_tsquery("english", q)).desc(), Reflection.id.desc())
+            func.ts_rank(Reflection.search, func.websearch_to_tsquery("english", q)).desc(),
+            Reflection.created_at.desc(), Reflection.id.desc())
     else:
-        query = query.order_by(Reflection.id.desc())
+        query = query.order_by(Reflection.created_at.desc(), Reflection.id.desc())
     return await _cards(session, query.limit(limit), viewer, anonymity)
 
 

@@ -4,6 +4,9 @@ Anonymity is a property of the rows, not only of the pages: an anonymous (or pri
 `author_id`; it carries `author_tag` (a keyed hash, see community.sealing) and, when the app must recover the
 member for sanctions or an approved unmasking, `sealed_author` (AES-GCM with ANON_KEY, which is not in the
 database). Reactions and drafts are keyed by tags too, so no table pairs a member id with an anonymous piece.
+Tags are per scope (a reflection, with its writer's replies in it), so no value is shared by two pieces; private
+and anonymous reflections and anonymous replies take ids from sequences of their own (ANON_SEQUENCES) and keep
+only the day they were written.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ REACTIONS = ("thanks", "metoo", "helped")
 TITLE_MAX = 200
 BODY_MAX = 20_000
 REPLY_MAX = 5_000
+# Ids of private and anonymous reflections and anonymous replies: sequences of their own (migration 0017), so
+# that their ids do not interleave with signed activity.
+ANON_SEQUENCES = {"reflections": "reflections_anon_id_seq", "reflection_replies": "reflection_replies_anon_id_seq"}
 
 
 def updated_at() -> Mapped[datetime]:
@@ -69,8 +75,9 @@ class Reflection(Base):
         # Named pieces carry the member id and nothing else; tagged pieces carry no member id.
         CheckConstraint("(visibility = 'named' AND author_tag IS NULL AND sealed_author IS NULL) OR "
                         "(visibility <> 'named' AND author_id IS NULL)", name="author_link"),
-        Index("ix_reflections_wall", "id", postgresql_where=text("visibility IN ('anonymous','named') "
-                                                                 "AND state = 'visible'")),
+        # The wall, newest first by (created_at, id): anonymous pieces' ids come from a sequence of their own.
+        Index("ix_reflections_wall", "created_at", "id",
+              postgresql_where=text("visibility IN ('anonymous','named') AND state = 'visible'")),
         Index("ix_reflections_search", "search", postgresql_using="gin"),
     )
 
@@ -91,6 +98,7 @@ class Reflection(Base):
     body_html: Mapped[str] = mapped_column(Text, nullable=False)
     search: Mapped[str] = mapped_column(
         TSVECTOR, Computed("to_tsvector('english', coalesce(title, '') || ' ' || body)", persisted=True))
+    # The day only on private and anonymous pieces (set by actions.set_times).
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -102,6 +110,7 @@ class ReflectionReply(Base):
         CheckConstraint("char_length(body) BETWEEN 1 AND 5000", name="body_length"),
         CheckConstraint("author_id IS NULL OR author_tag IS NULL", name="author_link"),
         Index("ix_reflection_replies_thread", "reflection_id", "id"),
+        Index("ix_reflection_replies_position", "reflection_id", "position", "id"),
     )
 
     id: Mapped[int] = pk()
@@ -115,8 +124,12 @@ class ReflectionReply(Base):
     pseudonym: Mapped[str | None] = mapped_column(String(40))
     is_author: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     state: Mapped[str] = mapped_column(String(12), nullable=False, server_default="visible")
+    # The reply's place in its thread (ties broken by id): the thread's order, without ids or times that would
+    # place an anonymous reply among signed activity elsewhere.
+    position: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     body: Mapped[str] = mapped_column(Text, nullable=False)
     body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    # The day only on anonymous replies.
     created_at: Mapped[datetime] = created_at()
     # Set when the writer edits the reply (the "edited" mark); the day only for anonymous replies.
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

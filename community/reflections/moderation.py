@@ -159,10 +159,9 @@ class ReplyAdapter(_WritingAdapter):
         if reply.author_id is not None:
             await notify(session, user_id=reply.author_id, kind=kind, text=text, url=url)
             return
-        member = self.anonymity.unseal_id(reply.sealed_author)
-        if member is not None:
-            await notify(session, tag=self.anonymity.tag(member), anonymity=self.anonymity, kind=kind, text=text,
-                         url=url)
+        if reply.author_tag is not None:
+            # The reply's own scope tag (its writer's keyring holds it): nothing about their other writing.
+            await notify(session, tag=reply.author_tag, anonymity=self.anonymity, kind=kind, text=text, url=url)
 
 
 def adapters(anonymity: Anonymity) -> tuple[ReflectionAdapter, ReplyAdapter]:

@@ -6,9 +6,10 @@ import re
 import zipfile
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
 from community.platform.pillar import OwnData
 from community.platform.viewer import Viewer
@@ -23,25 +24,30 @@ from community.reflections.models import (
 )
 from community.reflections.moderation import withdraw_review_items
 from community.reflections.prompts import THEMES
-from community.reflections.replies import reactor_tag, reply_tag
+from community.reflections.replies import my_replies_clause, reactor_tag
 
 
-async def _mine(session: AsyncSession, viewer: Viewer, anonymity: Anonymity) -> list[Reflection]:
-    return list(await session.scalars(select(Reflection).where(mine_clause(viewer, anonymity))
-                                      .order_by(Reflection.id)))
+async def _mine(session: AsyncSession, viewer: Viewer, tags: list[str]) -> list[Reflection]:
+    return list(await session.scalars(select(Reflection).where(mine_clause(viewer, tags))
+                                      .order_by(Reflection.created_at, Reflection.id)))
 
 
-def _my_replies_clause(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
-    return or_(ReflectionReply.author_id == viewer.id, ReflectionReply.author_tag == reply_tag(anonymity, viewer.id))
+async def _my_reactions(session: AsyncSession, viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
+    """The viewer's reactions: a tag per reflection and none in the keyring, so their tag for every reflection
+    that has reactions is computed here (account export and deletion only)."""
+    reacted = list(await session.scalars(select(ReflectionReaction.reflection_id).distinct()))
+    mine = [reactor_tag(anonymity, viewer.id, rid) for rid in reacted]
+    return ReflectionReaction.reactor_tag.in_(mine)
 
 
 async def export_writing(session: AsyncSession, viewer: Viewer, anonymity: Anonymity) -> dict[str, Any]:
-    reflections = await _mine(session, viewer, anonymity)
+    tags = await scopes.tags_of(session, anonymity, viewer.id)
+    reflections = await _mine(session, viewer, tags)
     prompts = dict((await session.execute(select(Prompt.id, Prompt.title))).all())
-    replies = list(await session.scalars(select(ReflectionReply).where(_my_replies_clause(viewer, anonymity))
-                                         .order_by(ReflectionReply.id)))
+    replies = list(await session.scalars(select(ReflectionReply).where(my_replies_clause(viewer, tags))
+                                         .order_by(ReflectionReply.created_at, ReflectionReply.id)))
     reactions = (await session.execute(select(ReflectionReaction.reflection_id, ReflectionReaction.kind).where(
-        ReflectionReaction.reactor_tag == reactor_tag(anonymity, viewer.id)))).all()
+        await _my_reactions(session, viewer, anonymity)))).all()
     drafts = await my_drafts(session, viewer, anonymity, [r.id for r in reflections])
     return {
         "reflections": [{
@@ -84,8 +90,10 @@ def write_zip(archive: zipfile.ZipFile, data: dict[str, Any]) -> None:
 
 
 async def delete_writing(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, keep_shared: bool) -> None:
-    """Private writing is destroyed; shared writing is removed, or left anonymous with nothing to unmask."""
-    reflections = await _mine(session, viewer, anonymity)
+    """Private writing is destroyed; shared writing is removed, or left anonymous with nothing to unmask. (The
+    member's keyring goes with their account: accounts.own_data.)"""
+    tags = await scopes.tags_of(session, anonymity, viewer.id)
+    reflections = await _mine(session, viewer, tags)
     drafts = await my_drafts(session, viewer, anonymity, [r.id for r in reflections])
     await session.execute(delete(ReflectionDraft).where(
         ReflectionDraft.owner_tag.in_([draft_tag(anonymity, viewer.id, slot) for slot, _ in drafts] or [""])))
@@ -102,7 +110,7 @@ async def delete_writing(session: AsyncSession, viewer: Viewer, anonymity: Anony
         await withdraw_review_items(session, "reflection", doomed)
         await withdraw_review_items(session, "reflection_reply", reply_ids)
         await session.execute(delete(Reflection).where(Reflection.id.in_(doomed)))
-    replies = list(await session.scalars(select(ReflectionReply).where(_my_replies_clause(viewer, anonymity))))
+    replies = list(await session.scalars(select(ReflectionReply).where(my_replies_clause(viewer, tags))))
     if keep_shared:
         for reply in replies:
             if reply.author_id is not None:
@@ -113,8 +121,7 @@ async def delete_writing(session: AsyncSession, viewer: Viewer, anonymity: Anony
     elif replies:
         await withdraw_review_items(session, "reflection_reply", [r.id for r in replies])
         await session.execute(delete(ReflectionReply).where(ReflectionReply.id.in_([r.id for r in replies])))
-    await session.execute(delete(ReflectionReaction).where(
-        ReflectionReaction.reactor_tag == reactor_tag(anonymity, viewer.id)))
+    await session.execute(delete(ReflectionReaction).where(await _my_reactions(session, viewer, anonymity)))
 
 
 OWN_DATA = OwnData(export=export_writing, delete=delete_writing, write_zip=write_zip)

@@ -1,14 +1,22 @@
-"""Supportive replies and reactions on shared reflections, with per-thread pseudonyms for anonymous voices."""
+"""Supportive replies and reactions on shared reflections, with per-thread pseudonyms for anonymous voices.
+
+An anonymous reply carries its writer's tag for the reflection's scope (actions.reflection_tag): the same as the
+reflection's own when the writer replies under their own piece, a tag of its own anywhere else, kept in the
+writer's keyring (accounts.scopes). It takes an id of its own sequence and keeps the day only; the thread is
+ordered by `position`. Reactions carry a tag per reflection too, outside the keyring (the app never lists them
+for a member, except when it exports or deletes their data, reflection by reflection).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform import publishing, rate_limits
+from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
@@ -17,7 +25,7 @@ from community.platform.safety import screening as screening_mod
 from community.platform.text import plain_text, render_markdown
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
-from community.reflections.actions import access_reflection, anon_tag, is_mine, journal_tag
+from community.reflections.actions import access_reflection, is_mine, next_anon_id, reflection_tag
 from community.reflections.models import (
     REACTIONS,
     Reflection,
@@ -39,15 +47,19 @@ PSEUDONYMS = (
     "Poppy", "Robin", "Sky", "Yarrow",
 )
 REACTION_LABELS = {"thanks": "Thank you", "metoo": "Me too", "helped": "This helped"}
+# rate_limits.UNRECORDED surface: new anonymous replies, whose rows keep the day only.
+ANONYMOUS_REPLIES = "anonymous_reply"
 
 
-def reply_tag(anonymity: Anonymity, user_id: int) -> str:
-    """Anonymous replies have their own tag scope: they do not link to the same member's reflections."""
-    return anonymity.tag(user_id, "reply")
+def reply_tag(anonymity: Anonymity, user_id: int, reflection_id: int) -> str:
+    """A member's anonymous replies in one reflection: the tag of that reflection's scope, so replies in two
+    threads share nothing, and nothing ties them to the writer's pieces elsewhere."""
+    return reflection_tag(anonymity, user_id, reflection_id)
 
 
-def reactor_tag(anonymity: Anonymity, user_id: int) -> str:
-    return anonymity.tag(user_id, "react")
+def reactor_tag(anonymity: Anonymity, user_id: int, reflection_id: int) -> str:
+    """A member's reactions on one reflection; another scope than their replies there."""
+    return anonymity.tag(user_id, f"react:{reflection_id}")
 
 
 def pseudonym(anonymity: Anonymity, user_id: int, reflection_id: int) -> str:
@@ -110,24 +122,26 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     # The author of an anonymous piece always replies anonymously: a named reply would unmask them.
     anonymous = anonymous or (own and reflection.visibility == "anonymous")
     # Counted by the columns that already say whose a reply is: the member id, or the anonymous reply tag.
+    # Signed replies are counted by their member id, anonymous ones in memory (their rows keep the day only).
     checked = await publishing.check(session, REPLY, viewer, text, confirmed=confirmed, rate=lambda: rate_limits.check_recent(
         session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
-        mine=my_replies_clause(viewer, anonymity), what="replies"), anonymous=anonymous)
+        mine=ReflectionReply.author_id == viewer.id, what="replies", unrecorded=ANONYMOUS_REPLIES),
+        anonymous=anonymous)
     # "author" only beside an anonymous piece: an anonymous reply marked "author" under a named reflection
     # would name its writer. There it takes a pseudonym like anyone else's.
     reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
-                            anonymous=anonymous, is_author=own and reflection.visibility == "anonymous")
+                            anonymous=anonymous, is_author=own and reflection.visibility == "anonymous",
+                            position=_next_position(reflection.id))
     if checked.held:
         reply.state = "hidden"  # shown to others once a moderator approves it; its writer sees it, marked
     if anonymous:
-        reply.author_tag = reply_tag(anonymity, viewer.id)
-        reply.sealed_author = anonymity.seal(str(viewer.id))
-        reply.pseudonym = None if reply.is_author else await _thread_pseudonym(session, anonymity, viewer.id,
-                                                                                reflection.id, reply.author_tag)
+        await _sign_anonymously(session, anonymity, viewer, reply)
     else:
         reply.author_id = viewer.id
     session.add(reply)
     await session.flush()
+    if anonymous:
+        rate_limits.UNRECORDED.note(viewer, ANONYMOUS_REPLIES)
     await publishing.follow_up(session, REPLY, checked, reply.id)
     if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
         url = f"/reflections/{reflection.id}#reply-{reply.id}"
@@ -143,15 +157,34 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     return reply, checked.screening
 
 
+def _next_position(reflection_id: int):  # type: ignore[no-untyped-def]
+    """The reply's place in its thread, computed in its INSERT (two at once may share one: then the id decides)."""
+    return (select(func.coalesce(func.max(ReflectionReply.position), 0) + 1)
+            .where(ReflectionReply.reflection_id == reflection_id).scalar_subquery())
+
+
+async def _sign_anonymously(session: AsyncSession, anonymity: Anonymity, viewer: Viewer,
+                            reply: ReflectionReply) -> None:
+    """An anonymous reply's own columns: an id of its own sequence, the day, the tag of the reflection's scope
+    (kept in the writer's keyring), the seal and the thread pseudonym."""
+    reply.id = await next_anon_id(session, "reflection_replies")
+    reply.created_at = anonymity.day_of(datetime.now(UTC))
+    reply.author_tag = reply_tag(anonymity, viewer.id, reply.reflection_id)
+    reply.sealed_author = anonymity.seal(str(viewer.id))
+    reply.pseudonym = None if reply.is_author else await _thread_pseudonym(session, anonymity, viewer.id,
+                                                                            reply.reflection_id, reply.author_tag)
+    await scopes.enrol(session, anonymity, viewer.id, reply.author_tag)
+
+
 def _reply_is_mine(reply: ReflectionReply, viewer: Viewer, anonymity: Anonymity) -> bool:
     if reply.author_id is not None:
         return reply.author_id == viewer.id
-    return reply.author_tag is not None and reply.author_tag == reply_tag(anonymity, viewer.id)
+    return reply.author_tag is not None and reply.author_tag == reply_tag(anonymity, viewer.id, reply.reflection_id)
 
 
-def my_replies_clause(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
-    """The viewer's replies, named (author_id) or anonymous (their reply tag), in one WHERE clause."""
-    return or_(ReflectionReply.author_id == viewer.id, ReflectionReply.author_tag == reply_tag(anonymity, viewer.id))
+def my_replies_clause(viewer: Viewer, tags: list[str]):  # type: ignore[no-untyped-def]
+    """The viewer's replies, named (author_id) or anonymous (a tag of their keyring), in one WHERE clause."""
+    return or_(ReflectionReply.author_id == viewer.id, ReflectionReply.author_tag.in_(tags))
 
 
 async def access_own_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
@@ -215,10 +248,12 @@ async def delete_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
 async def list_replies(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
                        reflection: Reflection) -> list[ReplyView]:
     query = (select(ReflectionReply, User.display_name).outerjoin(User, User.id == ReflectionReply.author_id)
-             .where(ReflectionReply.reflection_id == reflection.id).order_by(ReflectionReply.id))
+             .where(ReflectionReply.reflection_id == reflection.id)
+             .order_by(ReflectionReply.position, ReflectionReply.id))
     if not viewer.is_moderator:
         # Hidden or removed replies: moderators, and the writer (who sees the state beside their reply).
-        query = query.where(or_(ReflectionReply.state == "visible", my_replies_clause(viewer, anonymity)))
+        query = query.where(or_(ReflectionReply.state == "visible", my_replies_clause(
+            viewer, [reply_tag(anonymity, viewer.id, reflection.id)])))
     views = []
     for reply, name in (await session.execute(query)).all():
         if reply.anonymous or reply.author_id is None:
@@ -262,13 +297,12 @@ async def list_my_replies(session: AsyncSession, viewer: Viewer, anonymity: Anon
                Reflection.state.label("reflection_state"), Reflection.author_id.label("reflection_author_id"),
                Reflection.author_tag.label("reflection_author_tag"))
         .join(Reflection, Reflection.id == ReflectionReply.reflection_id)
-        .where(my_replies_clause(viewer, anonymity))
-        .order_by(ReflectionReply.id.desc()).limit(limit))).all()
-    tags = (anon_tag(anonymity, viewer.id), journal_tag(anonymity, viewer.id))
+        .where(my_replies_clause(viewer, await scopes.tags_of(session, anonymity, viewer.id)))
+        .order_by(ReflectionReply.created_at.desc(), ReflectionReply.id.desc()).limit(limit))).all()
     out = []
     for row in rows:
         own_reflection = (row.reflection_author_id == viewer.id if row.reflection_author_id is not None
-                          else row.reflection_author_tag in tags)
+                          else row.reflection_author_tag == reflection_tag(anonymity, viewer.id, row.reflection_id))
         readable = own_reflection or (row.visibility != "private"
                                       and (row.reflection_state == "visible" or viewer.is_moderator))
         anonymous = row.anonymous or row.author_id is None
@@ -293,7 +327,7 @@ async def toggle_reaction(session: AsyncSession, viewer: Viewer, anonymity: Anon
     """Adds the reaction, or takes it back if it was there; returns whether it is now on."""
     kind = check_reaction(kind)
     reflection = await access_shared(session, viewer, anonymity, reflection_id)
-    tag = reactor_tag(anonymity, viewer.id)
+    tag = reactor_tag(anonymity, viewer.id, reflection.id)
     removed = await session.execute(delete(ReflectionReaction).where(
         ReflectionReaction.reflection_id == reflection.id, ReflectionReaction.reactor_tag == tag,
         ReflectionReaction.kind == kind))
@@ -307,8 +341,8 @@ async def toggle_reaction(session: AsyncSession, viewer: Viewer, anonymity: Anon
 async def my_reactions(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int) -> set[str]:
     return set(await session.scalars(select(ReflectionReaction.kind).where(
         ReflectionReaction.reflection_id == reflection_id,
-        ReflectionReaction.reactor_tag == reactor_tag(anonymity, viewer.id))))
+        ReflectionReaction.reactor_tag == reactor_tag(anonymity, viewer.id, reflection_id))))
 
 
-__all__ = ["PSEUDONYMS", "REACTION_LABELS", "access_own_reply", "anon_tag", "create_reply", "delete_reply",
+__all__ = ["PSEUDONYMS", "REACTION_LABELS", "access_own_reply", "create_reply", "delete_reply",
            "edit_reply", "list_my_replies", "list_replies", "my_reactions", "pseudonym", "toggle_reaction"]

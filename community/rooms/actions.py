@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform import publishing
+from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound, RateLimited
 from community.platform.review import audit, watched
@@ -221,10 +222,12 @@ async def join_room(session: AsyncSession, anonymity: Anonymity, viewer: Viewer,
         base = label
         while label in taken:
             label, n = f"{base} {n}", n + 1
-        participant = RoomParticipant(room_id=room_id, member_tag=member_tag(anonymity, viewer.id, room_id), user_id=None,
-                                      anonymous=True, label=label, role="member",
-                                      sealed_member=anonymity.seal(str(viewer.id)),
-                                      notify_tag=anonymity.tag(viewer.id))
+        # Notices about their messages go to the session's own tag (kept in their keyring, accounts.scopes),
+        # never to a tag their writing elsewhere carries.
+        tag = member_tag(anonymity, viewer.id, room_id)
+        participant = RoomParticipant(room_id=room_id, member_tag=tag, user_id=None, anonymous=True, label=label,
+                                      role="member", sealed_member=anonymity.seal(str(viewer.id)), notify_tag=tag)
+        await scopes.enrol(session, anonymity, viewer.id, tag)
     else:
         participant = RoomParticipant(room_id=room_id, member_tag=member_tag(anonymity, viewer.id, room_id),
                                       user_id=viewer.id, anonymous=False, label=viewer.display_name, role=role)

@@ -74,7 +74,7 @@ class RoomParticipant(Base):
     label: Mapped[str] = mapped_column(String(60), nullable=False)
     role: Mapped[str] = mapped_column(String(20), nullable=False, server_default="member")  # member | host | staff
     sealed_member: Mapped[str | None] = mapped_column(Text)
-    notify_tag: Mapped[str | None] = mapped_column(String(64))  # sealing.author_tag, for anonymous ones only
+    notify_tag: Mapped[str | None] = mapped_column(String(64))  # the room-scoped member_tag, anonymous ones only
     accepted_rules_at: Mapped[datetime] = created_at()
     muted_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -125,7 +125,7 @@ async def test_2_database_dump_does_not_link_piece_and_author(scene, db, login, 
         silenced = await session.scalar(select(AnonRestriction.until).where(AnonRestriction.kind == "silence"))
     await lift_silence(db, author.id)
     await write(scene["me"], title="A named piece", body="Signed, openly.", visibility="named")
-    tag = author_tag(anon_key, author.id)
+    tag = author_tag(anon_key, author.id, f"reflection:{rid}")
     piece_strings = [TITLE, BODY[:40], f"/reflections/{rid}", tag]
     person_strings = [author.email, author.handle, author.display_name]
     async with db.transaction() as session:
@@ -257,7 +257,7 @@ async def test_5_check_in_reaches_the_tag_only(scene, db, anon_key):
     async with db.transaction() as session:
         notes = list(await session.scalars(select(Notification).where(Notification.kind == "check_in")))
     assert len(notes) == 1
-    assert notes[0].user_id is None and notes[0].recipient_tag == author_tag(anon_key, scene["author"].id)
+    assert notes[0].user_id is None and notes[0].recipient_tag == author_tag(anon_key, scene["author"].id, f"reflection:{scene['rid']}")
 
 
 # ---- 6. unmasking: two admins, a written reason, an audit entry, and the author is told ------------------

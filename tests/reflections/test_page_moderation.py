@@ -42,7 +42,7 @@ async def test_check_in_from_the_page_reaches_the_writer_is_not_a_sanction_and_c
         sanctions = list(await session.scalars(select(Sanction).where(Sanction.user_id == author.id)))
         entries = list(await session.scalars(select(AuditEntry).where(AuditEntry.action == "moderation.check_in")))
         reflection = await session.get(Reflection, rid)
-    assert [n.recipient_tag for n in notes] == [author_tag(settings.anon_key, author.id)]
+    assert [n.recipient_tag for n in notes] == [author_tag(settings.anon_key, author.id, f"reflection:{rid}")]
     sealed = Anonymity(settings.anon_key)
     assert all(n.user_id is None and "Thinking of you tonight." not in n.text for n in notes)  # sealed
     assert all("Thinking of you tonight." in sealed.unseal(n.text) for n in notes)

@@ -245,7 +245,8 @@ async def test_journal_lists_own_replies_only_newest_first(member_factory, login
     theirs = await _reply(other, db, s["rid"], "Someone else's kind words.")
     second = await write(s["a"], title="", body="Second piece, untitled, about the pager at 3am.",
                          visibility="named")
-    newest = await _reply(s["w"], db, second, "Newest reply of mine.")
+    # Signed: an anonymous reply keeps only its day, so within a day it comes after the signed ones.
+    newest = await _reply(s["w"], db, second, "Newest reply of mine.", anonymous=False)
     await s["w"].post_form(f"/reflections/replies/{s['anon']}/edit", {"body": "Edited in place."})
 
     journal = (await s["w"].get("/journal")).text

@@ -123,7 +123,7 @@ async def test_author_is_notified_of_replies_through_the_tag(member_factory, log
     async with db.transaction() as session:
         notes = list(await session.scalars(select(Notification).where(Notification.kind == "reflection_reply")))
     assert len(notes) == 1
-    assert notes[0].user_id is None and notes[0].recipient_tag == author_tag(anon_key, author.id)
+    assert notes[0].user_id is None and notes[0].recipient_tag == author_tag(anon_key, author.id, f"reflection:{rid}")
     page = await me.get("/notifications")
     assert page.status_code == 200 and "replied to your anonymous reflection" in page.text
     assert "replied to your anonymous reflection" not in (await them.get("/notifications")).text

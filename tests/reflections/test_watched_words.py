@@ -108,7 +108,7 @@ async def test_replies_are_blocked_held_or_flagged(admin, moderator, member_fact
     assert flagged.status_code == 303
     async with db.transaction() as session:
         newest = (await session.scalars(select(ReflectionReply).where(ReflectionReply.reflection_id == rid)
-                                        .order_by(ReflectionReply.id.desc()))).first()
+                                        .order_by(ReflectionReply.position.desc()))).first()
     assert newest.state == "visible" and await _items(db, "reflection_reply", newest.id) == [["watched"]]
 
     edited = await them.post_form(f"/reflections/replies/{newest.id}/edit", {"body": "A lawsuit changed me."})

@@ -27,7 +27,7 @@ async def test_anonymous_and_named_rows(member_factory, login, db, anon_key):
     named = await write(me, body="Named words.", visibility="named")
     anon_row, named_row = await load(db, anon), await load(db, named)
     assert anon_row.author_id is None
-    assert anon_row.author_tag == author_tag(anon_key, author.id)
+    assert anon_row.author_tag == author_tag(anon_key, author.id, f"reflection:{anon}")
     assert anon_row.sealed_author and str(author.id) not in anon_row.sealed_author
     assert named_row.author_id == author.id and named_row.author_tag is None
 

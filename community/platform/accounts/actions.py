@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.platform.accounts import restrictions
+from community.platform.accounts import restrictions, scopes
 from community.platform.accounts.models import (
     ROLES,
     TRAINING_YEARS,
@@ -308,29 +308,46 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
 
 
 # The unread count leaves out notifications about content the member may no longer see (hidden, removed).
+# $2: the member's keyring slots (accounts.scopes.viewer_slots), $3: their restriction slots; NULL when not known.
 VIEWER_SQL = """
 SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
-       u.suspended_at, u.suspended_until, s.id AS session_id, s.expires_at AS session_expires_at,
+       u.suspended_at, u.suspended_until, s.id AS session_id, s.expires_at AS session_expires_at, k.tags AS anon_tags,
        (SELECT count(*) FROM notifications n
-         WHERE n.read_at IS NULL AND (n.user_id = u.id OR (n.recipient_tag = $2::text AND n.id > u.anon_read_upto))
-           AND """ + target_visible_sql("n", "u.id", "$2::text", "u.role IN ('moderator', 'admin')") + """) AS unread,
+         WHERE n.read_at IS NULL AND (n.user_id = u.id OR (n.recipient_tag = ANY(k.tags) AND n.id > u.anon_read_upto))
+           AND """ + target_visible_sql("n", "u.id", "k.tags", "u.role IN ('moderator', 'admin')") + """) AS unread,
 """ + restrictions.IN_FORCE_COLUMNS.format(slots="$3::text[]") + """
 FROM sessions s JOIN users u ON u.id = s.user_id
+""" + scopes.VIEWER_TAGS.format(slots="$2::text[]") + """
 WHERE s.token_hash = $1 AND s.expires_at > now() AND u.deleted_at IS NULL
 """
 
 
-async def load_viewer(connection: Any, token: str, tag: str | None = None,
-                      slots: list[str] | None = None) -> Viewer | None:
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A loaded viewer, with the tags of their anonymous scopes that the slots given found."""
+
+    viewer: Viewer
+    tags: tuple[str, ...]
+
+
+async def load_viewer(connection: Any, token: str, slots: list[str] | None = None,
+                      restriction_slots: list[str] | None = None) -> Viewer | None:
     """One statement per request, on a raw asyncpg connection (Database.raw): the session joined to its
     member, with the unread notification count and the restrictions on their anonymous writing.
 
-    Notifications about anonymous content are addressed to the author's sealed tag, not the member id, and
-    restrictions are stored under keyed slots (accounts.restrictions); the caller passes both when it knows
-    them (see web.middleware), so the load stays one round trip. None when there is no such session, or the
-    member is suspended.
+    Notifications about anonymous content are addressed to the tags of the writer's scopes, which the keyring
+    holds under keyed slots, and restrictions are stored under keyed slots too (accounts.scopes,
+    accounts.restrictions); the caller passes both when it knows them (see web.middleware), so the load stays one
+    round trip. None when there is no such session, or the member is suspended.
     """
-    row = await connection.fetchrow(VIEWER_SQL, token_hash(token), tag, slots)
+    loaded = await load_viewer_and_tags(connection, token, slots, restriction_slots)
+    return None if loaded is None else loaded.viewer
+
+
+async def load_viewer_and_tags(connection: Any, token: str, slots: list[str] | None = None,
+                               restriction_slots: list[str] | None = None) -> Loaded | None:
+    """load_viewer, with the tags found under `slots` (the viewer cache indexes its entries by them)."""
+    row = await connection.fetchrow(VIEWER_SQL, token_hash(token), slots, restriction_slots)
     if row is None:
         return None
     if row["suspended_at"] is not None and (row["suspended_until"] is None or row["suspended_until"] > now()):
@@ -338,18 +355,20 @@ async def load_viewer(connection: Any, token: str, tag: str | None = None,
     if row["anon_suspended"]:
         return None
     silenced = max((t for t in (row["silenced_until"], row["anon_silenced_until"]) if t is not None), default=None)
-    return Viewer(id=row["id"], display_name=row["display_name"], handle=row["handle"], role=row["role"],
-                  email=row["email"], timezone=row["timezone"], session_id=row["session_id"],
-                  silenced_until=silenced, created_at=row["created_at"], unread=row["unread"],
-                  session_expires_at=row["session_expires_at"])
+    return Loaded(Viewer(id=row["id"], display_name=row["display_name"], handle=row["handle"], role=row["role"],
+                         email=row["email"], timezone=row["timezone"], session_id=row["session_id"],
+                         silenced_until=silenced, created_at=row["created_at"], unread=row["unread"],
+                         session_expires_at=row["session_expires_at"]), tuple(row["anon_tags"]))
 
 
-async def count_tagged_unread(session: AsyncSession, tag: str, viewer: Viewer) -> int:
-    """Unread notifications addressed to the member's tag (past their "mark all as read" watermark)."""
+async def count_tagged_unread(session: AsyncSession, tags: list[str], viewer: Viewer) -> int:
+    """Unread notifications addressed to the member's scope tags (past their "mark all as read" watermark)."""
+    if not tags:
+        return 0
     upto = select(User.anon_read_upto).where(User.id == viewer.id).scalar_subquery()
     return await session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.recipient_tag == tag, Notification.read_at.is_(None), Notification.id > upto,
-        visible_clause(viewer.id, viewer.is_moderator, tag))) or 0
+        Notification.recipient_tag.in_(tags), Notification.read_at.is_(None), Notification.id > upto,
+        visible_clause(viewer.id, viewer.is_moderator, tags))) or 0
 
 
 # ---- passwords and one-time links ---------------------------------------------------------------------------

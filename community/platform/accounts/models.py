@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -153,3 +164,28 @@ class AdminApproval(Base):
     decided_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decision: Mapped[str | None] = mapped_column(String(10))
+
+
+class AnonScope(Base):
+    """The keyring: one row per anonymous scope of a member (a reflection and its writer's replies in it, their
+    replies in another's reflection, a room session), holding that scope's tag under a keyed slot.
+
+    `slot` is a keyed hash of the member and a number (Anonymity.scope_slots): the app finds a member's tags by
+    computing their slots (accounts.scopes), but no two rows of one member share a value, and a copy of the
+    database cannot turn a slot into a member or tell that two rows have one.
+    """
+
+    __tablename__ = "anon_scopes"
+
+    slot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+
+class AnonRekeyPending(Base):
+    """A row here (written by migration 0017 when a database already held anonymous rows) says that those rows
+    still carry member-wide tags: `community anonymity rekey` moves them to scoped tags and deletes it, and
+    `community serve` refuses to start while it is here."""
+
+    __tablename__ = "anon_rekey_pending"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.accounts import scopes
 from community.platform.accounts.actions import revoke_sessions
 from community.platform.accounts.models import User
 from community.platform.accounts.security import Passwords
@@ -86,11 +87,14 @@ async def delete_account(session: AsyncSession, passwords: Passwords, viewer: Vi
     if errors:
         raise Invalid(fields=errors)
     keep_shared = choice == "anonymize"
+    tags = await scopes.tags_of(session, anonymity, viewer.id)
     for part in parts:
         await part.delete(session, viewer, anonymity, keep_shared)
     await checkins.delete_mine(session, viewer, anonymity)
     await session.execute(delete(Notification).where(or_(
-        Notification.user_id == viewer.id, Notification.recipient_tag == anonymity.tag(viewer.id))))
+        Notification.user_id == viewer.id, Notification.recipient_tag.in_(tags))))
+    # Last, once every part has found the member's pieces through it: their keyring.
+    await scopes.forget_member(session, anonymity, viewer.id)
     await revoke_sessions(session, viewer.id)
     user.email = f"deleted-{user.id}@deleted.invalid"
     user.display_name, user.handle = "Former member", f"former_{user.id}"

@@ -10,6 +10,11 @@ Rows addressed to a tag never share a value with the member's own rows: their te
 is not in plaintext beside the piece), and "mark all as read" does not touch them. It moves the member's
 watermark (`users.anon_read_upto`, the newest notification id at that moment, a number every member's rows share)
 instead; opening one tag row marks it read to the day, in a transaction that writes nothing about the member.
+Tag rows take their ids from a sequence of their own and keep only the day they were written, so neither places
+them among signed activity; the list is ordered by (created_at, id).
+
+A member's tag rows are those addressed to any tag of their keyring (accounts.scopes): one tag per anonymous
+scope, never one for all of their writing.
 """
 
 from __future__ import annotations
@@ -18,28 +23,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.review.models import Notification
 from community.platform.viewer import Viewer
 
 TARGET_KINDS = ("post", "reflection", "reflection_reply", "room_message")
+# Ids of tag-addressed notifications (migration 0017): not the sequence of member-addressed ones.
+TAG_SEQUENCE = "notifications_anon_id_seq"
 
 
-def target_visible_sql(n: str, uid: str, tag: str, staff: str) -> str:
+def target_visible_sql(n: str, uid: str, tags: str, staff: str) -> str:
     """SQL that is true when the recipient may see what notification `n` is about (or it is about nothing).
 
     Plain SQL over expressions, because the unread count is part of the one raw statement that loads the
-    viewer (accounts.VIEWER_SQL): `uid` is the recipient's id, `tag` their sealed author tag (NULL when not
-    known), `staff` a boolean expression for moderators. The rules mirror the pages the links open:
+    viewer (accounts.VIEWER_SQL): `uid` is the recipient's id, `tags` a text[] of their scope tags (accounts.scopes),
+    `staff` a boolean expression for moderators. The rules mirror the pages the links open:
     discussions.reads.locate_post / discussions.policy.visible_to, reflections.access_reflection, reflection_replies.list_replies.
     An unknown kind, or content that no longer exists, is not visible.
     """
-    mine_or_shared = (f"(r.author_id = {uid} OR r.author_tag = {tag} "
+    mine_or_shared = (f"(r.author_id = {uid} OR r.author_tag = ANY({tags}) "
                       f"OR (r.visibility <> 'private' AND (r.state = 'visible' OR {staff})))")
     return f"""({n}.target_kind IS NULL
  OR ({n}.target_kind = 'post' AND EXISTS (
@@ -56,10 +65,10 @@ def target_visible_sql(n: str, uid: str, tag: str, staff: str) -> str:
       SELECT 1 FROM room_messages m WHERE m.id = {n}.target_id AND (m.deleted_at IS NULL OR {staff}))))"""
 
 
-def visible_clause(viewer_id: int, is_moderator: bool, tag: str):  # type: ignore[no-untyped-def]
-    """target_visible_sql as a WHERE clause on the notifications table, for a known recipient."""
-    return sql_text(target_visible_sql("notifications", ":nv_uid", ":nv_tag", "TRUE" if is_moderator else "FALSE")
-                ).bindparams(nv_uid=viewer_id, nv_tag=tag)
+def visible_clause(viewer_id: int, is_moderator: bool, tags: list[str]):  # type: ignore[no-untyped-def]
+    """target_visible_sql as a WHERE clause on the notifications table, for a known recipient and their tags."""
+    return sql_text(target_visible_sql("notifications", ":nv_uid", ":nv_tags", "TRUE" if is_moderator else "FALSE")
+                    ).bindparams(bindparam("nv_uid", viewer_id), bindparam("nv_tags", tags, type_=ARRAY(String)))
 
 
 async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str | None = None,
@@ -75,10 +84,13 @@ async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str 
     assert (user_id is None) != (tag is None), "address a notification to a member id or to a sealed tag"
     assert tag is None or anonymity is not None, "a tag-addressed notification's text is sealed"
     assert target is None or target[0] in TARGET_KINDS, f"unknown notification target {target!r}"
-    stored = text[:500] if anonymity is None or tag is None else anonymity.seal(text[:500])
-    await session.execute(insert(Notification).values(
-        user_id=user_id, recipient_tag=tag, kind=kind, text=stored, url=url,
-        target_kind=target[0] if target else None, target_id=target[1] if target else None))
+    values = dict(user_id=user_id, recipient_tag=tag, kind=kind, text=text[:500], url=url,
+                  target_kind=target[0] if target else None, target_id=target[1] if target else None)
+    if tag is not None and anonymity is not None:
+        # Sealed text, an id of its own sequence, the day only: nothing to match with the member's activity.
+        values.update(text=anonymity.seal(text[:500]), id=func.nextval(TAG_SEQUENCE),
+                      created_at=anonymity.day_of(datetime.now(UTC)))
+    await session.execute(insert(Notification).values(**values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +105,13 @@ class Shown:
     read_at: datetime | None
 
 
-def _mine(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
-    return or_(Notification.user_id == viewer.id, Notification.recipient_tag == anonymity.tag(viewer.id))
+def _mine(viewer: Viewer, tags: list[str]):  # type: ignore[no-untyped-def]
+    return or_(Notification.user_id == viewer.id, Notification.recipient_tag.in_(tags))
 
 
-def _shown(viewer: Viewer, anonymity: Anonymity):  # type: ignore[no-untyped-def]
-    """The viewer's notifications that they may see now."""
-    return and_(_mine(viewer, anonymity),
-                visible_clause(viewer.id, viewer.is_moderator, anonymity.tag(viewer.id)))
+def _shown(viewer: Viewer, tags: list[str]):  # type: ignore[no-untyped-def]
+    """The viewer's notifications that they may see now (`tags`: their keyring, accounts.scopes.tags_of)."""
+    return and_(_mine(viewer, tags), visible_clause(viewer.id, viewer.is_moderator, tags))
 
 
 async def _watermark(session: AsyncSession, viewer: Viewer) -> int:
@@ -124,10 +135,13 @@ def unseal_text(anonymity: Anonymity, stored: str) -> str:
 
 async def list_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, before: int | None = None,
                    limit: int = 50) -> list[Shown]:
-    query = select(Notification).where(_shown(viewer, anonymity))
+    """Newest first by (created_at, id), paged from the notification `before` (tag rows' ids are of their own
+    sequence, so ids alone do not say which is newer)."""
+    query = select(Notification).where(_shown(viewer, await scopes.tags_of(session, anonymity, viewer.id)))
     if before:
-        query = query.where(Notification.id < before)
-    rows = await session.scalars(query.order_by(Notification.id.desc()).limit(limit))
+        at = select(Notification.created_at).where(Notification.id == before).scalar_subquery()
+        query = query.where(tuple_(Notification.created_at, Notification.id) < tuple_(at, before))
+    rows = await session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
     upto = await _watermark(session, viewer)
     return [_as_shown(row, anonymity, upto) for row in rows]
 
@@ -135,8 +149,9 @@ async def list_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, 
 async def access_notification(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
                               note_id: int) -> Shown | None:
     """One of the viewer's notifications, if it is still shown to them (None otherwise)."""
+    tags = await scopes.tags_of(session, anonymity, viewer.id)
     row = (await session.scalars(select(Notification).where(Notification.id == note_id,
-                                                            _shown(viewer, anonymity)))).first()
+                                                            _shown(viewer, tags)))).first()
     return None if row is None else _as_shown(row, anonymity, await _watermark(session, viewer))
 
 
@@ -148,7 +163,7 @@ async def mark_read(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
     transaction writes nothing else about the member), and the member's watermark when all are marked.
     """
     now = datetime.now(UTC)
-    mine = and_(_shown(viewer, anonymity), Notification.read_at.is_(None))
+    mine = and_(_shown(viewer, await scopes.tags_of(session, anonymity, viewer.id)), Notification.read_at.is_(None))
     if ids is not None:
         await session.execute(update(Notification).where(mine, Notification.id.in_(ids), Notification.user_id.isnot(None))
                               .values(read_at=now))

@@ -16,7 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from community.platform.accounts import actions as accounts
-from community.platform.accounts import restrictions
+from community.platform.accounts import restrictions, scopes
 from community.platform.anonymity import Anonymity
 from community.platform.numbers import parse_int
 from community.platform.viewer import Viewer
@@ -276,9 +276,9 @@ class ViewerMiddleware:
         self.db = db
         self.cache = cache
         self.flash_signer = URLSafeSerializer(settings.secret_key, salt="flash")
-        # session token -> (member id, its sealed notification tag, its restriction slots), so that they are
-        # known before the one query.
-        self._member_of_token: OrderedDict[str, tuple[int, str, list[str]]] = OrderedDict()
+        # session token -> (member id, its keyring slots, its restriction slots), so that they are known before
+        # the one query.
+        self._member_of_token: OrderedDict[str, tuple[int, list[str], list[str]]] = OrderedDict()
 
     async def _load(self, token: str, stamp: str) -> Any:
         cache = self.cache
@@ -289,32 +289,39 @@ class ViewerMiddleware:
             generation = cache.generation
         known = self._member_of_token.get(token)
         async with self.db.raw() as connection:
-            viewer = await accounts.load_viewer(connection, token, *(known[1:] if known is not None else ()))
-        if viewer is None:
+            loaded = await accounts.load_viewer_and_tags(connection, token, *(known[1:] if known is not None else ()))
+        if loaded is None:
             return None
+        viewer, tags = loaded.viewer, loaded.tags
         if known is None:
-            viewer = await self._first_load(viewer)
-            if viewer is None:
+            first = await self._first_load(viewer)
+            if first is None:
                 return None
-            known = (viewer.id, self.anonymity.tag(viewer.id), self.anonymity.restriction_slots(viewer.id))
+            viewer, tags = first
+            known = (viewer.id, scopes.viewer_slots(self.anonymity, viewer.id, len(tags)),
+                     self.anonymity.restriction_slots(viewer.id))
             self._member_of_token[token] = known
             if len(self._member_of_token) > 20000:
                 self._member_of_token.popitem(last=False)
+        elif scopes.needs_more_slots(known[1], len(tags)):
+            # The member's scopes reach into the spare batch: the next load looks a batch further.
+            self._member_of_token[token] = (viewer.id, scopes.viewer_slots(self.anonymity, viewer.id, len(tags)),
+                                            known[2])
         if cache is not None:
-            cache.put(token, stamp, viewer, known[1], generation)
+            cache.put(token, stamp, viewer, tags, generation)
         return viewer
 
-    async def _first_load(self, viewer: Viewer) -> Viewer | None:
-        """What the one statement could not know before the member id: their tag's unread notifications and
-        the restrictions on their anonymous writing."""
-        tag = self.anonymity.tag(viewer.id)
+    async def _first_load(self, viewer: Viewer) -> tuple[Viewer, tuple[str, ...]] | None:
+        """What the one statement could not know before the member id: their scope tags' unread notifications
+        and the restrictions on their anonymous writing."""
         async with self.db.read() as session:
-            unread = viewer.unread + await accounts.count_tagged_unread(session, tag, viewer)
+            tags = await scopes.tags_of(session, self.anonymity, viewer.id)
+            unread = viewer.unread + await accounts.count_tagged_unread(session, tags, viewer)
             held = await restrictions.in_force(session, self.anonymity, viewer.id)
         if held.suspended:
             return None
         silenced = max((t for t in (viewer.silenced_until, held.silenced_until) if t is not None), default=None)
-        return replace(viewer, unread=unread, silenced_until=silenced)
+        return replace(viewer, unread=unread, silenced_until=silenced), tuple(tags)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope.get("path", "").startswith("/static/"):

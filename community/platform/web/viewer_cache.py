@@ -3,7 +3,8 @@
 Without it every request pays a round trip (the session joined to its member, with the unread count) before
 its page's own statement. With it, a member's next requests use the snapshot loaded by the first, and
 PostgreSQL's triggers (migration 0009) say, over LISTEN on one connection per process, whose snapshot is out of
-date: `u:<member id>`, `t:<sealed tag>` (notifications addressed to an anonymous author), or `*`.
+date: `u:<member id>`, `t:<sealed tag>` (notifications addressed to one of an anonymous writer's scope tags: an
+entry is indexed by every tag of the member's keyring that its load found, accounts.scopes), or `*`.
 
 What keeps it correct:
 - Entries are used only while the listening connection is up. When it drops, every entry is dropped and none
@@ -35,7 +36,7 @@ APPLICATION_NAME = "community-viewer-cache"
 class _Entry:
     viewer: Viewer
     stamp: str
-    tag: str
+    tags: tuple[str, ...]
 
 
 class ViewerCache:
@@ -62,22 +63,27 @@ class ViewerCache:
             return None
         return entry.viewer
 
-    def put(self, token: str, stamp: str, viewer: Viewer, tag: str, generation: int) -> None:
-        """Stores what a lookup that began at `generation` read, unless anything changed since it began."""
+    def put(self, token: str, stamp: str, viewer: Viewer, tags: tuple[str, ...], generation: int) -> None:
+        """Stores what a lookup that began at `generation` read, unless anything changed since it began.
+
+        `tags`: the member's scope tags. A scope the member adds later comes from their own request, which gives
+        them a new stamp, so this entry is not used again once a tag is missing from it."""
         if not self.listening or generation != self.generation or viewer.session_expires_at is None:
             return
         self.forget(token)
         while len(self.entries) >= self.size:
             self.forget(next(iter(self.entries)))
-        self.entries[token] = _Entry(viewer, stamp, tag)
+        self.entries[token] = _Entry(viewer, stamp, tags)
         self.by_member.setdefault(viewer.id, set()).add(token)
-        self.by_tag.setdefault(tag, set()).add(token)
+        for tag in tags:
+            self.by_tag.setdefault(tag, set()).add(token)
 
     def forget(self, token: str) -> None:
         entry = self.entries.pop(token, None)
         if entry is None:
             return
-        for index, key in ((self.by_member, entry.viewer.id), (self.by_tag, entry.tag)):
+        keys = [(self.by_member, entry.viewer.id)] + [(self.by_tag, tag) for tag in entry.tags]
+        for index, key in keys:
             tokens = index.get(key)
             if tokens is not None:
                 tokens.discard(token)

@@ -1,4 +1,5 @@
-"""The `community` command: serve, migrate, seed, create-admin, invite, reset-link, and housekeeping."""
+"""The `community` command: serve, migrate, seed, create-admin, invite, reset-link, housekeeping, and anonymity
+rekey."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from community import seed
 from community.app import PILLARS
 from community.platform import housekeeping
 from community.platform.accounts import actions as accounts
+from community.platform.accounts import rekey, scopes
 from community.platform.accounts.models import User
+from community.platform.anonymity import Anonymity
 from community.platform.db import Database, ensure_database, start_embedded, with_database
 from community.platform.logs import configure_logging
 from community.platform.migrate import upgrade_blocking
@@ -138,6 +141,21 @@ def cmd_housekeeping(args: argparse.Namespace) -> None:
     print("housekeeping: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+def cmd_rekey(args: argparse.Namespace) -> None:
+    settings = _settings()
+    url = _database_url(settings)
+    upgrade_blocking(url)
+    anonymity = Anonymity(settings.anon_key)
+    hooks = [p.rekey for p in PILLARS if p.rekey is not None]
+    counts = _with_session(url, lambda session: rekey.rekey(session, anonymity, hooks))
+    print("anonymity rekey: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def _refuse_if_rekey_pending(url: str) -> None:
+    if _with_session(url, scopes.rekey_pending):
+        raise SystemExit(scopes.REKEY_NEEDED)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings()
     host = args.host or settings.host
@@ -151,6 +169,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         if any(counts.values()):
             print("seed: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
         _admin_link(settings, url, settings.admin_email, "Admin", always=False)
+    _refuse_if_rekey_pending(url)
     configure_logging(settings)
     print(f"Serving on http://{host}:{port}  (Ctrl-C stops)", flush=True)
     uvicorn.run("community.app:factory", factory=True, host=host, port=port, workers=args.workers,
@@ -216,7 +235,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("housekeeping", help="run retention jobs once (expired sessions, room transcripts)",
                    description="Safe to run from cron on one host or many: jobs take advisory locks."
                    ).set_defaults(func=cmd_housekeeping)
+    _anonymity_parser(sub)
     return parser
+
+
+def _anonymity_parser(sub: Any) -> None:
+    anonymity = sub.add_parser("anonymity", help="maintenance of anonymous authorship (needs ANON_KEY)",
+                               description="Commands that need ANON_KEY, the key anonymous authorship is sealed with.")
+    anonymity_sub = anonymity.add_subparsers(dest="anonymity_command", required=True, metavar="ANONYMITY_COMMAND")
+    anonymity_sub.add_parser("rekey", help="move anonymous rows from member-wide tags to scoped tags (once)",
+                             description="After migration 0017 on a database that already held anonymous "
+                                         "writing: gives every anonymous scope its own tag and fills the keyring. "
+                                         "Uses the same ANON_KEY as the app; safe to run again."
+                             ).set_defaults(func=cmd_rekey)
 
 
 def main(argv: list[str] | None = None) -> None:

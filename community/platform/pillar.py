@@ -31,6 +31,10 @@ Lifespan = Callable[["Starlette"], AbstractAsyncContextManager[None]]
 AdapterFactory = Callable[[Anonymity], Sequence[TargetAdapter]]
 # async (session, viewer) -> values for the signed-in home page.
 HomeSection = Callable[[AsyncSession, Viewer], Awaitable[dict[str, Any]]]
+# async (session, anonymity, old tags) -> {"what was moved": count}: `community anonymity rekey` moves the pillar's
+# rows from member-wide tags (old tags: {old scope: {tag: member id}}) to scoped tags (accounts.rekey).
+Rekey = Callable[[AsyncSession, Anonymity, "OldTags"], Awaitable[dict[str, int]]]
+OldTags = dict[str, dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,4 @@ class Pillar:
     own_data: OwnData | None = None
     lifespan: Lifespan | None = None
     home: HomeSection | None = None
+    rekey: Rekey | None = None

@@ -4,7 +4,7 @@ own data (reflections, replies, reactions, drafts)."""
 from __future__ import annotations
 
 from community.platform.pillar import Pillar
-from community.reflections import moderation, own_data, prompts, seed
+from community.reflections import moderation, own_data, prompts, rekey, seed
 from community.reflections.web import drafts, journal, pages
 from community.reflections.web import moderation as moderation_web
 from community.reflections.web import prompts as prompts_web
@@ -16,4 +16,5 @@ PILLAR = Pillar(
     seeders=(seed.seed,),
     own_data=own_data.OWN_DATA,
     home=prompts.home_section,
+    rekey=rekey.rekey,
 )

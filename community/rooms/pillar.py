@@ -4,7 +4,7 @@ seed rooms, transcript retention, and own data."""
 from __future__ import annotations
 
 from community.platform.pillar import Pillar
-from community.rooms import actions, own_data, seed
+from community.rooms import actions, own_data, rekey, seed
 from community.rooms.moderation import RoomMessageAdapter
 from community.rooms.web import pages
 
@@ -17,4 +17,5 @@ PILLAR = Pillar(
     own_data=own_data.OWN_DATA,
     lifespan=pages.lifespan,
     home=actions.home_section,
+    rekey=rekey.rekey,
 )

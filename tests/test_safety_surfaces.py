@@ -76,8 +76,9 @@ async def test_crisis_on_every_surface_reaches_moderators_and_check_in_reaches_w
     by_user = {n.user_id for n in notes if n.user_id}
     by_tag = {n.recipient_tag for n in notes if n.recipient_tag}
     assert poster.id in by_user
-    assert author_tag(settings.anon_key, writer.id) in by_tag
-    assert author_tag(settings.anon_key, chatter.id) in by_tag
+    # Each to the tag of its own scope: the reflection, the room session.
+    assert author_tag(settings.anon_key, writer.id, f"reflection:{reflection_id}") in by_tag
+    assert author_tag(settings.anon_key, chatter.id, f"room:{room.id}") in by_tag
     assert writer.id not in by_user and chatter.id not in by_user  # anonymous writers: the tag only
     for member in (poster, writer, chatter):
         page = await (await login(member)).get("/notifications")

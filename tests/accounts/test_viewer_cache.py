@@ -33,6 +33,11 @@ ANON_KEY = "live-anon-key-" + "a" * 40  # what LiveServer gives its processes
 SETTINGS = Settings(anon_key=ANON_KEY, posts_per_minute=10**6)
 
 
+def scope_tags(viewer: Viewer) -> tuple[str, ...]:
+    """Two of the member's scope tags, as a load that found them in the keyring gives them to the cache."""
+    return (author_tag(ANON_KEY, viewer.id, "reflection:1"), author_tag(ANON_KEY, viewer.id, "room:1"))
+
+
 class Env:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -49,8 +54,7 @@ class Env:
         return viewer, token
 
     def store(self, viewer: Viewer, token: str, stamp: str = "") -> None:
-        self.cache.put(token, stamp, viewer, author_tag(ANON_KEY, viewer.id),
-                       self.cache.generation)
+        self.cache.put(token, stamp, viewer, scope_tags(viewer), self.cache.generation)
         assert self.cache.get(token, stamp) is viewer
 
     async def sql(self, statement: str, **params: Any) -> Any:
@@ -134,7 +138,8 @@ async def test_notifications_to_a_member_or_to_their_sealed_tag_are_heard(env: E
     assert env.cache.get(token_a, "") is None
     assert env.cache.get(token_b, "") is b
 
-    await env.notify(None, tag=author_tag(ANON_KEY, b.id))  # about b's anonymous writing: addressed to the tag
+    # About b's anonymous writing in one of their scopes: addressed to that scope's tag.
+    await env.notify(None, tag=scope_tags(b)[1])
     await env.settle()
     assert env.cache.get(token_b, "") is None
 
@@ -206,7 +211,7 @@ async def test_a_lookup_that_raced_with_a_change_is_not_stored(env: Env) -> None
     began = env.cache.generation  # the lookup starts, reads the row...
     await env.sql("UPDATE users SET display_name = 'Changed meanwhile' WHERE id = :id", id=a.id)
     await env.settle()  # ...the change is heard before the lookup finishes
-    env.cache.put(token, "", a, "tag", began)
+    env.cache.put(token, "", a, ("tag",), began)
     assert env.cache.get(token, "") is None
 
 
@@ -219,7 +224,7 @@ async def test_entries_are_used_only_for_the_stamp_they_were_loaded_with(env: En
 
 async def test_an_expired_session_is_not_served(env: Env) -> None:
     a, token = await env.member()
-    env.cache.put(token, "", replace(a, session_expires_at=datetime.now(UTC) - timedelta(seconds=1)), "tag",
+    env.cache.put(token, "", replace(a, session_expires_at=datetime.now(UTC) - timedelta(seconds=1)), ("tag",),
                   env.cache.generation)
     assert env.cache.get(token, "") is None
     assert token not in env.cache.entries
@@ -231,9 +236,9 @@ async def test_the_cache_is_bounded() -> None:
     later = datetime.now(UTC) + timedelta(days=1)
     for n in range(10):
         cache.put(f"t{n}", "", Viewer(id=n, display_name="x", handle="x", role="resident", email="x",
-                                      session_expires_at=later), f"g{n}", cache.generation)
+                                      session_expires_at=later), (f"g{n}", f"h{n}"), cache.generation)
     assert list(cache.entries) == ["t7", "t8", "t9"]
-    assert set(cache.by_member) == {7, 8, 9} and set(cache.by_tag) == {"g7", "g8", "g9"}
+    assert set(cache.by_member) == {7, 8, 9} and set(cache.by_tag) == {"g7", "g8", "g9", "h7", "h8", "h9"}
 
 
 async def test_nothing_is_served_while_not_listening_and_all_is_dropped_on_reconnect(env: Env) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from community.app import PILLARS, create_app
 from community.discussions.models import Category, Post, Thread
-from community.platform.accounts import restrictions
+from community.platform.accounts import restrictions, scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity, author_tag
 from community.platform.notify import notifications
@@ -203,8 +203,11 @@ class AnonAdapter:
         return self.author_id
 
     async def notify_author(self, session, target_id, kind, text, url):
-        await notifications.notify(session, tag=author_tag(self.anon_key, self.author_id),
-                                   anonymity=Anonymity(self.anon_key), kind=kind, text=text, url=url)
+        # A scope of the stand-in's own, in the writer's keyring, as a pillar's adapter does.
+        tag = author_tag(self.anon_key, self.author_id, f"test_anon:{target_id}")
+        await scopes.enrol(session, Anonymity(self.anon_key), self.author_id, tag)
+        await notifications.notify(session, tag=tag, anonymity=Anonymity(self.anon_key), kind=kind, text=text,
+                                   url=url)
 
 
 @pytest.fixture
@@ -247,7 +250,7 @@ async def test_anonymous_targets_keep_the_author_sealed(resident, attending, mod
             assert "member_id" not in entry.details and entry.target_id == "7"
         assert not list(await session.scalars(select(AuditEntry).where(AuditEntry.action == "member.suspend")))
         stored = list(await session.scalars(select(Notification.text).where(
-            Notification.recipient_tag == author_tag(settings.anon_key, resident.id))))
+            Notification.recipient_tag == author_tag(settings.anon_key, resident.id, "test_anon:7"))))
         anonymity = Anonymity(settings.anon_key)
         held = await restrictions.in_force(session, anonymity, resident.id)
         direct = list(await session.scalars(select(Notification.text).where(Notification.user_id == resident.id)))

@@ -139,7 +139,7 @@ async def test_anonymous_writers_are_still_told_and_nothing_new_names_them(membe
     assert "replied to your anonymous reflection" in page.text and "hid your writing" in page.text
     assert unread_badge(page) == 2
     assert "replied to your anonymous reflection" not in (await them.get("/notifications")).text
-    tag = author_tag(settings.anon_key, author.id)
+    tag = author_tag(settings.anon_key, author.id, f"reflection:{rid}")
     async with db.transaction() as session:
         rows = list(await session.scalars(select(Notification).where(Notification.recipient_tag == tag)))
         direct = list(await session.scalars(select(Notification).where(Notification.user_id == author.id)))

@@ -168,6 +168,9 @@ async def test_a_member_finds_all_their_anonymous_pieces_and_account_deletion_to
     assert all(f"/reflections/{rid}" in journal for rid in (*pieces, private))
     page = await me.get("/notifications")
     assert "replied to your anonymous reflection" in page.text and 'aria-label="2 unread"' in page.text
+    # Their time is the day: the list says "today", not how long ago midnight was.
+    listing = page.text.split("</header>", 1)[1]
+    assert "today" in listing and not re.search(r"just now|min ago|hours? ago", listing)
     for rid in pieces:
         edited = await me.post_form(f"/reflections/{rid}/edit", {"title": "", "body": f"Rewritten {rid}.",
                                                                 "visibility": "anonymous", "intent": "publish"})
@@ -287,8 +290,8 @@ async def test_rekey_moves_rows_from_member_wide_tags_to_scoped_ones(member_fact
                 "UPDATE reflection_reactions SET reactor_tag = :react WHERE reflection_id = :other",
                 "UPDATE notifications SET recipient_tag = :author WHERE url LIKE :piece_url",
                 "DELETE FROM anon_scopes", "INSERT INTO anon_rekey_pending (id) VALUES (1)"):
-            await session.execute(text(statement), {**old, "piece": piece, "piece_url": f"/reflections/{piece}#%", "private": private, "reply_id": reply,
-                                                    "other": other})
+            await session.execute(text(statement), {**old, "piece": piece, "piece_url": f"/reflections/{piece}#%",
+                                                    "private": private, "reply_id": reply, "other": other})
         assert await scopes.rekey_pending(session)
     assert f"/reflections/{piece}" not in (await me.get("/journal")).text
     anonymity = Anonymity(settings.anon_key)

@@ -103,6 +103,7 @@ class Shown:
     url: str | None
     created_at: datetime
     read_at: datetime | None
+    tagged: bool = False  # addressed to a scope tag: its time is the day only, and is shown so
 
 
 def _mine(viewer: Viewer, tags: list[str]):  # type: ignore[no-untyped-def]
@@ -122,7 +123,7 @@ def _as_shown(row: Notification, anonymity: Anonymity, upto: int) -> Shown:
     if row.recipient_tag is None:
         return Shown(row.id, row.kind, row.text, row.url, row.created_at, row.read_at)
     read_at = row.read_at or (row.created_at if row.id <= upto else None)
-    return Shown(row.id, row.kind, unseal_text(anonymity, row.text), row.url, row.created_at, read_at)
+    return Shown(row.id, row.kind, unseal_text(anonymity, row.text), row.url, row.created_at, read_at, tagged=True)
 
 
 def unseal_text(anonymity: Anonymity, stored: str) -> str:

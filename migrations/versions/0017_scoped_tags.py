@@ -35,9 +35,27 @@ ANON_IDS_START = 10**11
 DAY = "date_trunc('day', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 
 
-def _to_the_day(table: str, where: str, *columns: str) -> None:
+def _to_the_day(table: str, where: str, *columns: str) -> str:
     sets = ", ".join(f"{c} = {DAY.format(column=c)}" for c in columns)
-    op.execute(f"UPDATE {table} SET {sets} WHERE {where}")
+    return f"UPDATE {table} SET {sets} WHERE {where}"
+
+
+# What existing rows need, after the schema change (tests/anonymity/test_scopes.py runs these on older rows).
+DATA = [
+    """INSERT INTO anon_rekey_pending (id) SELECT 1 WHERE (
+        EXISTS (SELECT 1 FROM reflections WHERE author_tag IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM reflection_replies WHERE author_tag IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM reflection_reactions)
+        OR EXISTS (SELECT 1 FROM notifications WHERE recipient_tag IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM room_participants WHERE notify_tag IS NOT NULL))
+      ON CONFLICT DO NOTHING""",
+    """UPDATE reflection_replies x SET position = o.n FROM (
+        SELECT id, row_number() OVER (PARTITION BY reflection_id ORDER BY id) AS n FROM reflection_replies) o
+        WHERE o.id = x.id""",
+    _to_the_day("reflections", "visibility <> 'named'", "created_at", "updated_at"),
+    _to_the_day("reflection_replies", "author_id IS NULL", "created_at"),
+    _to_the_day("notifications", "recipient_tag IS NOT NULL", "created_at"),
+]
 
 
 def upgrade() -> None:
@@ -50,22 +68,12 @@ def upgrade() -> None:
     )
     op.create_table("anon_rekey_pending", sa.Column("id", sa.SmallInteger(), nullable=False),
                     sa.PrimaryKeyConstraint("id", name=op.f("pk_anon_rekey_pending")))
-    op.execute("""INSERT INTO anon_rekey_pending (id) SELECT 1 WHERE
-        EXISTS (SELECT 1 FROM reflections WHERE author_tag IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM reflection_replies WHERE author_tag IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM reflection_reactions)
-        OR EXISTS (SELECT 1 FROM notifications WHERE recipient_tag IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM room_participants WHERE notify_tag IS NOT NULL)""")
     for name in SEQUENCES:
         op.execute(f"CREATE SEQUENCE {name} AS bigint START WITH {ANON_IDS_START}")
     op.add_column("reflection_replies", sa.Column("position", sa.BigInteger(), server_default="0", nullable=False))
-    op.execute("""UPDATE reflection_replies x SET position = o.n FROM (
-        SELECT id, row_number() OVER (PARTITION BY reflection_id ORDER BY id) AS n FROM reflection_replies) o
-        WHERE o.id = x.id""")
     op.create_index("ix_reflection_replies_position", "reflection_replies", ["reflection_id", "position", "id"])
-    _to_the_day("reflections", "visibility <> 'named'", "created_at", "updated_at")
-    _to_the_day("reflection_replies", "author_id IS NULL", "created_at")
-    _to_the_day("notifications", "recipient_tag IS NOT NULL", "created_at")
+    for statement in DATA:
+        op.execute(statement)
     op.drop_index("ix_reflections_wall", table_name="reflections")
     op.create_index("ix_reflections_wall", "reflections", ["created_at", "id"],
                     postgresql_where=sa.text("visibility IN ('anonymous','named') AND state = 'visible'"))

@@ -12,8 +12,10 @@ Each test fails on the code before the change.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from datetime import UTC, time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
@@ -309,3 +311,36 @@ async def test_rekey_moves_rows_from_member_wide_tags_to_scoped_ones(member_fact
     assert 'aria-pressed="true"' in (await me.get(f"/reflections/{other}")).text
     rows = await _dump(db)
     assert not any(value in str(row) for value in old.values() for _, row in rows)
+
+
+def _scoped_tags_migration():
+    path = next((Path(__file__).resolve().parents[2] / "migrations" / "versions").glob("*_scoped_tags.py"))
+    spec = importlib.util.spec_from_file_location("migration_scoped_tags", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_the_migration_cuts_older_anonymous_times_orders_threads_and_asks_for_a_rekey(member_factory, login,
+                                                                                            db):
+    me, them = await login(await member_factory()), await login(await member_factory())
+    rid = await write(me, body="Older piece.", visibility="anonymous")
+    replies = [await _reply(them, rid, f"Older reply {n}.", anonymous=n % 2 == 0) for n in range(3)]
+    async with db.transaction() as session:  # as rows were before: exact times, no position, nothing pending
+        for statement in ("UPDATE reflections SET created_at = '2026-01-02 13:14:15+00', "
+                          "updated_at = '2026-01-03 01:02:03+00' WHERE id = :rid",
+                          "UPDATE reflection_replies SET created_at = '2026-01-02 17:18:19+00', position = 0 "
+                          "WHERE reflection_id = :rid",
+                          "UPDATE notifications SET created_at = '2026-01-02 17:18:19+00'",
+                          "DELETE FROM anon_rekey_pending"):
+            await session.execute(text(statement), {"rid": rid})
+        for statement in _scoped_tags_migration().DATA:
+            await session.execute(text(statement))
+        assert await scopes.rekey_pending(session)
+        piece = await session.get(Reflection, rid)
+        notes = list(await session.scalars(select(Notification).where(Notification.recipient_tag.is_not(None))))
+    assert _midnight(piece.created_at) and _midnight(piece.updated_at) and notes
+    assert all(_midnight(n.created_at) for n in notes)
+    rows = await _replies(db, rid)
+    assert [r.id for r in rows] == sorted(replies) and [r.position for r in rows] == [1, 2, 3]
+    assert [_midnight(r.created_at) for r in rows] == [r.author_id is None for r in rows]

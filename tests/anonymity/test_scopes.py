@@ -30,6 +30,7 @@ from community.platform.review.models import Notification
 from community.platform.web.middleware import SESSION_COOKIE
 from community.reflections import actions as reflections
 from community.reflections.models import Reflection, ReflectionReaction, ReflectionReply
+from community.reflections.moderation import ReplyAdapter
 from community.rooms import actions as rooms
 from community.rooms.models import Room, RoomParticipant
 from community.rooms.moderation import RoomMessageAdapter
@@ -107,7 +108,8 @@ async def test_two_anonymous_pieces_of_one_member_share_no_tag_and_no_value(memb
     assert shared == set(), shared
 
 
-async def test_an_anonymous_reply_shares_a_tag_with_its_writers_piece_only_inside_it(member_factory, login, db):
+async def test_an_anonymous_reply_shares_a_tag_with_its_writers_piece_only_inside_it(member_factory, login, db,
+                                                                                    settings):
     writer, other = await member_factory(), await member_factory()
     me, them = await login(writer), await login(other)
     mine = await write(me, body="My own anonymous piece.", visibility="anonymous")
@@ -121,6 +123,13 @@ async def test_an_anonymous_reply_shares_a_tag_with_its_writers_piece_only_insid
     assert replies[in_mine].author_tag == piece.author_tag  # one scope: the piece and its writer's replies in it
     others = [replies[in_theirs].author_tag, replies[in_named].author_tag]
     assert len({piece.author_tag, *others}) == 3 and all(others)
+    # A moderator's message about the reply in another's piece goes to that reply's scope, and reaches the writer.
+    async with db.transaction() as session:
+        await ReplyAdapter(Anonymity(settings.anon_key)).notify_author(
+            session, in_theirs, "check_in", "A moderator is thinking of you after your reply.", None)
+        note = (await session.scalars(select(Notification).where(Notification.kind == "check_in"))).one()
+    assert note.recipient_tag == replies[in_theirs].author_tag
+    assert "thinking of you after your reply" in (await me.get("/notifications")).text
     # The writer still finds, edits and deletes each of them.
     section = (await me.get("/journal")).text.split('id="my-replies"', 1)[1]
     for reply_id in replies:

@@ -9,6 +9,10 @@ exists (a gap would end the search early), so a deleted piece leaves a slot whos
 
 `VIEWER_TAGS` does the same lookup inside the one statement that loads the viewer (accounts.actions.VIEWER_SQL),
 over the slots the web layer computed for the member, with a batch to spare for scopes added since.
+
+Each process keeps a member's computed slots (Anonymity.scope_slots: they never change), not their tags: a scope
+added through another process would be missing from a cached list, and one indexed lookup per page that lists
+"my writing" (journal, notifications, own data) costs less than keeping processes in step.
 """
 
 from __future__ import annotations

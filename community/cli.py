@@ -244,7 +244,7 @@ def _anonymity_parser(sub: Any) -> None:
                                description="Commands that need ANON_KEY, the key anonymous authorship is sealed with.")
     anonymity_sub = anonymity.add_subparsers(dest="anonymity_command", required=True, metavar="ANONYMITY_COMMAND")
     anonymity_sub.add_parser("rekey", help="move anonymous rows from member-wide tags to scoped tags (once)",
-                             description="After migration 0017 on a database that already held anonymous "
+                             description="After migration 0018 on a database that already held anonymous "
                                          "writing: gives every anonymous scope its own tag and fills the keyring. "
                                          "Uses the same ANON_KEY as the app; safe to run again."
                              ).set_defaults(func=cmd_rekey)

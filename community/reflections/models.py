@@ -41,7 +41,7 @@ REACTIONS = ("thanks", "metoo", "helped")
 TITLE_MAX = 200
 BODY_MAX = 20_000
 REPLY_MAX = 5_000
-# Ids of private and anonymous reflections and anonymous replies: sequences of their own (migration 0017), so
+# Ids of private and anonymous reflections and anonymous replies: sequences of their own (migration 0018), so
 # that their ids do not interleave with signed activity.
 ANON_SEQUENCES = {"reflections": "reflections_anon_id_seq", "reflection_replies": "reflection_replies_anon_id_seq"}
 

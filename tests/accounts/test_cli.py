@@ -43,7 +43,7 @@ async def test_invite_and_create_admin_commands(live_database, tmp_path):
 
 
 async def test_serve_refuses_until_anonymity_rekey_has_run(live_database, tmp_path):
-    """A database migration 0017 marked as holding member-wide tags: serve says what to run, rekey clears it."""
+    """A database migration 0018 marked as holding member-wide tags: serve says what to run, rekey clears it."""
     connection = await asyncpg.connect(live_database)
     try:
         await connection.execute("INSERT INTO anon_rekey_pending (id) VALUES (1)")

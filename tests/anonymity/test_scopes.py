@@ -293,7 +293,7 @@ async def test_rekey_moves_rows_from_member_wide_tags_to_scoped_ones(member_fact
     assert (await me.post_form(f"/reflections/{other}/react", {"kind": "thanks"})).status_code == 303
     await _reply(reader, piece, "A reply that notifies.")
     old = {scope: author_tag(settings.anon_key, member.id, scope) for scope in ("author", "journal", "reply", "react")}
-    async with db.transaction() as session:  # as the rows were before migration 0017
+    async with db.transaction() as session:  # as the rows were before migration 0018
         for statement in (
                 "UPDATE reflections SET author_tag = :author WHERE id = :piece",
                 "UPDATE reflections SET author_tag = :journal WHERE id = :private",

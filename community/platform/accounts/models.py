@@ -182,7 +182,7 @@ class AnonScope(Base):
 
 
 class AnonRekeyPending(Base):
-    """A row here (written by migration 0017 when a database already held anonymous rows) says that those rows
+    """A row here (written by migration 0018 when a database already held anonymous rows) says that those rows
     still carry member-wide tags: `community anonymity rekey` moves them to scoped tags and deletes it, and
     `community serve` refuses to start while it is here."""
 

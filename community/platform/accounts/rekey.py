@@ -1,4 +1,4 @@
-"""`community anonymity rekey`: moves rows written before scoped tags (migration 0017) to them, with ANON_KEY.
+"""`community anonymity rekey`: moves rows written before scoped tags (migration 0018) to them, with ANON_KEY.
 
 Before, a member's anonymous writing carried one tag per kind ("author" for reflections and the notifications
 about them, "journal" for private pieces, "reply", "react"), so a copy of the database could group it. A

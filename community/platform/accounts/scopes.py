@@ -29,7 +29,7 @@ VIEWER_TAGS = """CROSS JOIN LATERAL (SELECT coalesce(array_agg(a.tag), '{{}}'::t
                   WHERE a.slot = ANY({slots})) k"""
 
 REKEY_NEEDED = ("This database holds anonymous writing under member-wide tags, from before scoped tags "
-                "(migration 0017). Run `community anonymity rekey` once, with the same ANON_KEY, then start again.")
+                "(migration 0018). Run `community anonymity rekey` once, with the same ANON_KEY, then start again.")
 
 
 async def _used(session: AsyncSession, anonymity: Anonymity, user_id: int) -> tuple[int, list[str]]:

@@ -35,7 +35,7 @@ from community.platform.review.models import Notification
 from community.platform.viewer import Viewer
 
 TARGET_KINDS = ("post", "reflection", "reflection_reply", "room_message")
-# Ids of tag-addressed notifications (migration 0017): not the sequence of member-addressed ones.
+# Ids of tag-addressed notifications (migration 0018): not the sequence of member-addressed ones.
 TAG_SEQUENCE = "notifications_anon_id_seq"
 
 

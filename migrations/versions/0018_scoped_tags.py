@@ -15,8 +15,8 @@ Existing rows still carry member-wide tags: the tags are keyed hashes, and a mig
 any, `anon_rekey_pending` gets a row, `community serve` refuses to start until `community anonymity rekey` (which
 reads ANON_KEY) has moved them to scoped tags and filled the keyring. Their ids stay as they are.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | Sequence[str] | None = "0016"
+revision: str = "0018"
+down_revision: str | Sequence[str] | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

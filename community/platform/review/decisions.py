@@ -22,7 +22,7 @@ from community.platform.notify import notifications
 from community.platform.numbers import parse_int
 from community.platform.review import audit, checkins
 from community.platform.review.models import Sanction
-from community.platform.review.queue import access_target, adapter_or_404, resolve
+from community.platform.review.queue import access_target, adapter_or_404, forget_times, resolve
 from community.platform.review.targets import Review, TargetView
 from community.platform.states import Decision
 from community.platform.viewer import Viewer
@@ -298,6 +298,8 @@ async def _finish(case: _Case, author_text: str | None) -> Decision:
     if action in RESOLVING:
         item_id, flaggers = await resolve(session, viewer, case.kind, case.target_id, action, case.reason)
     case.details.update({"item": item_id, "flags": len(flaggers)})
+    if item_id is not None and case.view.anonymous:
+        await forget_times(session, item_id)
     to_hidden_writer = case.view.anonymous and action in ("check_in", "warn", "silence", "suspend", "lift")
     await audit.record(session, viewer, f"moderation.{action}", target_type=case.kind, target_id=case.target_id,
                        target_label=case.view.title, reason=case.reason, details=case.details,

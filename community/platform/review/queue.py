@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -319,6 +319,28 @@ async def resolve(session: AsyncSession, viewer: Viewer, kind: str, target_id: i
         Flag.target_kind == kind, Flag.target_id == target_id, Flag.resolved_at.is_(None),
     ).values(resolved_at=func.now(), outcome=decision).returning(Flag.flagger_id)))
     return item_id, sorted(set(flaggers))
+
+
+_FORGET_TIMES = text("""
+WITH item AS (
+    UPDATE review_items SET created_at = date_trunc('day', created_at, 'UTC'),
+                            resolved_at = date_trunc('day', resolved_at, 'UTC')
+     WHERE id = :item RETURNING id)
+UPDATE urgent_alerts a
+   SET raised_at = date_trunc('day', a.raised_at, 'UTC'),
+       escalated_at = date_trunc('day', a.raised_at, 'UTC') + (a.escalated_at - a.raised_at),
+       first_action_at = date_trunc('day', a.raised_at, 'UTC') + (a.first_action_at - a.raised_at)
+  FROM item WHERE a.item_id = item.id
+""")
+
+
+async def forget_times(session: AsyncSession, item_id: int) -> None:
+    """Once an item about anonymous writing is closed, its times keep only the day.
+
+    An item opened by screening or a watched word is opened as the piece is written, so its exact time would be
+    the piece's, which the piece itself keeps only to the day. The alert's times move with the day, so the time
+    from alert to first human action (the review page's figures) is kept and nothing else of the moment."""
+    await session.execute(_FORGET_TIMES, {"item": item_id})
 
 
 def waited(created_at: datetime | None, anonymous: bool = False) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 
 from community.discussions.actions import edit_post
 from community.discussions.models import Category, Post, Thread
+from community.discussions.policy import visible_to
 from community.discussions.states import refresh_category, set_post_state
 from community.platform.accounts.models import User
 from community.platform.errors import Invalid, NotFound
@@ -32,7 +33,7 @@ class PostAdapter:
         parent_author = aliased(User)
         rows = (await session.execute(
             select(Post, Thread.title, Thread.pinned, Thread.locked, Thread.category_id, Thread.state,
-                   Category.name, User.display_name, parent.body_html, parent_author.display_name)
+                   Thread.author_id, Category.name, User.display_name, parent.body_html, parent_author.display_name)
             .join(Thread, Thread.id == Post.thread_id)
             .join(Category, Category.id == Thread.category_id)
             .outerjoin(User, User.id == Post.author_id)
@@ -42,8 +43,8 @@ class PostAdapter:
             .where(Post.id.in_(ids))
         )).all()
         views: dict[int, TargetView] = {}
-        for (post, title, pinned, locked, category_id, thread_state, category_name, author, parent_html,
-             parent_author_name) in rows:
+        for (post, title, pinned, locked, category_id, thread_state, thread_author, category_name, author,
+             parent_html, parent_author_name) in rows:
             first = post.position == 1
             views[post.id] = TargetView(
                 kind=self.kind, id=post.id,
@@ -54,10 +55,18 @@ class PostAdapter:
                 extra={"thread_id": post.thread_id, "thread_title": title, "pinned": pinned, "locked": locked,
                        "category_id": category_id, "category_name": category_name, "is_first": first,
                        "body_md": post.body_md, "thread_state": thread_state,
+                       "thread_author_id": thread_author,
                        "context_author": parent_author_name or (SYSTEM_AUTHOR if parent_html else None),
                        "deleted_by_author": post.deleted_by_author, "edited": post.edited_at is not None},
             )
         return views
+
+    async def readable(self, session: AsyncSession, viewer: Viewer, view: TargetView) -> bool:
+        """The thread's rules apply to every post in it: a reply in a removed thread is gone with it."""
+        thread_state, thread_author = view.extra["thread_state"], view.extra["thread_author_id"]
+        assert isinstance(thread_state, str)
+        return visible_to(viewer, thread_state, thread_author if isinstance(thread_author, int) else None) \
+            and visible_to(viewer, view.state, view.author_id)
 
     async def set_state(self, session: AsyncSession, target_id: int, state: str, reason: str | None) -> None:
         await set_post_state(session, target_id, state, reason)

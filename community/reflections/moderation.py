@@ -65,6 +65,10 @@ class _WritingAdapter:
     def __init__(self, anonymity: Anonymity) -> None:
         self.anonymity = anonymity
 
+    async def readable(self, session: AsyncSession, viewer: Viewer, view: TargetView) -> bool:
+        """Shared writing that is visible is on the wall for every member (private writing never loads)."""
+        return view.state == "visible"
+
     async def review_context(self, session: AsyncSession, viewer: Viewer, target_id: int) -> dict[str, Any]:
         return {"revisions": await _revisions(session, viewer, self.kind, target_id)}
 

@@ -163,6 +163,13 @@ class RoomMessageAdapter:
             state="removed" if m.deleted_at else "visible", created_at=m.created_at, anonymous=p.anonymous,
             extra={"room_id": m.room_id, "seq": m.seq, "pid": p.id}) for m, p, title in rows}
 
+    async def readable(self, session: AsyncSession, viewer: Viewer, view: TargetView) -> bool:
+        """Only the room's participants read its messages, and not once they were removed."""
+        room_id = view.extra["room_id"]
+        assert isinstance(room_id, int)
+        participant = await rooms_actions.find_participant(session, self.anonymity, viewer, room_id)
+        return participant is not None and participant.removed_at is None
+
     async def set_state(self, session: AsyncSession, target_id: int, state: str, reason: str | None) -> None:
         message = await session.get(RoomMessage, target_id)
         if message is None:

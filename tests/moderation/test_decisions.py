@@ -196,6 +196,9 @@ class AnonAdapter:
                               url=f"/reflections/{i}", author_label="A resident", author_id=None,
                               state=self.state, created_at=datetime.now(UTC), anonymous=True) for i in ids}
 
+    async def readable(self, session, viewer, view):
+        return True
+
     async def set_state(self, session, target_id, state, reason):
         self.state = state
 

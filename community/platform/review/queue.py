@@ -61,13 +61,18 @@ def adapter_or_404(targets: Targets, kind: str) -> TargetAdapter:
 
 async def access_target(session: AsyncSession, viewer: Viewer, targets: Targets, kind: str,
                         target_id: int) -> TargetView:
-    """Loads a target the viewer may see (moderators see everything)."""
+    """Loads a target the viewer may see (moderators see everything; others, visible content they may read where
+    it lives, as its adapter says). What a member may not read answers the same 404 as what does not exist."""
     adapter = adapter_or_404(targets, kind)
     view = (await adapter.load(session, [target_id])).get(target_id)
     if view is None:
         raise NotFound("This content does not exist.")
-    if view.state != "visible" and not viewer.is_moderator:
+    if viewer.is_moderator:
+        return view
+    if view.state != "visible":
         raise NotFound("This content is no longer available.")
+    if not await adapter.readable(session, viewer, view):
+        raise NotFound("This content does not exist.")
     return view
 
 

@@ -55,6 +55,12 @@ class TargetAdapter(Protocol):
         """Sends the author a notification; for anonymous content, addressed to the sealed tag only."""
         ...
 
+    async def readable(self, session: AsyncSession, viewer: Viewer, view: TargetView) -> bool:
+        """Whether a member who is not a moderator may read this visible target where it lives (a room message:
+        a participant of its room who was not removed; a reply: the thread's rules too). The flag page shows
+        content only to those."""
+        ...
+
     async def review_context(self, session: AsyncSession, viewer: Viewer, target_id: int) -> dict[str, Any]:
         """What this kind adds to its decision page (e.g. `categories` to move a thread to, `revisions`)."""
         ...

@@ -1,0 +1,10 @@
+"""Security regression tests share the discussion tests' fixtures (members by role, a lifted posting limit)."""
+
+from tests.discussions.conftest import (  # noqa: F401  (fixtures are found by name)
+    admin,
+    attending,
+    login_with,
+    moderator,
+    resident,
+    settings,
+)

@@ -170,6 +170,8 @@ async def revoke_invitation(session: AsyncSession, actor: Viewer, invitation_id:
     invitation = await session.get(Invitation, invitation_id)
     if invitation is None:
         raise NotFound("No such invitation.")
+    if not actor.is_admin and invitation.role in ("moderator", "admin"):  # the rule create_invitation applies
+        raise Forbidden("Only admins can revoke invitations for moderators and admins.")
     if invitation_state(invitation) != "open":
         raise Invalid(f"This invitation is already {invitation_state(invitation)}.")
     invitation.revoked_at = now()

@@ -267,7 +267,10 @@ async def authenticate(session: AsyncSession, passwords: Passwords, settings: Se
     await check_throttle(session, settings, email, client)
     user = (await session.scalars(select(User).where(func.lower(User.email) == email.strip().lower(),
                                                       User.deleted_at.is_(None)))).first()
-    if user is None or not passwords.verify(user.password_hash, password[:1024]):
+    # Verify whether or not the account exists (a dummy hash for an unknown email), so the time taken does not
+    # tell who is a member: membership of this community is itself sensitive.
+    verified = passwords.verify(user.password_hash if user is not None else None, password[:1024])
+    if user is None or not verified:
         # The caller records the failure in its own transaction: this one is rolled back by the raise.
         raise Invalid("That email and password do not match an account.",
                       fields={"password": "That email and password do not match an account."})

@@ -178,9 +178,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def server_options(settings: Settings | None = None) -> dict[str, Any]:
     """uvicorn settings shared by `serve` and the benchmarks' baselines (so they compare like with like)."""
+    # X-Forwarded-For/Proto are believed only from the proxies FORWARDED_ALLOW_IPS names (none by default): from
+    # any other peer, loopback included, they would let a client choose its own address and so its sign-in limit.
+    trusted = (settings or Settings()).forwarded_allow_ips
     return dict(
-        proxy_headers=True,
-        forwarded_allow_ips=(settings or Settings()).forwarded_allow_ips,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
         ws="websockets-sansio",  # no background tasks per connection; see community/rooms/web/sockets.py
         ws_per_message_deflate=False,  # zlib state costs tens to hundreds of KiB per socket; frames are small
         ws_max_size=64 * 1024,

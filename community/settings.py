@@ -148,7 +148,7 @@ class Settings:
     urgent_escalation_minutes: int = 15
     urgent_check_seconds: float = 10.0
     # `community serve`: proxies trusted for X-Forwarded-*, and the first admin's address.
-    forwarded_allow_ips: str = "127.0.0.1"
+    forwarded_allow_ips: str = ""  # none: X-Forwarded-* is ignored unless the proxy is named
     admin_email: str = "admin@community.local"
 
     @property
@@ -212,7 +212,7 @@ class Settings:
             two_admin_min_days=_int(env, "TWO_ADMIN_MIN_DAYS", 14, low=0),
             urgent_escalation_minutes=_int(env, "URGENT_ESCALATION_MINUTES", 15, low=1),
             urgent_check_seconds=_seconds(env, "URGENT_CHECK_SECONDS", 10.0),
-            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "127.0.0.1").strip() or "127.0.0.1",
+            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip(),
             admin_email=env.get("ADMIN_EMAIL", "admin@community.local").strip() or "admin@community.local",
         )
 

@@ -32,6 +32,7 @@ from community.settings import Settings
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,185}\.[^@\s.]{2,}$")
 CLIENT_FAILURE_FACTOR = 4  # a client (IP) may fail this many times more than one account
+ACCOUNT_DELAY_CAP = 60  # seconds: the longest an account's escalating sign-in delay grows
 
 
 def now() -> datetime:
@@ -233,25 +234,39 @@ async def register(session: AsyncSession, passwords: Passwords, *, token: str, d
 
 # ---- sign-in ------------------------------------------------------------------------------------------------
 
+def account_delay(failures: int, free: int) -> int:
+    """Seconds a client that has failed must wait after an account's last failure, once the account has failed
+    `free` times in the window: 2, then doubling, up to ACCOUNT_DELAY_CAP. A delay, never a lock: whoever knows an
+    email can slow guesses at it, not keep its member out."""
+    if failures < free:
+        return 0
+    return min(ACCOUNT_DELAY_CAP, 2 ** min(failures - free + 1, 16))
+
+
 async def check_throttle(session: AsyncSession, settings: Settings, email: str, client: str) -> None:
+    """Two brakes on guessing. Per client (the peer's address, or X-Forwarded-For from a trusted proxy only):
+    `login_max_failures` x CLIENT_FAILURE_FACTOR failures in the window, then it waits the window out. Per account:
+    an escalating delay after its last failure, for clients that have failed in the window; a client that never
+    failed is not delayed, so the right password from the member's own browser still signs in."""
     window_start = now() - timedelta(minutes=settings.login_window_minutes)
     email = email.strip().lower()[:254]
     row = (await session.execute(select(
         func.count().filter(LoginAttempt.email == email),
-        func.min(LoginAttempt.at).filter(LoginAttempt.email == email),
+        func.max(LoginAttempt.at).filter(LoginAttempt.email == email),
         func.count().filter(LoginAttempt.client == client),
         func.min(LoginAttempt.at).filter(LoginAttempt.client == client),
     ).where(LoginAttempt.at > window_start, or_(LoginAttempt.email == email, LoginAttempt.client == client)))).one()
-    by_email, first_email, by_client, first_client = row
+    by_email, last_email, by_client, first_client = row
     limit = settings.login_max_failures
-    oldest = None
-    if by_email >= limit:
-        oldest = first_email
-    elif by_client >= limit * CLIENT_FAILURE_FACTOR:
-        oldest = first_client
-    if oldest is not None:
-        wait = int((oldest + timedelta(minutes=settings.login_window_minutes) - now()).total_seconds()) + 1
+    if by_client >= limit * CLIENT_FAILURE_FACTOR:
+        wait = int((first_client + timedelta(minutes=settings.login_window_minutes) - now()).total_seconds()) + 1
         raise RateLimited(f"Too many failed sign-in attempts. Please try again in {minutes_phrase(wait)}.", wait)
+    delay = account_delay(by_email, limit)
+    if by_client and delay and last_email is not None:
+        wait = (last_email + timedelta(seconds=delay) - now()).total_seconds()
+        if wait > 0:
+            raise RateLimited(f"Too many failed sign-in attempts for this account. Please try again in "
+                              f"{int(wait) + 1} seconds.", int(wait) + 1)
 
 
 async def record_failure(session: AsyncSession, email: str, client: str) -> None:

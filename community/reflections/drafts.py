@@ -2,6 +2,8 @@
 
 A draft is keyed by a tag derived from the member and the slot ("new", "prompt:12", "edit:34"), so no draft
 row holds a member id and no two drafts of the same member can be linked to each other from the database.
+That is why a slot must name a real target (a prompt that exists, the member's own reflection): the member's
+drafts are found again by listing those targets (`all_slots`), for the limit, the export and account deletion.
 """
 
 from __future__ import annotations
@@ -13,17 +15,27 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform import rate_limits
+from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Invalid
 from community.platform.numbers import parse_int
 from community.platform.viewer import Viewer
-from community.reflections.actions import access_own
-from community.reflections.models import BODY_MAX, TITLE_MAX, VISIBILITIES, Prompt, ReflectionDraft
+from community.reflections.actions import access_own, mine_clause
+from community.reflections.models import (
+    BODY_MAX,
+    TITLE_MAX,
+    VISIBILITIES,
+    Prompt,
+    Reflection,
+    ReflectionDraft,
+)
 from community.reflections.prompts import THEMES
 
 SLOT_RE = re.compile(r"^(new|prompt:[0-9]{1,12}|edit:[0-9]{1,12})\Z")
-# Drafts may hold more than a reflection may publish, so text over the limit is not lost while it is trimmed.
-DRAFT_MAX = 3 * BODY_MAX
+DRAFT_MAX = BODY_MAX  # a draft holds what a reflection may publish (a longer text stays in the browser's copy)
+DRAFTS_MAX = 50  # drafts per member
+DRAFT_SAVES_PER_MINUTE = 30  # autosave sends one every 5 s at most while the writer types, plus one on leaving
 
 
 def check_slot(slot: str) -> str:
@@ -56,8 +68,10 @@ async def save_draft(session: AsyncSession, viewer: Viewer, anonymity: Anonymity
         errors["body"] = f"A draft can hold at most {DRAFT_MAX:,} characters (this has {len(body):,})."
     if errors:
         raise Invalid("The draft could not be saved.", fields=errors)
-    if slot.startswith("edit:"):
-        await access_own(session, viewer, anonymity, int(slot.split(":")[1]))
+    rate_limits.EDITS.check(viewer, "draft", limit=DRAFT_SAVES_PER_MINUTE, what="draft saves")
+    await _check_target(session, viewer, anonymity, slot)
+    tag = draft_tag(anonymity, viewer.id, slot)
+    await _check_room_for(session, viewer, anonymity, tag)
     raw = prompt_id.strip()
     prompt = parse_int(raw, max_digits=12)
     if prompt is not None and await session.get(Prompt, prompt) is None:
@@ -66,9 +80,30 @@ async def save_draft(session: AsyncSession, viewer: Viewer, anonymity: Anonymity
     values = {"title": title or None, "body": body, "prompt_id": prompt,
               "visibility": visibility if visibility in VISIBILITIES else "private",
               "theme": theme if theme in THEMES else None, "updated_at": now}
-    stmt = insert(ReflectionDraft).values(owner_tag=draft_tag(anonymity, viewer.id, slot), **values)
+    stmt = insert(ReflectionDraft).values(owner_tag=tag, **values)
     await session.execute(stmt.on_conflict_do_update(index_elements=["owner_tag"], set_=values))
+    rate_limits.EDITS.note(viewer, "draft")
     return now
+
+
+async def _check_target(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, slot: str) -> None:
+    """A slot names a real target: a prompt that exists, or the member's own reflection (404 otherwise)."""
+    kind, _, number = slot.partition(":")
+    if kind == "edit":
+        await access_own(session, viewer, anonymity, int(number))
+    elif kind == "prompt" and await session.get(Prompt, int(number)) is None:
+        raise Invalid(fields={"slot": "This draft does not belong to a known page."})
+
+
+async def _check_room_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, tag: str) -> None:
+    """At most DRAFTS_MAX drafts per member; replacing one that exists is always allowed."""
+    if await session.scalar(select(ReflectionDraft.id).where(ReflectionDraft.owner_tag == tag)) is not None:
+        return
+    tags = await scopes.tags_of(session, anonymity, viewer.id)
+    reflection_ids = list(await session.scalars(select(Reflection.id).where(mine_clause(viewer, tags))))
+    if len(await my_drafts(session, viewer, anonymity, reflection_ids)) >= DRAFTS_MAX:
+        raise Invalid(f"You have {DRAFTS_MAX} saved drafts, the most a member can keep. Publish or discard some "
+                      "(your journal lists them) and this one will save; it is kept in this browser meanwhile.")
 
 
 async def load_draft(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, slot: str) -> ReflectionDraft | None:
@@ -82,13 +117,15 @@ async def discard_draft(session: AsyncSession, viewer: Viewer, anonymity: Anonym
 
 
 async def all_slots(session: AsyncSession, reflection_ids: list[int]) -> list[str]:
-    """Every slot a member could have a draft in (for export and account deletion)."""
+    """Every slot a member can have a draft in (save_draft accepts no other): "new", every prompt (prompts are
+    never deleted, only retired) and each of the member's own reflections (`reflection_ids`)."""
     prompt_ids = list(await session.scalars(select(Prompt.id)))
     return ["new"] + [f"prompt:{p}" for p in prompt_ids] + [f"edit:{r}" for r in reflection_ids]
 
 
 async def my_drafts(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
                     reflection_ids: list[int]) -> list[tuple[str, ReflectionDraft]]:
+    """The member's stored drafts, each with its slot (for the limit, the export and account deletion)."""
     slots = await all_slots(session, reflection_ids)
     by_tag = {draft_tag(anonymity, viewer.id, slot): slot for slot in slots}
     rows = await session.scalars(select(ReflectionDraft).where(ReflectionDraft.owner_tag.in_(list(by_tag))))

@@ -99,11 +99,15 @@ async def test_failed_edit_keeps_an_edit_draft(member_factory, login):
 
     me = await login(await member_factory())
     rid = await write(me, body="Original.")
+    response = await me.post_form(f"/reflections/{rid}/edit", {"title": "t" * 201, "body": "Edited words.",
+                                                              "visibility": "private", "intent": "publish"})
+    assert response.status_code == 400 and "at most 200 characters" in response.text
+    page = await me.get(f"/reflections/{rid}/edit")
+    assert "Edited words." in page.text and "is restored below" in page.text
+    # Longer than a draft may be (20,000, as a reflection): the re-rendered form still holds all of it.
     response = await me.post_form(f"/reflections/{rid}/edit", {"body": "Edited " + "x" * 20001,
                                                               "visibility": "private", "intent": "publish"})
-    assert response.status_code == 400 and "at most 20,000" in response.text
-    page = await me.get(f"/reflections/{rid}/edit")
-    assert "Edited xxx" in page.text and "is restored below" in page.text
+    assert response.status_code == 400 and "at most 20,000" in response.text and "Edited xxx" in response.text
 
 
 async def test_publishing_discards_the_draft(member_factory, login):

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from community.platform.errors import ActionError
+from community.platform.errors import ActionError, RateLimited
 from community.platform.web.common import anonymity_of, db_of, maybe_viewer
 from community.platform.web.forms import read_form
 from community.reflections import drafts
@@ -16,9 +16,12 @@ from community.reflections import drafts
 FIELDS = ("title", "body", "visibility", "prompt_id", "theme")
 
 
-def _problem(status: int, message: str, fields: dict[str, str] | None = None) -> Response:
+def _problem(status: int, message: str, fields: dict[str, str] | None = None, retry_after: int | None = None) -> Response:
+    headers = {"cache-control": "no-store"}
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
     return JSONResponse({"saved": False, "error": message, "errors": fields or {}}, status_code=status,
-                        headers={"cache-control": "no-store"})
+                        headers=headers)
 
 
 async def _payload(request: Request) -> tuple[dict[str, str], dict[str, str]]:
@@ -64,7 +67,7 @@ async def save(request: Request) -> Response:
                                                **{k: values.get(k, "") for k in FIELDS})
     except ActionError as exc:
         return _problem(exc.status_code, exc.message or "The draft could not be saved.",
-                        getattr(exc, "fields", {}))
+                        getattr(exc, "fields", {}), exc.retry_after if isinstance(exc, RateLimited) else None)
     return JSONResponse({"saved": True, "saved_at": saved_at.isoformat()}, headers={"cache-control": "no-store"})
 
 

@@ -36,7 +36,13 @@ from community.platform.review.targets import Review, Targets
 from community.platform.safety import web as safety_web
 from community.platform.web import pages
 from community.platform.web.common import SignInRequired, redirect, sign_in_url
-from community.platform.web.middleware import AccessLog, RequestGuard, SecurityHeaders, ViewerMiddleware
+from community.platform.web.middleware import (
+    AccessLog,
+    RequestGuard,
+    SecurityHeaders,
+    ServerErrors,
+    ViewerMiddleware,
+)
 from community.platform.web.routing import IndexedRouter
 from community.platform.web.templates import STATIC_DIR, Templates
 from community.platform.web.viewer_cache import ViewerCache
@@ -169,6 +175,9 @@ def create_app(settings: Settings, *, db: Database | None = None,
         Middleware(SecurityHeaders, settings=settings),
         Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
         Middleware(ViewerMiddleware, settings=settings, db=database, anonymity=anonymity, cache=viewer_cache),
+        # Innermost: a 500 page passes through all of the above (headers, no-store, the access log). The
+        # Exception handler below stays as the last resort, for an error in the middleware itself.
+        Middleware(ServerErrors, handler=on_server_error),
     ]
     app = Starlette(debug=False, routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,
                     lifespan=lifespan)

@@ -7,12 +7,15 @@ import os
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from community.platform.accounts import actions as accounts
@@ -167,6 +170,36 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+class ServerErrors:
+    """An unhandled exception becomes the 500 page here, inside the other middleware, so that page gets the same
+    security headers, cache-control and access-log line as any other (Starlette's ServerErrorMiddleware sits
+    outside all user middleware: its page had none of them, and the access log saw status 0). An error after the
+    response started cannot be answered: it goes on up, to Starlette's handler and the server's log."""
+
+    def __init__(self, app: ASGIApp, handler: Callable[[Request, Exception], Awaitable[Response]]) -> None:
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            if started:
+                raise
+            response = await self.handler(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 class RequestGuard:

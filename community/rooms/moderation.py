@@ -135,7 +135,10 @@ async def do_action(session: AsyncSession, viewer: Viewer, room_id: int, frame: 
     if action == "slow":
         return await set_slow_mode(session, viewer, room_id, number("seconds"))
     if action == "lock":
-        return await set_lock(session, viewer, room_id, bool(frame.get("locked", True)))
+        locked = frame.get("locked", True)
+        if not isinstance(locked, bool):  # bool("no") is True: only JSON true or false decides
+            raise Invalid("\"locked\" must be true or false.")
+        return await set_lock(session, viewer, room_id, locked)
     if action == "end":
         return await end_session(session, viewer, room_id)
     raise Invalid(f"Unknown moderation action. Use one of: {', '.join(ACTIONS)}.")

@@ -102,7 +102,7 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
             return await accounts.create_link(session, None, user.id, "setup", hours=72)
 
         token = _with_session(url, work)
-        print(f"Admin ready. One-time sign-in link (72 hours):\n{settings.base_url}/link/{token}")
+        _print_link(settings, f"Admin ready. One-time sign-in link (72 hours):\n{settings.base_url}/link/{token}")
     else:
         _admin_link(settings, url, settings.admin_email, "Admin", always=True)
 
@@ -117,7 +117,8 @@ def cmd_invite(args: argparse.Namespace) -> None:
         return token
 
     token = _with_session(url, work)
-    print(f"Invitation for a {args.role} (valid {args.days} days, single use):\n{settings.base_url}/join/{token}")
+    _print_link(settings, f"Invitation for a {args.role} (valid {args.days} days, single use):\n"
+                          f"{settings.base_url}/join/{token}")
 
 
 def cmd_reset_link(args: argparse.Namespace) -> None:
@@ -132,7 +133,7 @@ def cmd_reset_link(args: argparse.Namespace) -> None:
         return await accounts.create_link(session, None, user.id, "reset")
 
     token = _with_session(url, work)
-    print(f"One-time password reset link (48 hours):\n{settings.base_url}/link/{token}")
+    _print_link(settings, f"One-time password reset link (48 hours):\n{settings.base_url}/link/{token}")
 
 
 def cmd_housekeeping(args: argparse.Namespace) -> None:
@@ -156,12 +157,30 @@ def _refuse_if_rekey_pending(url: str) -> None:
         raise SystemExit(scopes.REKEY_NEEDED)
 
 
+def base_url_is_derived(settings: Settings) -> bool:
+    """True when BASE_URL was not set, so the public address is only guessed from HOST and PORT."""
+    return settings.base_url == f"http://{settings.host}:{settings.port}"
+
+
+def serving_settings(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """`serve --host/--port` move the guessed public address with them (BASE_URL, when set, is kept)."""
+    moved = settings.with_(host=host or settings.host, port=port or settings.port)
+    return moved.with_(base_url=f"http://{moved.host}:{moved.port}") if base_url_is_derived(settings) else moved
+
+
+def _print_link(settings: Settings, text: str) -> None:
+    """A one-time link for a person: on BASE_URL, or on a guessed address, which this says."""
+    print(text, flush=True)
+    if base_url_is_derived(settings):
+        print(f"note: BASE_URL is not set, so this link assumes the site is at {settings.base_url}; set BASE_URL "
+              "to the address members use (the same for `community serve`).", file=sys.stderr, flush=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
-    settings = _settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
-    if not args.host and not args.port:
-        pass
+    settings = serving_settings(_settings(), args.host, args.port)
+    host, port = settings.host, settings.port
+    # The workers read their settings from the environment: --host/--port must reach them too.
+    os.environ.update(HOST=host, PORT=str(port))
     url = _database_url(settings)
     if not args.no_bootstrap:
         upgrade_blocking(url)

@@ -1,4 +1,10 @@
-"""Passwords (argon2id), random tokens and their hashes, and the common-password list."""
+"""Passwords (argon2id), random tokens and their hashes, and the weak-password check.
+
+The check needs no network and no dependency: a bundled list of common passwords and phrases (data/), compared
+after folding case, spaces, punctuation and look-alike digits ("C0rrect H0rse!" is "correcthorse"), part of a
+listed phrase counting as listed; and keyboard or alphabet walks ("qwertyuiopas", "1qaz2wsx3edc"), which no list
+holds in every variant. Scoring with zxcvbn would cover more, at the price of a dependency and a slower form.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 COMMON_PASSWORDS = Path(__file__).with_name("data") / "common_passwords.txt"
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
+# Rows and columns of common keyboard layouts, and the alphabet: neighbours in these are one "step" of a walk.
+WALKS = ("qwertyuiopasdfghjklzxcvbnm", "qwertzuiopasdfghjklyxcvbnm", "azertyuiopqsdfghjklmwxcvbn", "1234567890",
+         "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "qazwsxedcrfvtgbyhnujmikolp", "abcdefghijklmnopqrstuvwxyz")
+_STEPS = frozenset((a, b) for walk in WALKS for pair in zip(walk, walk[1:], strict=False)
+                   for a, b in (pair, pair[::-1]))
+_LOOK_ALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 
 
 class Passwords:
@@ -40,6 +52,35 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
 
 
+def _folded(text: str) -> str:
+    """Letters and digits only, lowercased, look-alike digits read as letters."""
+    return "".join(ch for ch in text.lower().translate(_LOOK_ALIKES) if ch.isalnum())
+
+
+@lru_cache(maxsize=1)
+def _common_folded() -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every listed entry folded; and the long ones (phrases), of which a password may be a part."""
+    folded = frozenset(_folded(entry) for entry in common_passwords())
+    return folded, tuple(entry for entry in folded if len(entry) >= MIN_PASSWORD_LENGTH)
+
+
+def is_walk(password: str) -> bool:
+    """A keyboard or alphabet walk: neighbour after neighbour (or the same key again), with a few jumps at most."""
+    chars = [ch for ch in password.lower() if ch.isalnum()]
+    if len(chars) < 2:
+        return False
+    jumps = sum(1 for a, b in zip(chars, chars[1:], strict=False) if a != b and (a, b) not in _STEPS)
+    return jumps <= max(2, len(chars) // 6)
+
+
+def is_common(password: str) -> bool:
+    folded = _folded(password)
+    listed, phrases = _common_folded()
+    if password.lower() in common_passwords() or folded in listed or folded.rstrip("0123456789") in listed:
+        return True
+    return len(folded) >= 8 and any(folded in phrase for phrase in phrases)
+
+
 def password_problem(password: str, *, email: str = "", display_name: str = "") -> str | None:
     """Returns why a new password is refused, or None if it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -47,8 +88,10 @@ def password_problem(password: str, *, email: str = "", display_name: str = "") 
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"Use at most {MAX_PASSWORD_LENGTH} characters."
     lowered = password.lower()
-    if lowered in common_passwords() or len(set(lowered)) <= 2:
+    if is_common(password) or len(set(lowered)) <= 2:
         return "This password is on a list of commonly used passwords. Please choose another."
+    if is_walk(password):
+        return "This password follows the keyboard (like “qwerty” or “1qaz2wsx”). Please choose another."
     local = email.split("@", 1)[0].lower()
     if (local and len(local) >= 4 and lowered == local) or (display_name and lowered == display_name.lower()):
         return "Please do not use your name or email as your password."

@@ -141,6 +141,7 @@ class Settings:
     rooms_send_timeout: float = 20.0
     rooms_queue_size: int = 256
     rooms_purge_seconds: float = 60.0
+    room_messages_per_minute: int = 30  # per participant; slow mode applies on top
     # Unmasking and admins' actions on admins: how long each of the two admins must have held the role.
     two_admin_min_days: int = 14
     # Urgent review items: an unclaimed one escalates from whoever is on call to every moderator and admin after
@@ -209,6 +210,7 @@ class Settings:
             rooms_send_timeout=_seconds(env, "ROOMS_SEND_TIMEOUT", 20.0),
             rooms_queue_size=_int(env, "ROOMS_QUEUE_SIZE", 256, low=1),
             rooms_purge_seconds=_seconds(env, "ROOMS_PURGE_SECONDS", 60.0),
+            room_messages_per_minute=_int(env, "ROOM_MESSAGES_PER_MINUTE", 30, low=0),
             two_admin_min_days=_int(env, "TWO_ADMIN_MIN_DAYS", 14, low=0),
             urgent_escalation_minutes=_int(env, "URGENT_ESCALATION_MINUTES", 15, low=1),
             urgent_check_seconds=_seconds(env, "URGENT_CHECK_SECONDS", 10.0),

@@ -210,7 +210,11 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     new_title = values[1] if len(values) > 1 else None
     if body == post.body_md and (new_title is None or new_title == thread.title):
         return post
-    checked = await publishing.check(session, SURFACE, viewer, f"{new_title or ''}\n\n{body}", confirmed=confirmed)
+    async def rate() -> None:  # each edit stores a revision: edits have the posting limit too
+        rate_limits.EDITS.check(viewer, "post", limit=settings.posts_per_minute, what="edits of posts")
+
+    checked = await publishing.check(session, SURFACE, viewer, f"{new_title or ''}\n\n{body}", confirmed=confirmed,
+                                     rate=None if as_moderator else rate)
     session.add(PostRevision(post_id=post.id, title=thread.title if is_first else None, body_md=post.body_md,
                              edited_by=viewer.id))
     post.body_md = body
@@ -225,6 +229,8 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     await publishing.follow_up(session, SURFACE, replace(checked, held=False), post.id,
                                record_screening=not as_moderator)
     await session.refresh(post)
+    if not as_moderator:
+        rate_limits.EDITS.note(viewer, "post")
     return post
 
 

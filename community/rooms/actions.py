@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.platform import publishing
+from community.platform import publishing, rate_limits
 from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound, RateLimited
@@ -28,7 +28,7 @@ from community.platform.times import parse_moment
 from community.platform.viewer import Viewer
 from community.rooms import protocol
 from community.rooms.models import Room, RoomEvent, RoomMessage, RoomParticipant, RoomPresence
-from community.rooms.policy import MESSAGE
+from community.rooms.policy import MESSAGE, MESSAGES_PER_MINUTE
 
 CHANNEL = "room_events"
 PRESENCE_FRESH_SECONDS = 90
@@ -344,15 +344,19 @@ def _slow_mode(viewer: Viewer, room: Room, participant: RoomParticipant, at: dat
 
 
 async def post_message(session: AsyncSession, anonymity: Anonymity, viewer: Viewer, room_id: int, participant_id: int,
-                       body: str, *, client_id: str | None = None, confirm: bool = False) -> Posted:
+                       body: str, *, client_id: str | None = None, confirm: bool = False,
+                       per_minute: int = MESSAGES_PER_MINUTE) -> Posted:
     """The careful path: every step of the publishing pipeline, in a session. A message with likely patient
-    identifiers is not sent: it comes back `held`, for the writer to confirm or change."""
+    identifiers is not sent: it comes back `held`, for the writer to confirm or change. `per_minute`: the
+    participant's posting limit (0: none), counted from their messages of the last minute."""
     at = now()
     body = publishing.check_body(MESSAGE, body)
     room, participant = await _room_allows(session, viewer, room_id, participant_id, at)
 
     async def rate() -> None:
         _slow_mode(viewer, room, participant, at)
+        await rate_limits.check_recent(session, viewer, limit=per_minute, when=RoomMessage.created_at,
+                                       mine=RoomMessage.participant_id == participant.id, what="messages")
 
     try:  # hosts and moderators are not exempt from the watched words, as in threads
         checked = await publishing.check(session, MESSAGE, viewer, body, confirmed=confirm, rate=rate, at=at)
@@ -372,7 +376,7 @@ async def post_message(session: AsyncSession, anonymity: Anonymity, viewer: View
 # The common case of a send in ONE statement and one round trip (autocommit: the statement is its own
 # transaction, and PostgreSQL delivers the NOTIFY on its commit). It writes only when every check of
 # `post_message` passes (room open and not overdue, participant present, not muted, not read-only or staff,
-# slow mode respected); otherwise it changes nothing and returns no row, and the caller runs `post_message`,
+# slow mode and the posting limit respected); otherwise it changes nothing and returns no row, and the caller runs `post_message`,
 # which says exactly why. Lock order is the same as there: the participant row, then the room row (whose lock
 # keeps commit order equal to seq order).
 _FAST_POST_SQL = f"""
@@ -385,6 +389,8 @@ WITH p AS (
        AND (NOT r.locked OR $4 OR r.host_id = $3)
        AND (r.slow_mode_seconds = 0 OR $4 OR r.host_id = $3 OR p.last_message_at IS NULL
             OR p.last_message_at + make_interval(secs => r.slow_mode_seconds) <= $8)
+       AND ($4 OR $10::int <= 0 OR (SELECT count(*) FROM room_messages rm WHERE rm.participant_id = $2
+            AND rm.created_at > now() - make_interval(secs => {rate_limits.WINDOW_SECONDS})) < $10::int)
  RETURNING p.id, p.label, p.anonymous, p.role
 ), s AS (
     UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM p) RETURNING last_seq
@@ -398,7 +404,8 @@ SELECT m.id, m.seq, m.created_at, p.label, p.anonymous, p.role, pg_notify('{CHAN
 
 
 async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant_id: int, body: str, *,
-                            client_id: str | None = None, confirm: bool = False) -> Posted | None:
+                            client_id: str | None = None, confirm: bool = False,
+                            per_minute: int = MESSAGES_PER_MINUTE) -> Posted | None:
     """`post_message` on a raw asyncpg connection, for the live socket's hot path; None: take the careful path.
 
     Same checks, same rows, same notification; only sends that need nothing else (no review item, no error)
@@ -417,7 +424,7 @@ async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant
         return None  # refused, or a review item to open in the same transaction: the careful path
     html = render_light(body)
     row = await conn.fetchrow(_FAST_POST_SQL, room_id, participant_id, viewer.id, viewer.is_moderator, body, html,
-                              client_id, at, f"{room_id}:")
+                              client_id, at, f"{room_id}:", per_minute)
     if row is None:
         return None
     # The frame every reader would build from these rows (see frames_from_rows): the sending process delivers it

@@ -1,4 +1,4 @@
-"""The rooms pillar's rules in one place: its writing surface (live messages)."""
+"""The rooms pillar's rules in one place: its writing surface (live messages) and its posting limit."""
 
 from __future__ import annotations
 
@@ -12,3 +12,7 @@ NEEDS_APPROVAL_MESSAGE = ("This message contains wording that needs a moderator'
 MESSAGE = Surface(kind="room_message", body_max=MAX_MESSAGE_CHARS,
                   empty_message=f"Messages are 1 to {MAX_MESSAGE_CHARS:,} characters.", field=None,
                   can_hold=False, hold_refusal=NEEDS_APPROVAL_MESSAGE, confirm_field=None)
+
+# Messages a participant may send a minute (ROOM_MESSAGES_PER_MINUTE; its default). Slow mode, a room's own
+# choice, applies on top; moderators are not limited, as on every surface.
+MESSAGES_PER_MINUTE = 30

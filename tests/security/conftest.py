@@ -1,4 +1,5 @@
-"""Security regression tests share the discussion tests' fixtures (members by role, a lifted posting limit)."""
+"""Security regression tests share the discussion tests' fixtures (members by role, a lifted posting limit) and
+the rooms tests' live servers."""
 
 from tests.discussions.conftest import (  # noqa: F401  (fixtures are found by name)
     admin,
@@ -8,3 +9,4 @@ from tests.discussions.conftest import (  # noqa: F401  (fixtures are found by n
     resident,
     settings,
 )
+from tests.rooms.conftest import rooms_env  # noqa: F401

@@ -225,7 +225,8 @@ def _on_shutdown_signal(hub: Hub) -> Callable[[], None]:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings = app.state.settings
     app.state.room_process = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-    app.state.room_limits = Limits(idle_seconds=settings.rooms_idle_seconds, send_timeout=settings.rooms_send_timeout)
+    app.state.room_limits = Limits(idle_seconds=settings.rooms_idle_seconds, send_timeout=settings.rooms_send_timeout,
+                                   messages_per_minute=settings.room_messages_per_minute)
     if not settings.database_url:
         yield
         return

@@ -27,6 +27,7 @@ from community.rooms import actions as rooms_actions
 from community.rooms import moderation as room_moderation
 from community.rooms import protocol
 from community.rooms.hub import Hub, Subscriber
+from community.rooms.policy import MESSAGES_PER_MINUTE
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Limits:
     idle_seconds: float = 300.0      # no frame at all from the client (it pings every 25 s while open)
     send_timeout: float = 20.0       # one frame not written in this long: the client is gone or stuck
     bad_frames: int = 20             # this many bad frames in a row: the client is broken or hostile
+    messages_per_minute: int = MESSAGES_PER_MINUTE  # per participant (ROOM_MESSAGES_PER_MINUTE)
 
 
 def _reason(text: str) -> str:
@@ -311,7 +313,8 @@ class _Session:
                 try:  # one statement, one round trip, when nothing needs the careful path
                     posted = await rooms_actions.post_message_fast(conn, self.viewer, self.room_id, self.pid,
                                                                    frame["text"], client_id=client_id,
-                                                                   confirm=confirm)
+                                                                   confirm=confirm,
+                                                                   per_minute=self.limits.messages_per_minute)
                 finally:
                     await pool.release(conn)
                 if posted is not None and posted.frame is not None:
@@ -320,7 +323,7 @@ class _Session:
                 async with self.db.transaction() as session:
                     posted = await rooms_actions.post_message(
                         session, self.anonymity, self.viewer, self.room_id, self.pid, frame["text"],
-                        client_id=client_id, confirm=confirm)
+                        client_id=client_id, confirm=confirm, per_minute=self.limits.messages_per_minute)
         except ActionError as exc:
             self._direct(protocol.error(_error_code(exc), exc.message, client_id))
             return

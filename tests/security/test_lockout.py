@@ -35,6 +35,8 @@ async def test_wrong_passwords_from_elsewhere_do_not_keep_the_member_out(app, me
         assert int(refused.headers["retry-after"]) <= ACCOUNT_DELAY_CAP
         # ...but the member's own browser, which never failed, signs in.
         assert (await _sign_in(own, victim.email, PASSWORD)).status_code == 303
+        # Their sign-in forgives only their own failures: the guessing client is still slowed down.
+        assert (await _sign_in(attacker, victim.email, PASSWORD)).status_code == 429
 
 
 def test_the_account_delay_escalates_and_is_capped():

@@ -291,7 +291,9 @@ async def authenticate(session: AsyncSession, passwords: Passwords, settings: Se
                       fields={"password": "That email and password do not match an account."})
     if is_suspended(user):
         raise Forbidden(suspension_message(user))
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email.lower()))
+    # Only this client's failures on the account are forgiven: someone else's guesses keep their brakes.
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email.lower(),
+                                                     LoginAttempt.client == client[:64]))
     return user
 
 

@@ -125,12 +125,12 @@ class ReplyAdapter(_WritingAdapter):
 
     async def load(self, session: AsyncSession, ids: list[int]) -> dict[int, TargetView]:
         rows = (await session.execute(
-            select(ReflectionReply, Reflection.title, User.display_name)
+            select(ReflectionReply, Reflection.title, Reflection.state, User.display_name)
             .join(Reflection, Reflection.id == ReflectionReply.reflection_id)
             .outerjoin(User, User.id == ReflectionReply.author_id)
             .where(ReflectionReply.id.in_(ids), Reflection.visibility != "private"))).all()
         views: dict[int, TargetView] = {}
-        for reply, parent_title, name in rows:
+        for reply, parent_title, parent_state, name in rows:
             anonymous = reply.anonymous or reply.author_id is None
             label = ("Anonymous · author" if reply.is_author else f"Anonymous · {reply.pseudonym or 'member'}") \
                 if anonymous else (name or "Former member")
@@ -139,8 +139,13 @@ class ReplyAdapter(_WritingAdapter):
                 title=f"Reply to “{parent_title}”" if parent_title else "Reply to a reflection",
                 body_html=reply.body_html, url=f"/reflections/{reply.reflection_id}#reply-{reply.id}",
                 author_label=label, author_id=None if anonymous else reply.author_id, state=reply.state,
-                created_at=self.anonymity.day_of(reply.created_at) if anonymous else reply.created_at, anonymous=anonymous)
+                created_at=self.anonymity.day_of(reply.created_at) if anonymous else reply.created_at, anonymous=anonymous,
+                extra={"reflection_state": parent_state})
         return views
+
+    async def readable(self, session: AsyncSession, viewer: Viewer, view: TargetView) -> bool:
+        """A reply is read under its reflection: one that was hidden or removed takes its replies with it."""
+        return view.state == "visible" and view.extra.get("reflection_state") == "visible"
 
     async def set_state(self, session: AsyncSession, target_id: int, state: str, reason: str | None) -> None:
         reply = await session.get(ReflectionReply, target_id)

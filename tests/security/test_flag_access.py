@@ -1,7 +1,7 @@
 """F1 and F5: the flag page shows content only to those who may read it where it lives.
 
 F1: a room message only to the room's participants (not once removed) and to moderators; F5: a reply inside a
-removed thread to no member (moderators still see it)."""
+removed thread to no member (moderators still see it), and likewise a reply to a removed reflection."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from community.discussions.models import Thread
+from community.reflections.models import Reflection, ReflectionReply
 from community.rooms import actions as rooms_actions
 from community.rooms.models import Room, RoomMessage, RoomParticipant
 from tests.discussions.conftest import post_ids, reply_to, start_thread
+from tests.reflections.conftest import write
 
 
 async def _room_with_message(db, writer_client) -> tuple[int, int]:
@@ -72,3 +74,21 @@ async def test_a_reply_in_a_removed_thread_is_not_readable_on_the_flag_page(memb
     assert (await reader_client.post_form(f"/flag/post/{reply_id}", {"reason": "spam"})).status_code == 404
     page = await (await login(moderator)).get(f"/flag/post/{reply_id}")
     assert page.status_code == 200 and "goes with its thread" in page.text
+
+
+async def test_a_reply_to_a_removed_reflection_is_not_readable_on_the_flag_page(member_factory, login, db,
+                                                                               moderator):
+    writer_client, replier_client = await login(await member_factory()), await login(await member_factory())
+    reader_client = await login(await member_factory())
+    rid = await write(writer_client, body="Shared for a while.", visibility="named")
+    reply = await replier_client.post_form(f"/reflections/{rid}/replies", {"body": "A reply under it."})
+    assert reply.status_code == 303, reply.text[:500]
+    async with db.transaction() as session:
+        reply_id = (await session.scalars(select(ReflectionReply.id).where(ReflectionReply.reflection_id == rid))).one()
+    assert (await reader_client.get(f"/flag/reflection_reply/{reply_id}")).status_code == 200
+    async with db.transaction() as session:
+        await session.execute(update(Reflection).where(Reflection.id == rid).values(state="removed"))
+    page = await reader_client.get(f"/flag/reflection_reply/{reply_id}")
+    assert page.status_code == 404 and "A reply under it." not in page.text
+    page = await (await login(moderator)).get(f"/flag/reflection_reply/{reply_id}")
+    assert page.status_code == 200 and "A reply under it." in page.text

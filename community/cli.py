@@ -190,6 +190,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _admin_link(settings, url, settings.admin_email, "Admin", always=False)
     _refuse_if_rekey_pending(url)
     configure_logging(settings)
+    if not settings.forwarded_allow_ips:
+        print("note: FORWARDED_ALLOW_IPS is not set, so X-Forwarded-For/Proto are ignored: behind a proxy, set it "
+              "to the proxy's address, or every client counts as the proxy (one sign-in limit for all).",
+              file=sys.stderr, flush=True)
     print(f"Serving on http://{host}:{port}  (Ctrl-C stops)", flush=True)
     uvicorn.run("community.app:factory", factory=True, host=host, port=port, workers=args.workers,
                 **server_options(settings))

@@ -171,18 +171,7 @@ class Settings:
         env.update(environ if environ is not None else os.environ)
         production = _bool(env.get("PRODUCTION"), False, "PRODUCTION") or env.get("APP_ENV", "").lower() == "production"
         var_dir = Path(env.get("VAR_DIR") or ROOT / "var")
-        secret = env.get("SECRET_KEY", "")
-        anon_key = env.get("ANON_KEY", "")
-        if production:
-            if len(secret) < 32:
-                raise SettingsError("SECRET_KEY must be set (at least 32 characters) in production")
-            if len(anon_key) < 32:
-                raise SettingsError("ANON_KEY must be set (at least 32 characters) in production")
-            if not env.get("DATABASE_URL"):
-                raise SettingsError("DATABASE_URL must be set in production")
-        else:
-            secret = secret or _dev_secret(var_dir, "secret_key")
-            anon_key = anon_key or _dev_secret(var_dir, "anon_key")
+        secret, anon_key = _keys(env, production, var_dir)
         host = env.get("HOST", "127.0.0.1")
         port = _int(env, "PORT", 8000)
         return cls(
@@ -217,6 +206,21 @@ class Settings:
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip(),
             admin_email=env.get("ADMIN_EMAIL", "admin@community.local").strip() or "admin@community.local",
         )
+
+
+def _keys(env: dict[str, str], production: bool, var_dir: Path) -> tuple[str, str]:
+    """SECRET_KEY and ANON_KEY: required in production (with DATABASE_URL), generated into var/ in development."""
+    secret = env.get("SECRET_KEY", "")
+    anon_key = env.get("ANON_KEY", "")
+    if production:
+        if len(secret) < 32:
+            raise SettingsError("SECRET_KEY must be set (at least 32 characters) in production")
+        if len(anon_key) < 32:
+            raise SettingsError("ANON_KEY must be set (at least 32 characters) in production")
+        if not env.get("DATABASE_URL"):
+            raise SettingsError("DATABASE_URL must be set in production")
+        return secret, anon_key
+    return secret or _dev_secret(var_dir, "secret_key"), anon_key or _dev_secret(var_dir, "anon_key")
 
 
 def _dev_secret(var_dir: Path, name: str) -> str:

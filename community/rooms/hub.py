@@ -97,14 +97,15 @@ class Subscriber:
 
 
 class _Room:
-    __slots__ = ("id", "subscribers", "delivered", "ready", "dirty", "task", "presence_dirty", "presence_task",
-                 "people", "fresh")
+    __slots__ = ("id", "subscribers", "delivered", "ready", "failed", "dirty", "task", "presence_dirty",
+                 "presence_task", "people", "fresh")
 
     def __init__(self, room_id: int) -> None:
         self.id = room_id
         self.subscribers: set[Subscriber] = set()
         self.delivered = 0
         self.ready = asyncio.Event()
+        self.failed = False
         self.dirty = False
         self.task: asyncio.Task[None] | None = None
         self.presence_dirty = False
@@ -221,11 +222,20 @@ class Hub:
             try:
                 async with self.db.transaction() as session:
                     room.delivered = await session.scalar(select(Room.last_seq).where(Room.id == room_id)) or 0
+            except BaseException:
+                # The database is away: forget this room (a later subscriber reads its position afresh) and
+                # wake anyone who joined meanwhile; they find the room gone and fail the same way.
+                room.failed = True
+                if self.rooms.get(room_id) is room:
+                    del self.rooms[room_id]
+                raise
             finally:
                 room.ready.set()
         else:
             room.subscribers.add(sub)
             await room.ready.wait()
+            if room.failed:
+                raise ConnectionError("the room's position could not be read")
         room.fresh.add(sub)  # its whole presence list comes with the next read, which this asks for
         self._kick_presence(room)
         return sub

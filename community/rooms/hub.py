@@ -47,7 +47,7 @@ class Subscriber:
     """
 
     __slots__ = ("room_id", "items", "limit", "closed", "close_code", "close_reason", "writer", "sending_since",
-                 "_waiter")
+                 "skip_upto", "_waiter")
 
     def __init__(self, room_id: int, maxsize: int) -> None:
         self.room_id = room_id
@@ -58,10 +58,11 @@ class Subscriber:
         self.close_reason = ""
         self.writer: asyncio.Task[Any] | None = None
         self.sending_since = 0.0  # loop time when the current send began; 0 when not sending
+        self.skip_upto = 0  # items up to this seq are in the socket's history or catch-up: never queued
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, item: Item) -> None:
-        if self.closed:
+        if self.closed or 0 < item[0] <= self.skip_upto:
             return
         if len(self.items) >= self.limit:
             # A client that stops reading must not hold anyone else back: it is disconnected instead.
@@ -70,6 +71,13 @@ class Subscriber:
             return
         self.items.append(item)
         self._wake()
+
+    def replayed(self, seq: int) -> None:
+        """The socket's history or catch-up covers everything up to `seq`: drop those items, now and later (a
+        client catching up on 10,000 messages while they arrive must not overflow its queue with them)."""
+        self.skip_upto = seq
+        if any(0 < item[0] <= seq for item in self.items):
+            self.items = collections.deque(item for item in self.items if not 0 < item[0] <= seq)
 
     def close(self, code: int, reason: str) -> None:
         if self.closed:

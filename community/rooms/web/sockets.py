@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-from sqlalchemy.exc import DBAPIError
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -24,7 +22,7 @@ from community.platform.anonymity import Anonymity
 from community.platform.errors import ActionError, Forbidden, Invalid, NotFound, RateLimited
 from community.platform.numbers import parse_int
 from community.platform.viewer import Viewer
-from community.platform.web.middleware import origin_allowed
+from community.platform.web.middleware import DATABASE_DOWN, origin_allowed
 from community.rooms import actions as rooms_actions
 from community.rooms import moderation as room_moderation
 from community.rooms import protocol
@@ -66,8 +64,7 @@ async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
 
 # What a database that is away looks like from here: a dropped or refused connection, a timeout, a statement
 # cut off. Such a failure is a frame (and a close that means "try again"), or a 503 on the handshake, never a 500.
-DB_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                                              DBAPIError)
+DB_ERRORS = DATABASE_DOWN
 UNAVAILABLE = "The live room cannot reach its database just now."
 
 
@@ -146,6 +143,7 @@ async def room_socket(websocket: WebSocket) -> None:
             await _unavailable(websocket, room_id, exc)
             return
         leases.opened(opening.presence_id, room_id)
+        sub.replayed(opening.last)
         await _greet(websocket, opening.texts)
         # This frame lives as long as the connection: keep nothing of the opening beyond what the session needs.
         opening.texts = []

@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from community.platform.db import asyncpg_args
 from community.rooms import protocol
-from tests.rooms.conftest import Member, RoomsEnv, apply_presence, recv_until
+from tests.rooms.conftest import Member, Outage, RoomsEnv, apply_presence, recv_until
 
 pytestmark = pytest.mark.live
 
@@ -296,29 +296,6 @@ async def test_a_worker_killed_with_sigkill(rooms_env):
 
 
 # ---- a database outage -----------------------------------------------------------------------------------------
-
-class Outage:
-    """One database's outage: new connections refused, open ones terminated; then allowed again."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.name = url.rsplit("/", 1)[1].split("?")[0]
-
-    async def _admin(self, *statements: str) -> None:
-        conn = await asyncpg.connect(**{**asyncpg_args(self.url), "database": "postgres"})
-        try:
-            for statement in statements:
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    async def begin(self) -> None:
-        await self._admin(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false',
-                          f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'")
-
-    async def end(self) -> None:
-        await self._admin(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
-
 
 async def _closed(ws: Any, seen: list[dict], within: float = 10) -> Any:
     with pytest.raises(ConnectionClosed) as closed:

@@ -33,7 +33,10 @@ if (root) {
   for (const [id, p] of JSON.parse(sessionStorage.getItem(storeKey) || "[]")) pending.set(id, { ...p, socket: null });
   const save = () => sessionStorage.setItem(storeKey, JSON.stringify(
     [...pending].map(([id, p]) => [id, { text: p.text, confirm: p.confirm }])));
-  const forget = (clientId) => { if (pending.delete(clientId)) save(); };
+  const forget = (clientId) => {
+    view.clearPending(clientId);
+    if (pending.delete(clientId)) save();
+  };
   let caughtUp = false;           // this connection's history (or catch-up) has all arrived
 
   const setStatus = (kind, text) => {
@@ -55,6 +58,7 @@ if (root) {
   const view = createView({ log, announcer: $("room-announcer"), stateEl: $("room-state"), people: $("room-people"),
                             panel, template: $("room-message-template"), earlier },
                           state, connection.send, timeFormat);
+  for (const [clientId, p] of pending) view.showPending(clientId, p.text);
   const showCount = () => { counter.textContent = `${textarea.value.length.toLocaleString()} / 2,000`; };
 
   function onFrame(frame) {
@@ -87,6 +91,7 @@ if (root) {
   function history(frame) {
     if (frame.reset) {
       log.replaceChildren();
+      for (const [clientId, p] of pending) view.showPending(clientId, p.text);
       state.lastSeq = 0;
       view.showEarlier(frame.earlier);
     }
@@ -144,6 +149,7 @@ if (root) {
   function giveBack(message) {
     if (!pending.size) return;
     const texts = [...pending.values()].map((p) => p.text);
+    for (const clientId of pending.keys()) view.clearPending(clientId);
     pending.clear();
     save();
     if (textarea.value.trim()) texts.push(textarea.value);
@@ -157,6 +163,7 @@ if (root) {
     const entry = { text, confirm, socket: null };
     pending.set(clientId, entry);
     save();
+    view.showPending(clientId, text);
     textarea.value = "";
     counter.textContent = "0 / 2,000";
     if (caughtUp && connection.send({ type: "send", client_id: clientId, text, confirm })) {

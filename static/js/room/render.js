@@ -50,7 +50,7 @@ export function createView(el, state, send, timeFormat) {
     if (m.deleted) return;
     document.getElementById("room-empty")?.remove();
     const stick = nearBottom();
-    log.append(renderMessage(m));
+    log.insertBefore(renderMessage(m), log.querySelector("li.msg-pending")); // own unsent ones stay last
     // A long catch-up keeps the page light: the oldest leave the page, and "Load earlier messages" brings
     // them back from the server.
     if (log.childElementCount > MAX_SHOWN) {
@@ -66,12 +66,27 @@ export function createView(el, state, send, timeFormat) {
   }
 
   const showEarlier = (more) => { earlier.hidden = !more; };
-  const oldestShown = () => Number(log.querySelector("li.msg")?.dataset.seq || 0);
+  const oldestShown = () => Number(log.querySelector("li.msg[data-seq]")?.dataset.seq || 0);
+
+  // The member's own message, kept until the server answers for it: shown as "Sending…", never lost.
+  function showPending(clientId, text) {
+    if (document.getElementById(`pending-${clientId}`)) return;
+    const li = template.content.firstElementChild.cloneNode(true);
+    li.id = `pending-${clientId}`;
+    li.classList.add("msg-mine", "msg-pending");
+    li.querySelector(".msg-author").textContent = "You";
+    li.querySelector(".msg-time").textContent = "Sending…";
+    li.querySelector(".msg-body").textContent = text;
+    document.getElementById("room-empty")?.remove();
+    log.append(li);
+    log.scrollTop = log.scrollHeight;
+  }
+  const clearPending = (clientId) => document.getElementById(`pending-${clientId}`)?.remove();
 
   // An `earlier` page (oldest first) goes above what is shown, keeping the reader's place.
   function prependMessages(items, more) {
     const height = log.scrollHeight;
-    const first = log.querySelector("li.msg");
+    const first = log.querySelector("li.msg[data-seq]") || log.querySelector("li.msg-pending");
     const fragment = document.createDocumentFragment();
     for (const m of items) {
       if (m.deleted || document.getElementById(`m${m.seq}`) || (first && m.seq >= Number(first.dataset.seq))) continue;
@@ -206,6 +221,6 @@ export function createView(el, state, send, timeFormat) {
     });
   }
 
-  return { announce, addMessage, prependMessages, showEarlier, oldestShown, applyEvent, applyPresence, showState,
-           showPanel, showHeld, showResources };
+  return { announce, addMessage, prependMessages, showEarlier, oldestShown, showPending, clearPending, applyEvent,
+           applyPresence, showState, showPanel, showHeld, showResources };
 }

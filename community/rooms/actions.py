@@ -9,6 +9,7 @@ The payload carries only "room:seq:kind"; every process's hub reads the rows its
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -303,11 +304,25 @@ async def leave_presence(session: AsyncSession, room_ids: dict[int, int]) -> Non
         await notify(session, room_id, 0, "p")
 
 
-async def renew_leases(session: AsyncSession, presence_ids: list[int], lease_seconds: float) -> None:
-    """Renews only the leases of sockets that are open: a leave that failed is never refreshed."""
-    if presence_ids:
-        await session.execute(update(RoomPresence).where(RoomPresence.id.in_(presence_ids)).values(
-            seen_at=func.now(), expires_at=func.now() + timedelta(seconds=lease_seconds)))
+async def renew_leases(session: AsyncSession, live: dict[int, tuple[int, int]], process: str,
+                       lease_seconds: float, still_open: Callable[[int], bool]) -> None:
+    """Renews the leases of open sockets ({presence id: (room id, participant id)}), and only those: a leave
+    that failed is never refreshed. A lease that ran out while its socket stayed open (the database was away
+    longer than a lease, and another process expired it) is taken again, and its room told, if its socket is
+    `still_open` (a socket closing meanwhile writes its own leave; at worst its retaken lease runs out)."""
+    if not live:
+        return
+    expires = func.now() + timedelta(seconds=lease_seconds)
+    renewed = set((await session.scalars(update(RoomPresence).where(RoomPresence.id.in_(list(live))).values(
+        seen_at=func.now(), expires_at=expires).returning(RoomPresence.id))).all())
+    lost = {pid: where for pid, where in live.items() if pid not in renewed and still_open(pid)}
+    if not lost:
+        return
+    await session.execute(insert(RoomPresence).values([
+        {"id": presence_id, "room_id": room_id, "participant_id": participant_id, "process": process,
+         "expires_at": expires} for presence_id, (room_id, participant_id) in lost.items()]))
+    for room_id in sorted({room_id for room_id, _ in lost.values()}):
+        await notify(session, room_id, 0, "p")
 
 
 async def expire_leases(session: AsyncSession) -> int:

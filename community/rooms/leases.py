@@ -18,11 +18,13 @@ log = logging.getLogger(__name__)
 
 
 class Leases:
-    """{presence id: room id} for open sockets, and for leaves still to be written."""
+    """This process's open sockets' leases ({presence id: (room id, participant id)}), and the leaves still to be
+    written ({presence id: room id})."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, process: str) -> None:
         self.seconds = seconds
-        self.live: dict[int, int] = {}
+        self.process = process
+        self.live: dict[int, tuple[int, int]] = {}
         self.leaving: dict[int, int] = {}
 
     @property
@@ -30,14 +32,15 @@ class Leases:
         """How often the heartbeat runs: a lease is renewed twice before it could run out."""
         return max(0.2, self.seconds / 3)
 
-    def opened(self, presence_id: int, room_id: int) -> None:
-        self.live[presence_id] = room_id
+    def opened(self, presence_id: int, room_id: int, participant_id: int) -> None:
+        self.live[presence_id] = (room_id, participant_id)
 
     async def close(self, db: Any, presence_id: int) -> bool:
         """Ends a socket's lease now; if that cannot be written, it is retried by the heartbeat. True: written."""
-        room_id = self.live.pop(presence_id, None)
-        if room_id is None:
+        where = self.live.pop(presence_id, None)
+        if where is None:
             return True
+        room_id = where[0]
         try:
             async with db.transaction() as session:
                 await rooms_actions.leave_presence(session, {presence_id: room_id})
@@ -51,7 +54,8 @@ class Leases:
     async def beat(self, db: Any) -> dict[str, int]:
         """One heartbeat: renew the open sockets' leases, write pending leaves, expire what ran out."""
         async with db.transaction() as session:
-            await rooms_actions.renew_leases(session, list(self.live), self.seconds)
+            await rooms_actions.renew_leases(session, dict(self.live), self.process, self.seconds,
+                                             self.live.__contains__)
             leaving = dict(self.leaving)
             if leaving:
                 await rooms_actions.leave_presence(session, leaving)

@@ -145,3 +145,22 @@ async def test_capacity_counts_only_live_leases(rooms_env):
     wa = await rooms_env.ws(server, ada, room)
     assert wa.welcome["type"] == "welcome"
     assert await _present_rows(rooms_env, ghost) == 0
+
+
+async def test_a_lease_lost_while_its_socket_stayed_open_is_taken_again(rooms_env):
+    """Another process expired this socket's lease (the database was away longer than a lease): the next
+    renewal takes it again and the room is told, so the member is not invisible while still connected."""
+    server = rooms_env.server(ROOMS_PRESENCE_LEASE_SECONDS="3")
+    ada, ben = await rooms_env.member(), await rooms_env.member()
+    room = await rooms_env.room_id()
+    for m in (ada, ben):
+        await rooms_env.join(server, m, room)
+    wa = await rooms_env.ws(server, ada, room)
+    ada_pid = wa.welcome["me"]["pid"]
+    wb = await rooms_env.ws(server, ben, room)
+    people = await presence_until(wb, lambda p: ada_pid in p)
+    await rooms_env.sql("DELETE FROM room_presence WHERE participant_id = :p", p=ada_pid)
+    await rooms_env.sql("SELECT pg_notify('room_events', :payload)", payload=f"{room}:0:p")
+    await presence_until(wb, lambda p: ada_pid not in p, people=people, within=5)
+    await presence_until(wb, lambda p: ada_pid in p, people=people, within=5)
+    assert await _present_rows(rooms_env, ada) == 1

@@ -227,7 +227,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings = app.state.settings
     app.state.room_process = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
     app.state.room_limits = Limits(idle_seconds=settings.rooms_idle_seconds, send_timeout=settings.rooms_send_timeout)
-    leases = app.state.room_leases = Leases(settings.rooms_presence_lease_seconds)
+    leases = app.state.room_leases = Leases(settings.rooms_presence_lease_seconds, app.state.room_process)
     if not settings.database_url:
         yield
         return

@@ -142,7 +142,7 @@ async def room_socket(websocket: WebSocket) -> None:
         except DB_ERRORS as exc:
             await _unavailable(websocket, room_id, exc)
             return
-        leases.opened(opening.presence_id, room_id)
+        leases.opened(opening.presence_id, room_id, opening.pid)
         sub.replayed(opening.last)
         await _greet(websocket, opening.texts)
         # This frame lives as long as the connection: keep nothing of the opening beyond what the session needs.

@@ -170,6 +170,7 @@ if (root) {
       entry.socket = connection.socket();
       return;
     }
+    if (!caughtUp && connection.socket()) return;  // connected, catching up: it goes once that is done
     view.showPanel("notice", (p) => { p.textContent = "Not connected right now: your message is kept and will be sent when the connection is back."; });
   }
 

@@ -46,6 +46,7 @@ class Reader:
     people: dict[int, Any] = field(default_factory=dict)
     server: Any = None  # where to resume after a close (1001, 1013, a killed worker), as room.js does
     reconnects: int = 0
+    closes: list[int | None] = field(default_factory=list)
 
     def take(self, frame: dict[str, Any]) -> None:
         self.frames.append({k: v for k, v in frame.items() if k != "items"} | {"n": len(frame.get("items", ()))})
@@ -69,8 +70,9 @@ class Reader:
         while True:
             try:
                 return json.loads(await self.ws.recv())
-            except ConnectionClosed:
+            except ConnectionClosed as closed:
                 self.reconnects += 1
+                self.closes.append(closed.rcvd.code if closed.rcvd else None)
                 await self.connect(self.server)
 
     async def read_until(self, seq: int, within: float = 30.0) -> None:
@@ -184,7 +186,7 @@ async def test_an_absence_of_any_length_loses_nothing_and_doubles_nothing(rooms_
     reader.check(truth, since)
     pages = [f for f in reader.frames if f["type"] == "history" and not f["reset"]]
     assert all(f["n"] <= protocol.CATCHUP_PAGE for f in pages)
-    assert pages[-1]["more"] is False and all(f["more"] for f in pages[:-1])
+    assert pages[-1]["more"] is False and all(f["more"] for f in pages[:-1]), (reader.closes, pages)
     assert len(pages) >= written_meanwhile // protocol.CATCHUP_PAGE
 
 

@@ -349,6 +349,12 @@ class ViewerMiddleware:
         silenced = max((t for t in (viewer.silenced_until, held.silenced_until) if t is not None), default=None)
         return replace(viewer, unread=unread, silenced_until=silenced), tuple(tags)
 
+    def _read_flash(self, raw: str) -> Any:
+        try:
+            return self.flash_signer.loads(raw)
+        except BadSignature:
+            return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope.get("path", "").startswith("/static/"):
             scope["user"] = None
@@ -362,8 +368,7 @@ class ViewerMiddleware:
             try:
                 viewer = await self._load(token, stamp)
             except DATABASE_DOWN as exc:
-                await send_unavailable(scope, send, exc)
-                return
+                return await send_unavailable(scope, send, exc)
         scope["user"] = viewer
         scope["session_token"] = token if viewer else None
         csrf = cookies.get(CSRF_COOKIE)
@@ -374,10 +379,7 @@ class ViewerMiddleware:
         CURRENT_CSRF.set(csrf)
         flash_raw = cookies.get(FLASH_COOKIE)
         if flash_raw:
-            try:
-                scope["flash"] = self.flash_signer.loads(flash_raw)
-            except BadSignature:
-                scope["flash"] = None
+            scope["flash"] = self._read_flash(flash_raw)
         stale_session = bool(token) and viewer is None
 
         async def send_wrapper(message: Message) -> None:

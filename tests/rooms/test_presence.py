@@ -164,3 +164,26 @@ async def test_a_lease_lost_while_its_socket_stayed_open_is_taken_again(rooms_en
     await presence_until(wb, lambda p: ada_pid not in p, people=people, within=5)
     await presence_until(wb, lambda p: ada_pid in p, people=people, within=5)
     assert await _present_rows(rooms_env, ada) == 1
+
+
+async def test_a_silent_disconnect_leaves_every_list_within_30_seconds(rooms_env):
+    """A client whose network vanished sends no close and answers no ping: the server's pings (every 10 s,
+    10 s to answer) find it, and the room is told."""
+    server = rooms_env.server()
+    ada, ben = await rooms_env.member(), await rooms_env.member()
+    room = await rooms_env.room_id()
+    for m in (ada, ben):
+        await rooms_env.join(server, m, room)
+    wb = await rooms_env.ws(server, ben, room)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write((f"GET /rooms/{room}/ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  f"Sec-WebSocket-Version: 13\r\nOrigin: {server.url}\r\nCookie: {ada.cookie}\r\n\r\n").encode())
+    assert b" 101 " in await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    # From here on Ada's side reads nothing and answers nothing: a phone that went into a tunnel.
+    people = await presence_until(wb, lambda p: len(p) == 2)
+    ada_pid = next(pid for pid, p in people.items() if p["label"] == ada.user.display_name)
+    started = asyncio.get_running_loop().time()
+    await presence_until(wb, lambda p: ada_pid not in p, people=people, within=30)
+    assert asyncio.get_running_loop().time() - started < 30
+    writer.transport.abort()

@@ -169,6 +169,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+        """Every setting, read once. Long because it lists each setting on its own line."""
         env = dict(_read_dotenv(dotenv if dotenv is not None else ROOT / ".env"))
         env.update(environ if environ is not None else os.environ)
         production = _bool(env.get("PRODUCTION"), False, "PRODUCTION") or env.get("APP_ENV", "").lower() == "production"

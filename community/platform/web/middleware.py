@@ -103,9 +103,10 @@ async def send_simple(send: Send, status: int, text: str, extra: list[tuple[byte
     await send({"type": f"{prefix}.response.body", "body": body})
 
 
-# A database that is away, as the session lookup meets it: refused or dropped connections, timeouts.
+# A database that is away, as the session lookup meets it: refused or dropped connections, timeouts, and a
+# connection left in a broken state by a terminated backend (asyncpg's InternalClientError).
 DATABASE_DOWN: tuple[type[BaseException], ...] = (OSError, TimeoutError, asyncpg.PostgresError,
-                                                  asyncpg.InterfaceError, DBAPIError)
+                                                  asyncpg.InterfaceError, asyncpg.InternalClientError, DBAPIError)
 RETRY_AFTER_SECONDS = 5
 
 

@@ -31,7 +31,11 @@ TARGETS: dict[str, tuple[str, float]] = {
     "ws.fanout500.p99_ms": ("<=", 100.0),
     "ws.cross500.p99_ms": ("<=", 120.0),
     "ws.idle_kib_per_conn": ("<=", 50.0),
+    "ws.catchup_10k_ms": ("<=", 2000.0),
+    "ws.resend_dupes": ("<=", 0.0),
 }
+CATCHUP_MISSED = 10_000  # a client away while this many messages were written (~17 min at 10 a second)
+RESENDS = 100            # messages each sent three times with one client_id: twice on a socket, once on another
 SETTINGS = {"messages": MESSAGES, "warmup": WARMUP, "spacing_s": SPACING_S, "server_workers": 1,
             "receiver_processes": "2 (100 clients), 4 (500 clients)", "client": "raw RFC 6455, no compression"}
 
@@ -308,6 +312,80 @@ async def _measure(sender_url: str, origin: str, cookie: str, receivers: Receive
             f"ws.{label}.p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2)}
 
 
+_BULK_SQL = """
+WITH s AS (UPDATE rooms SET last_seq = last_seq + $3 WHERE id = $1 RETURNING last_seq),
+     m AS (INSERT INTO room_messages (room_id, seq, participant_id, body_text, body_html, client_id)
+           SELECT $1, s.last_seq - $3 + g, $2, 'While you were away ' || g,
+                  '<p>While you were away, message ' || g || ': a steady night, and a word for the next shift.</p>',
+                  'bulk-' || s.last_seq || '-' || g
+             FROM s, generate_series(1, $3) g RETURNING seq)
+SELECT pg_notify('room_events', $1 || ':' || max(seq) || ':m') FROM m
+"""
+
+
+async def _catchup(url: str, ws_url: str, origin: str, cookie: str, room_id: int) -> dict[str, float]:
+    """A client that missed CATCHUP_MISSED messages reconnects: ms from the connect until its catch-up is
+    complete (every missed message received, in order). Median of three."""
+    import asyncpg
+    from websockets.asyncio.client import connect
+
+    from community.platform.db import asyncpg_args
+
+    headers = {"Origin": origin, "Cookie": cookie}
+    times = []
+    for _ in range(3):
+        async with connect(ws_url, additional_headers=headers, compression=None) as ws:
+            welcome = json.loads(await ws.recv())
+            after, pid = welcome["room"]["last_seq"], welcome["me"]["pid"]
+        conn = await asyncpg.connect(**asyncpg_args(url))
+        try:
+            await conn.execute(_BULK_SQL, room_id, pid, CATCHUP_MISSED)
+        finally:
+            await conn.close()
+        started = time.perf_counter()
+        seqs: list[int] = []
+        async with connect(f"{ws_url}?after={after}", additional_headers=headers, compression=None) as ws:
+            while True:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if frame["type"] == "history":
+                    seqs.extend(i["seq"] for i in frame["items"] if i["type"] == "message")
+                    if not frame.get("more"):
+                        break
+        times.append((time.perf_counter() - started) * 1000)
+        if seqs != list(range(after + 1, after + CATCHUP_MISSED + 1)):
+            raise RuntimeError(f"catch-up: {len(seqs)} of {CATCHUP_MISSED} messages, or out of order")
+    return {"ws.catchup_10k_ms": round(statistics.median(times), 1)}
+
+
+async def _resend_dupes(url: str, ws_url: str, origin: str, cookie: str, room_id: int) -> dict[str, float]:
+    """Each of RESENDS messages sent three times with one client_id (twice at once on one socket, once on a
+    second socket at the same moment): rows stored beyond one per client_id."""
+    import asyncpg
+    from websockets.asyncio.client import connect
+
+    from community.platform.db import asyncpg_args
+
+    headers = {"Origin": origin, "Cookie": cookie}
+    run = f"resend-{os.getpid()}-{time.monotonic_ns()}"
+    async with connect(ws_url, additional_headers=headers, compression=None) as one, \
+            connect(ws_url, additional_headers=headers, compression=None) as two:
+        for n in range(RESENDS):
+            frame = json.dumps({"type": "send", "client_id": f"{run}-{n}", "text": f"Said once, sent thrice ({n})."})
+            await asyncio.gather(one.send(frame), one.send(frame), two.send(frame))
+        for ws, expected in ((one, 2 * RESENDS), (two, RESENDS)):
+            acks = 0
+            while acks < expected:
+                raw = await asyncio.wait_for(ws.recv(), 30)
+                acks += '"type":"ack"' in raw and run in raw
+    conn = await asyncpg.connect(**asyncpg_args(url))
+    try:
+        rows = await conn.fetchval("SELECT count(*) FROM room_messages WHERE room_id = $1 AND client_id LIKE $2",
+                                   room_id, f"{run}-%")
+    finally:
+        await conn.close()
+    return {"ws.resend_dupes": float(rows - RESENDS)}
+
+
 def run(database_url: str | None = None) -> dict[str, float]:
     from community.platform.db import ensure_database, start_embedded, with_database
 
@@ -336,6 +414,8 @@ def run(database_url: str | None = None) -> dict[str, float]:
         results["ws.idle_kib_per_conn"] = round((rss_after - rss_before) / 500, 2)
         results.update(asyncio.run(_measure(ws_one, one.url, sender_cookie, receivers, "fanout500")))
         receivers.stop()
+        results.update(asyncio.run(_catchup(url, ws_one, one.url, sender_cookie, room_id)))
+        results.update(asyncio.run(_resend_dupes(url, ws_one, one.url, sender_cookie, room_id)))
         two = Server(url, var_dir)
         two.wait_ready()
         ws_two = two.url.replace("http", "ws") + f"/rooms/{room_id}/ws"

@@ -37,6 +37,8 @@ from community.platform.safety import web as safety_web
 from community.platform.web import pages
 from community.platform.web.common import SignInRequired, redirect, sign_in_url
 from community.platform.web.middleware import (
+    DATABASE_DOWN,
+    RETRY_AFTER_SECONDS,
     AccessLog,
     RequestGuard,
     SecurityHeaders,
@@ -79,7 +81,7 @@ def error_page_html(templates: Templates) -> Callable[[int, str, str], str]:
 
 TITLES = {400: "Something in the request was not right", 403: "Not allowed", 404: "Page not found",
           405: "Not allowed", 409: "Conflict", 413: "Too large", 429: "Please slow down",
-          500: "Something went wrong on our side"}
+          500: "Something went wrong on our side", 503: "Unavailable for a moment"}
 MESSAGES = {
     403: "You do not have access to this page. If you think you should, ask a moderator.",
     404: "We could not find that page. It may have been moved or removed.",
@@ -119,8 +121,17 @@ async def on_server_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 500)
 
 
+async def on_database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is away (refused, dropped, timed out): 503 with Retry-After, logged, never a 500."""
+    log.error("database unavailable (%s) request_id=%s", type(exc).__name__,
+              request.scope.get("state", {}).get("request_id", ""))
+    return _error_response(request, 503, "The site cannot reach its database just now. Please try again in a "
+                           "few seconds.", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 EXCEPTION_HANDLERS = {HTTPException: on_http_exception, ActionError: on_action_error,
-                      SignInRequired: on_sign_in_required, Exception: on_server_error}
+                      SignInRequired: on_sign_in_required, Exception: on_server_error,
+                      **{kind: on_database_unavailable for kind in DATABASE_DOWN}}
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

@@ -210,8 +210,9 @@ def server_options(settings: Settings | None = None) -> dict[str, Any]:
         ws="websockets-sansio",  # no background tasks per connection; see community/rooms/web/sockets.py
         ws_per_message_deflate=False,  # zlib state costs tens to hundreds of KiB per socket; frames are small
         ws_max_size=64 * 1024,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
+        # A client that vanished without a close (network gone) is noticed within 20 s, and its presence ends.
+        ws_ping_interval=10,
+        ws_ping_timeout=10,
         timeout_graceful_shutdown=10,
         log_config=None,
         access_log=False,

@@ -148,6 +148,9 @@ class Settings:
     # this many minutes; each process checks for escalations (and refreshes the navigation's count) this often.
     urgent_escalation_minutes: int = 15
     urgent_check_seconds: float = 10.0
+    # A presence row counts this long unless its process renews it (every third of it); expired rows are deleted
+    # and their rooms told, so a crashed process's members leave every list within about this long.
+    rooms_presence_lease_seconds: float = 20.0
     # `community serve`: proxies trusted for X-Forwarded-*, and the first admin's address.
     forwarded_allow_ips: str = ""  # none: X-Forwarded-* is ignored unless the proxy is named
     admin_email: str = "admin@community.local"
@@ -167,6 +170,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+        """Every setting, read once. Long because it lists each setting on its own line."""
         env = dict(_read_dotenv(dotenv if dotenv is not None else ROOT / ".env"))
         env.update(environ if environ is not None else os.environ)
         production = _bool(env.get("PRODUCTION"), False, "PRODUCTION") or env.get("APP_ENV", "").lower() == "production"
@@ -203,6 +207,7 @@ class Settings:
             two_admin_min_days=_int(env, "TWO_ADMIN_MIN_DAYS", 14, low=0),
             urgent_escalation_minutes=_int(env, "URGENT_ESCALATION_MINUTES", 15, low=1),
             urgent_check_seconds=_seconds(env, "URGENT_CHECK_SECONDS", 10.0),
+            rooms_presence_lease_seconds=_seconds(env, "ROOMS_PRESENCE_LEASE_SECONDS", 20.0),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip(),
             admin_email=env.get("ADMIN_EMAIL", "admin@community.local").strip() or "admin@community.local",
         )

@@ -9,11 +9,13 @@ The payload carries only "room:seq:kind"; every process's hub reads the rows its
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +33,6 @@ from community.rooms.models import Room, RoomEvent, RoomMessage, RoomParticipant
 from community.rooms.policy import MESSAGE, MESSAGES_PER_MINUTE
 
 CHANNEL = "room_events"
-PRESENCE_FRESH_SECONDS = 90
 OPEN_EARLY = timedelta(minutes=30)  # a host may open a scheduled session this long before its start
 RETENTION_CHOICES = {"keep": None, "0": 0, "1": 1, "24": 24, "72": 72, "168": 168}
 
@@ -104,7 +105,7 @@ async def list_rooms(session: AsyncSession, viewer: Viewer) -> dict[str, list[tu
     """Live now (open, or due and waiting for the host) and coming up, with how many people are present."""
     at = now()
     present = (select(RoomPresence.room_id, func.count(func.distinct(RoomPresence.participant_id)).label("n"))
-               .where(RoomPresence.seen_at > at - timedelta(seconds=PRESENCE_FRESH_SECONDS))
+               .where(RoomPresence.expires_at > at)
                .group_by(RoomPresence.room_id).subquery())
     rows = (await session.execute(
         select(Room, func.coalesce(present.c.n, 0)).outerjoin(present, present.c.room_id == Room.id)
@@ -272,30 +273,65 @@ ROOM_FULL = "This room is full right now. Please try again a little later."
 
 async def room_is_full(session: AsyncSession, room: Room, participant: RoomParticipant, viewer: Viewer) -> bool:
     """Whether this participant would be turned away: as many others are present as the room holds (its host and
-    moderators always get in). The room page and the socket both ask here, so whoever is turned away sees
-    nothing of the room: neither its transcript nor who is in it."""
+    moderators always get in). Only live leases count: a ghost (a crashed process's row, a leave that could not
+    be written) stops counting when its lease runs out. The room page and the socket both ask here, so whoever
+    is turned away sees nothing of the room: neither its transcript nor who is in it."""
     if can_moderate(viewer, room):
         return False
     count = await session.scalar(
         select(func.count(func.distinct(RoomPresence.participant_id))).where(
             RoomPresence.room_id == room.id, RoomPresence.participant_id != participant.id,
-            RoomPresence.seen_at > now() - timedelta(seconds=PRESENCE_FRESH_SECONDS)))
+            RoomPresence.expires_at > func.now()))
     return (count or 0) >= room.capacity
 
 
 async def enter_presence(session: AsyncSession, room: Room, participant: RoomParticipant, process: str,
-                         viewer: Viewer) -> int:
+                         viewer: Viewer, lease_seconds: float) -> int:
+    """A presence lease for one socket; its process renews it while the socket is open (see leases.py)."""
     if await room_is_full(session, room, participant, viewer):
         raise Forbidden(ROOM_FULL)
     presence_id = await session.scalar(insert(RoomPresence).values(
-        room_id=room.id, participant_id=participant.id, process=process).returning(RoomPresence.id))
+        room_id=room.id, participant_id=participant.id, process=process,
+        expires_at=func.now() + timedelta(seconds=lease_seconds)).returning(RoomPresence.id))
     await notify(session, room.id, 0, "p")
     return presence_id
 
 
-async def leave_presence(session: AsyncSession, room_id: int, presence_id: int) -> None:
-    await session.execute(delete(RoomPresence).where(RoomPresence.id == presence_id))
-    await notify(session, room_id, 0, "p")
+async def leave_presence(session: AsyncSession, room_ids: dict[int, int]) -> None:
+    """Ends leases ({presence id: room id}) and tells their rooms."""
+    await session.execute(delete(RoomPresence).where(RoomPresence.id.in_(list(room_ids))))
+    for room_id in sorted(set(room_ids.values())):
+        await notify(session, room_id, 0, "p")
+
+
+async def renew_leases(session: AsyncSession, live: dict[int, tuple[int, int]], process: str,
+                       lease_seconds: float, still_open: Callable[[int], bool]) -> None:
+    """Renews the leases of open sockets ({presence id: (room id, participant id)}), and only those: a leave
+    that failed is never refreshed. A lease that ran out while its socket stayed open (the database was away
+    longer than a lease, and another process expired it) is taken again, and its room told, if its socket is
+    `still_open` (a socket closing meanwhile writes its own leave; at worst its retaken lease runs out)."""
+    if not live:
+        return
+    expires = func.now() + timedelta(seconds=lease_seconds)
+    renewed = set((await session.scalars(update(RoomPresence).where(RoomPresence.id.in_(list(live))).values(
+        seen_at=func.now(), expires_at=expires).returning(RoomPresence.id))).all())
+    lost = {pid: where for pid, where in live.items() if pid not in renewed and still_open(pid)}
+    if not lost:
+        return
+    await session.execute(insert(RoomPresence).values([
+        {"id": presence_id, "room_id": room_id, "participant_id": participant_id, "process": process,
+         "expires_at": expires} for presence_id, (room_id, participant_id) in lost.items()]))
+    for room_id in sorted({room_id for room_id, _ in lost.values()}):
+        await notify(session, room_id, 0, "p")
+
+
+async def expire_leases(session: AsyncSession) -> int:
+    """Deletes every lease that ran out (a crashed process's, a leave never written) and tells those rooms."""
+    rooms = (await session.scalars(delete(RoomPresence).where(RoomPresence.expires_at <= func.now())
+                                   .returning(RoomPresence.room_id))).all()
+    for room_id in sorted(set(rooms)):
+        await notify(session, room_id, 0, "p")
+    return len(rooms)
 
 
 async def presence(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
@@ -311,6 +347,18 @@ class Posted:
     held: Any = None  # the Screening when likely identifiers wait for the writer's confirmation
     crisis: bool = False
     frame: dict[str, Any] | None = None  # the committed message's frame, when the fast path wrote it
+    duplicate: bool = False  # a resend of a message already stored: `seq` is the original's
+
+
+async def _already_sent(session: AsyncSession, room_id: int, participant_id: int, client_id: str | None) -> Posted | None:
+    """A resend of a stored message answers with the original. Called with the participant row locked (every
+    insert of this participant's messages holds that lock), so a commit that raced with this one is seen."""
+    if client_id is None:
+        return None
+    row = (await session.execute(select(RoomMessage.seq, RoomMessage.id).where(
+        RoomMessage.room_id == room_id, RoomMessage.participant_id == participant_id,
+        RoomMessage.client_id == client_id))).first()
+    return Posted(seq=row.seq, message_id=row.id, duplicate=True) if row else None
 
 
 async def _room_allows(session: AsyncSession, viewer: Viewer, room_id: int, participant_id: int,
@@ -347,9 +395,14 @@ async def post_message(session: AsyncSession, anonymity: Anonymity, viewer: View
                        body: str, *, client_id: str | None = None, confirm: bool = False,
                        per_minute: int = MESSAGES_PER_MINUTE) -> Posted:
     """The careful path: every step of the publishing pipeline, in a session. A message with likely patient
-    identifiers is not sent: it comes back `held`, for the writer to confirm or change. `per_minute`: the
-    participant's posting limit (0: none), counted from their messages of the last minute."""
+    identifiers is not sent: it comes back `held`, for the writer to confirm or change. A resend of a stored
+    client id changes nothing and answers with the original seq, whatever the room's state is now. `per_minute`:
+    the participant's posting limit (0: none), counted from their messages of the last minute."""
     at = now()
+    await session.execute(select(RoomParticipant.id).where(RoomParticipant.id == participant_id).with_for_update())
+    sent = await _already_sent(session, room_id, participant_id, client_id)
+    if sent is not None:
+        return sent
     body = publishing.check_body(MESSAGE, body)
     room, participant = await _room_allows(session, viewer, room_id, participant_id, at)
 
@@ -423,8 +476,11 @@ async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant
     if (await watched.check_watched_raw(conn, body)).matched:
         return None  # refused, or a review item to open in the same transaction: the careful path
     html = render_light(body)
-    row = await conn.fetchrow(_FAST_POST_SQL, room_id, participant_id, viewer.id, viewer.is_moderator, body, html,
-                              client_id, at, f"{room_id}:", per_minute)
+    try:
+        row = await conn.fetchrow(_FAST_POST_SQL, room_id, participant_id, viewer.id, viewer.is_moderator, body,
+                                  html, client_id, at, f"{room_id}:", per_minute)
+    except asyncpg.UniqueViolationError:
+        return None  # a resend of a stored client id (the statement wrote nothing): the careful path answers
     if row is None:
         return None
     # The frame every reader would build from these rows (see frames_from_rows): the sending process delivers it
@@ -447,13 +503,21 @@ def _message_frames(rows: Any) -> list[dict[str, Any]]:
             for seq, mid, pid, label, anon, role, html, at, client_id, deleted in rows]
 
 
+async def message_page(session: AsyncSession, room_id: int, before: int | None = None,
+                       limit: int = protocol.HISTORY_LIMIT) -> tuple[list[dict[str, Any]], bool]:
+    """The `limit` latest messages (before seq `before`, if given), oldest first, and whether there are older
+    ones: "load earlier messages" pages back to the start of what retention keeps."""
+    query = (select(*_MESSAGE_COLUMNS).join(RoomParticipant, RoomParticipant.id == RoomMessage.participant_id)
+             .where(RoomMessage.room_id == room_id, RoomMessage.deleted_at.is_(None)))
+    if before is not None:
+        query = query.where(RoomMessage.seq < before)
+    rows = (await session.execute(query.order_by(RoomMessage.seq.desc()).limit(limit + 1))).all()
+    return _message_frames(reversed(rows[:limit])), len(rows) > limit
+
+
 async def recent_messages(session: AsyncSession, room_id: int,
                           limit: int = protocol.HISTORY_LIMIT) -> list[dict[str, Any]]:
-    rows = (await session.execute(
-        select(*_MESSAGE_COLUMNS).join(RoomParticipant, RoomParticipant.id == RoomMessage.participant_id)
-        .where(RoomMessage.room_id == room_id, RoomMessage.deleted_at.is_(None))
-        .order_by(RoomMessage.seq.desc()).limit(limit))).all()
-    return _message_frames(reversed(rows))
+    return (await message_page(session, room_id, limit=limit))[0]
 
 
 # One query for everything after a seq: messages (tombstones for deleted ones) and events, in seq order, so a
@@ -472,12 +536,18 @@ SELECT e.seq, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, e.kind, e.da
 """
 EVENTS_AFTER_PG = _EVENTS_AFTER.replace(":room", "$1").replace(":after", "$2").replace(":limit", "$3")
 
-_PRESENCE = f"""
+# How many of the seqs in (after, upto] still have a row: the others were deleted under the room's retention
+# (seqs are taken inside the inserting transaction, so every committed seq had a row).
+KEPT_BETWEEN_PG = """
+SELECT (SELECT count(*) FROM room_messages WHERE room_id = $1 AND seq > $2 AND seq <= $3)
+     + (SELECT count(*) FROM room_events WHERE room_id = $1 AND seq > $2 AND seq <= $3)
+"""
+
+_PRESENCE = """
 SELECT r.id, r.label, r.anonymous, r.role
   FROM room_participants r
  WHERE r.room_id = :room AND r.removed_at IS NULL AND r.id IN (
-       SELECT participant_id FROM room_presence
-        WHERE room_id = :room AND seen_at > now() - interval '{PRESENCE_FRESH_SECONDS} seconds')
+       SELECT participant_id FROM room_presence WHERE room_id = :room AND expires_at > now())
  ORDER BY r.label
 """
 PRESENCE_PG = _PRESENCE.replace(":room", "$1")
@@ -540,10 +610,9 @@ async def purge_expired(session: AsyncSession) -> dict[str, int]:
                                       <= at)).exists()
     result = await session.execute(delete(RoomMessage).where(standing))
     purged_messages += result.rowcount or 0
-    stale = await session.execute(delete(RoomPresence).where(
-        RoomPresence.seen_at < at - timedelta(seconds=PRESENCE_FRESH_SECONDS * 2)))
+    stale = await expire_leases(session)
     return {"room sessions ended": ended, "room transcripts purged": len(due),
-            "room messages purged": purged_messages, "stale room presence": stale.rowcount or 0}
+            "room messages purged": purged_messages, "stale room presence": stale}
 
 
 def transcript_note(room: Room) -> str:

@@ -47,7 +47,7 @@ class Subscriber:
     """
 
     __slots__ = ("room_id", "items", "limit", "closed", "close_code", "close_reason", "writer", "sending_since",
-                 "_waiter")
+                 "skip_upto", "dropped_upto", "_waiter")
 
     def __init__(self, room_id: int, maxsize: int) -> None:
         self.room_id = room_id
@@ -58,18 +58,38 @@ class Subscriber:
         self.close_reason = ""
         self.writer: asyncio.Task[Any] | None = None
         self.sending_since = 0.0  # loop time when the current send began; 0 when not sending
+        # Items up to this seq are in the socket's history or catch-up: never queued. -1 while the socket's
+        # opening is being read (that seq is not known yet).
+        self.skip_upto = -1
+        self.dropped_upto = 0  # the highest seq dropped for want of room during the opening
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, item: Item) -> None:
-        if self.closed:
+        if self.closed or 0 < item[0] <= self.skip_upto:
             return
-        if len(self.items) >= self.limit:
+        if len(self.items) >= self.limit and self.skip_upto < 0:
+            # Still opening (a burst arrives while its history is read): most of these will be in the catch-up,
+            # and `replayed` finds out whether any was not. Presence frames (seq 0, a few) are kept.
+            if item[0] > 0:
+                self.dropped_upto = max(self.dropped_upto, item[0])
+                return
+        elif len(self.items) >= self.limit:
             # A client that stops reading must not hold anyone else back: it is disconnected instead.
             log.info("room %s: a subscriber's queue is full; disconnecting it", self.room_id)
             self.close(protocol.CLOSE_TRY_AGAIN, "too slow: messages were not being read")
             return
         self.items.append(item)
         self._wake()
+
+    def replayed(self, seq: int) -> None:
+        """The socket's history or catch-up covers everything up to `seq`: drop those items, now and later (a
+        client catching up on 10,000 messages while they arrive must not overflow its queue with them)."""
+        self.skip_upto = seq
+        if self.dropped_upto > seq:
+            self.close(protocol.CLOSE_TRY_AGAIN, "too slow: messages were not being read")
+            return
+        if any(0 < item[0] <= seq for item in self.items):
+            self.items = collections.deque(item for item in self.items if not 0 < item[0] <= seq)
 
     def close(self, code: int, reason: str) -> None:
         if self.closed:
@@ -97,14 +117,15 @@ class Subscriber:
 
 
 class _Room:
-    __slots__ = ("id", "subscribers", "delivered", "ready", "dirty", "task", "presence_dirty", "presence_task",
-                 "people", "fresh")
+    __slots__ = ("id", "subscribers", "delivered", "ready", "failed", "dirty", "task", "presence_dirty",
+                 "presence_task", "people", "fresh")
 
     def __init__(self, room_id: int) -> None:
         self.id = room_id
         self.subscribers: set[Subscriber] = set()
         self.delivered = 0
         self.ready = asyncio.Event()
+        self.failed = False
         self.dirty = False
         self.task: asyncio.Task[None] | None = None
         self.presence_dirty = False
@@ -221,11 +242,20 @@ class Hub:
             try:
                 async with self.db.transaction() as session:
                     room.delivered = await session.scalar(select(Room.last_seq).where(Room.id == room_id)) or 0
+            except BaseException:
+                # The database is away: forget this room (a later subscriber reads its position afresh) and
+                # wake anyone who joined meanwhile; they find the room gone and fail the same way.
+                room.failed = True
+                if self.rooms.get(room_id) is room:
+                    del self.rooms[room_id]
+                raise
             finally:
                 room.ready.set()
         else:
             room.subscribers.add(sub)
             await room.ready.wait()
+            if room.failed:
+                raise ConnectionError("the room's position could not be read")
         room.fresh.add(sub)  # its whole presence list comes with the next read, which this asks for
         self._kick_presence(room)
         return sub

@@ -85,6 +85,8 @@ class RoomMessage(Base):
     __tablename__ = "room_messages"
     __table_args__ = (
         UniqueConstraint("room_id", "seq", name="uq_room_messages_seq"),
+        # A resend of the same client id is the same message (NULLs are distinct: no id, no deduplication).
+        UniqueConstraint("room_id", "participant_id", "client_id", name="uq_room_messages_client"),
         Index("ix_room_messages_created_at", "created_at"),
     )
 
@@ -115,10 +117,13 @@ class RoomEvent(Base):
 
 
 class RoomPresence(Base):
-    """One row per open socket; a process refreshes `seen_at` for its own rows, so a crashed one's expire."""
+    """One row per open socket, as a lease: it counts only while `expires_at` is ahead. The process holding the
+    socket renews the leases of its live sockets only, so a crashed process's rows (and a leave that could not be
+    written) expire; any process deletes expired rows and tells their rooms."""
 
     __tablename__ = "room_presence"
-    __table_args__ = (Index("ix_room_presence_room_id", "room_id"),)
+    __table_args__ = (Index("ix_room_presence_room_id", "room_id"),
+                      Index("ix_room_presence_expires_at", "expires_at"))
 
     id: Mapped[int] = pk()
     room_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False)
@@ -127,3 +132,5 @@ class RoomPresence(Base):
     process: Mapped[str] = mapped_column(String(64), nullable=False)
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"),
                                               nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                 server_default=text("now() + interval '20 seconds'"))

@@ -1,5 +1,6 @@
 // Live room client, the entry point: wires the connection (room/connection.js), the view (room/render.js) and
-// the moderator controls (room/moderation.js) to the page, and keeps what the member wrote until it is sent.
+// the moderator controls (room/moderation.js) to the page, and keeps what the member wrote until the server
+// has answered for it.
 // The parts are imported with this module's own ?v= (a hash over it and its room/ folder, see
 // platform/web/templates.py), so a cached, immutable copy of an old part is never mixed with a new entry.
 const version = new URL(import.meta.url).search;
@@ -16,13 +17,27 @@ if (root) {
   const form = $("room-form");
   const textarea = $("room-text");
   const counter = $("room-count");
+  const earlier = $("room-earlier");
   const timeFormat = makeTimeFormat(root.dataset.tz || undefined);
   const state = {
     me: { pid: Number(root.dataset.pid), can_moderate: root.dataset.canModerate === "1" },
     lastSeq: Number(root.dataset.lastSeq || 0),
     roomState: {},
   };
-  const pending = new Map();      // client_id -> {text, socket}, until acknowledged or seen
+  // Exactly once: every message keeps its client_id until the server answers for it (ack, held, or a refusal).
+  // A message whose socket died is sent again, with the same id, on the next connection once its catch-up is
+  // complete; the server stores a client_id once and acks a resend with the original seq. Nothing is given
+  // back to retype unless the server says it was not sent. Kept in sessionStorage, so a reload resends too.
+  const storeKey = `room-unsent:${root.dataset.roomId}:${root.dataset.pid}`;
+  const pending = new Map();      // client_id -> {text, confirm, socket}, in the order written
+  for (const [id, p] of JSON.parse(sessionStorage.getItem(storeKey) || "[]")) pending.set(id, { ...p, socket: null });
+  const save = () => sessionStorage.setItem(storeKey, JSON.stringify(
+    [...pending].map(([id, p]) => [id, { text: p.text, confirm: p.confirm }])));
+  const forget = (clientId) => {
+    view.clearPending(clientId);
+    if (pending.delete(clientId)) save();
+  };
+  let caughtUp = false;           // this connection's history (or catch-up) has all arrived
 
   const setStatus = (kind, text) => {
     statusEl.dataset.state = kind;
@@ -37,10 +52,13 @@ if (root) {
     onFinal: (reason) => {
       form.hidden = true;
       setStatus("closed", reason ? `Live chat closed: ${reason}.` : "Live chat closed.");
+      giveBack("The live chat closed before these messages could be sent; they are back in the box.");
     },
   });
   const view = createView({ log, announcer: $("room-announcer"), stateEl: $("room-state"), people: $("room-people"),
-                            panel, template: $("room-message-template") }, state, connection.send, timeFormat);
+                            panel, template: $("room-message-template"), earlier },
+                          state, connection.send, timeFormat);
+  for (const [clientId, p] of pending) view.showPending(clientId, p.text);
   const showCount = () => { counter.textContent = `${textarea.value.length.toLocaleString()} / 2,000`; };
 
   function onFrame(frame) {
@@ -48,85 +66,118 @@ if (root) {
       case "welcome":
         state.me = frame.me;
         state.roomState = frame.room;
+        caughtUp = false;
         view.showState();
-        if (frame.people) view.applyPresence({ people: frame.people }); // older servers sent the list here
         connection.welcomed();
         form.hidden = state.roomState.state === "ended";
         setStatus("live", "Live: connected.");
         break;
-      case "history":
-        if (frame.reset) {
-          log.replaceChildren();
-          state.lastSeq = 0;
-        }
-        for (const item of frame.items) {
-          if (item.type === "message") seen(item, false); else view.applyEvent(item, false);
-        }
-        if (frame.last_seq > state.lastSeq) state.lastSeq = frame.last_seq;
-        if (frame.reset) log.scrollTop = log.scrollHeight;
-        if (!frame.reset && frame.items.length) view.announce(`${frame.items.length} update(s) while you were reconnecting.`);
-        recoverUnsent();
+      case "history": history(frame); break;
+      case "expired":
+        view.showPanel("notice", (p) => { p.textContent = frame.message; });
         break;
-      case "gap":
-        view.announce("You were away for a while: showing the most recent messages.");
-        break;
+      case "earlier": view.prependMessages(frame.items, frame.more); break;
       case "message": seen(frame, true); break;
       case "event": view.applyEvent(frame, true); break;
       case "presence": view.applyPresence(frame); break;
-      case "ack": pending.delete(frame.client_id); break;
+      case "ack": forget(frame.client_id); break;
       case "held": held(frame); break;
       case "resources": view.showResources(frame); break;
-      case "error":
-        if (frame.client_id && pending.has(frame.client_id)) {
-          if (!textarea.value) textarea.value = pending.get(frame.client_id).text;
-          pending.delete(frame.client_id);
-        }
-        view.showPanel("error", (p) => { p.textContent = frame.message; });
-        break;
+      case "error": error(frame); break;
       default: break;
     }
   }
 
+  function history(frame) {
+    if (frame.reset) {
+      log.replaceChildren();
+      for (const [clientId, p] of pending) view.showPending(clientId, p.text);
+      state.lastSeq = 0;
+      view.showEarlier(frame.earlier);
+    }
+    for (const item of frame.items) {
+      if (item.type === "message") seen(item, false); else view.applyEvent(item, false);
+    }
+    if (frame.last_seq > state.lastSeq) state.lastSeq = frame.last_seq;
+    if (frame.reset) log.scrollTop = log.scrollHeight;
+    if (frame.more) return;  // more of the catch-up follows
+    caughtUp = true;
+    if (!frame.reset) view.announce("Caught up with everything while you were away.");
+    resend();
+  }
+
   function seen(message, live) {
-    if (message.client_id) pending.delete(message.client_id); // ours, committed
+    if (message.client_id && message.pid === state.me.pid) forget(message.client_id); // ours, committed
     view.addMessage(message, live);
+  }
+
+  // What this connection has not carried yet: sent again with the same ids, in the order written.
+  function resend() {
+    const socket = connection.socket();
+    for (const [clientId, p] of pending) {
+      if (p.socket === socket) continue;
+      if (!connection.send({ type: "send", client_id: clientId, text: p.text, confirm: p.confirm })) return;
+      p.socket = socket;
+    }
+  }
+
+  function error(frame) {
+    const mine = frame.client_id && pending.has(frame.client_id);
+    if (mine && frame.code === "unavailable") {
+      // Nothing was stored: the message stays queued and goes again after the reconnect.
+      view.showPanel("notice", (p) => { p.textContent = "Not sent yet: the room is reconnecting. Your message is kept and will be sent."; });
+      return;
+    }
+    if (mine) {
+      // The server refused this message: only now is it "not sent".
+      if (!textarea.value) { textarea.value = pending.get(frame.client_id).text; showCount(); }
+      forget(frame.client_id);
+    }
+    view.showPanel("error", (p) => { p.textContent = frame.message; });
   }
 
   function held(frame) {
     const text = pending.get(frame.client_id)?.text || "";
-    pending.delete(frame.client_id);
+    forget(frame.client_id);
     view.showHeld(frame, {
       onEdit: () => { textarea.value = text; textarea.focus(); },
       onSendAnyway: () => submit(text, true),
     });
   }
 
-  // Messages written into a socket that then died, and not in the history of the new one: never committed.
-  // They go back into the box (nothing is re-sent on its own: the member decides).
-  function recoverUnsent() {
-    const lost = [...pending].filter(([, p]) => p.socket !== connection.socket());
-    if (!lost.length) return;
-    for (const [clientId] of lost) pending.delete(clientId);
-    const texts = lost.map(([, p]) => p.text);
+  // Only when the chat is closed for good: what could not be sent goes back into the box.
+  function giveBack(message) {
+    if (!pending.size) return;
+    const texts = [...pending.values()].map((p) => p.text);
+    for (const clientId of pending.keys()) view.clearPending(clientId);
+    pending.clear();
+    save();
     if (textarea.value.trim()) texts.push(textarea.value);
     textarea.value = texts.join("\n\n");
     showCount();
-    view.showPanel("error", (p) => { p.textContent = "The connection dropped before your message was sent; it is back in the box."; });
+    view.showPanel("error", (p) => { p.textContent = message; });
   }
 
   function submit(text, confirm = false) {
-    const clientId = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now() + Math.random());
-    pending.set(clientId, { text, socket: connection.socket() });
-    if (!connection.send({ type: "send", client_id: clientId, text, confirm })) {
-      pending.delete(clientId);
-      textarea.value = text;
-      view.showPanel("error", (p) => { p.textContent = "Not connected right now; your message is kept. It can be sent once the connection is back."; });
-      return;
-    }
+    const clientId = (crypto.randomUUID && crypto.randomUUID()) || `${Date.now()}-${Math.random()}`;
+    const entry = { text, confirm, socket: null };
+    pending.set(clientId, entry);
+    save();
+    view.showPending(clientId, text);
     textarea.value = "";
     counter.textContent = "0 / 2,000";
+    if (caughtUp && connection.send({ type: "send", client_id: clientId, text, confirm })) {
+      entry.socket = connection.socket();
+      return;
+    }
+    if (!caughtUp && connection.socket()) return;  // connected, catching up: it goes once that is done
+    view.showPanel("notice", (p) => { p.textContent = "Not connected right now: your message is kept and will be sent when the connection is back."; });
   }
 
+  earlier.addEventListener("click", () => {
+    const before = view.oldestShown();
+    if (before > 1) connection.send({ type: "earlier", before });
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = textarea.value.trim();

@@ -4,8 +4,10 @@ resident, who is told. While messages arrive, the resident's page does not shift
 
 import re
 
+import asyncpg
 from playwright.async_api import expect
 
+from community.platform.db import asyncpg_args
 from tests.browser.conftest import DEVICES, new_member, unique
 from tests.browser.flows import enter_room, room_message, say_in_room, schedule_room
 
@@ -62,7 +64,7 @@ async def test_live_room_reconnect_and_mute(server, new_page, device):
     cls, shifts = await resident.evaluate("[window.__cls, window.__shifts]")
     assert cls < 0.01, shifts
 
-    # The resident drops offline; the host keeps talking; the resident's own message waits in the box.
+    # The resident drops offline; the host keeps talking; the resident's own message is kept, shown as sending.
     await resident.context.set_offline(True)
     page_side, server_side = sockets[-1]
     await server_side.close(code=1001, reason="network lost")
@@ -75,11 +77,13 @@ async def test_live_room_reconnect_and_mute(server, new_page, device):
     await expect(room_message(host, missed[-1])).to_have_count(1)
     await say_in_room(resident, "Sorry, my signal is bad down here.")
     await expect(resident.locator("#room-panel")).to_contain_text("Not connected right now")
-    await expect(resident.get_by_label("Your message")).to_have_value("Sorry, my signal is bad down here.")
+    await expect(resident.locator("#room-log li.msg-pending")).to_contain_text("Sorry, my signal is bad down here.")
+    await expect(resident.get_by_label("Your message")).to_have_value("")  # nothing to retype
     for text in missed:
         await expect(room_message(resident, text)).to_have_count(0)
 
-    # Back online: the missed messages arrive, each exactly once, in order; the kept message can be sent.
+    # Back online: the missed messages arrive, each exactly once, in order; the kept message is sent by itself,
+    # once.
     await resident.context.set_offline(False)
     await expect(resident.locator("#room-connection")).to_have_attribute("data-state", "live", timeout=30_000)
     for text in missed:
@@ -88,9 +92,9 @@ async def test_live_room_reconnect_and_mute(server, new_page, device):
     assert [b for b in bodies if b.startswith("While you were away")] == missed
     seqs = await resident.locator("#room-log li.msg").evaluate_all("els => els.map((e) => e.dataset.seq)")
     assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs, key=int)
-    await resident.get_by_role("button", name="Send", exact=True).click()
     await expect(room_message(host, "my signal is bad")).to_have_count(1)
     await expect(room_message(resident, "my signal is bad")).to_have_count(1)
+    await expect(resident.locator("#room-log li.msg-pending")).to_have_count(0)
 
     # The host mutes the resident, who sees it, and cannot post until the mute ends.
     person = host.locator("#room-people li").filter(has_text=r["name"])
@@ -163,7 +167,8 @@ async def test_room_follows_the_browsers_offline_and_online_events(server, new_p
     await expect(room_message(host, missed[-1])).to_have_count(1)
     await say_in_room(resident, "Typed while offline.")
     await expect(resident.locator("#room-panel")).to_contain_text("Not connected right now")
-    await expect(resident.get_by_label("Your message")).to_have_value("Typed while offline.")
+    await expect(resident.locator("#room-log li.msg-pending")).to_contain_text("Typed while offline.")
+    await expect(resident.get_by_label("Your message")).to_have_value("")
 
     # Back: the stale socket is closed and a new one resumes after the last seq seen, at once (no backoff).
     dead["on"] = False
@@ -173,12 +178,66 @@ async def test_room_follows_the_browsers_offline_and_online_events(server, new_p
     assert len(sockets) == 2 and sockets[1]["url"].endswith(f"?after={seen}"), [s["url"] for s in sockets]
     for text in missed:
         await expect(room_message(resident, text)).to_have_count(1)
+    # What was typed offline goes by itself once the catch-up is in, with its id: once, and nothing to retype.
+    await expect(room_message(host, "Typed while offline.")).to_have_count(1)
+    await expect(room_message(resident, "Typed while offline.")).to_have_count(1)
+    await expect(resident.locator("#room-log li.msg-pending")).to_have_count(0)
     await say_in_room(host, "And after the break.")
     await expect(room_message(resident, "after the break")).to_have_count(1)
     bodies = await resident.locator("#room-log li.msg .msg-body").all_inner_texts()
-    assert bodies[-5:] == ["First, how is everyone sleeping?", *missed, "And after the break."]
+    assert bodies[-6:] == ["First, how is everyone sleeping?", *missed, "Typed while offline.", "And after the break."]
     seqs = await resident.locator("#room-log li.msg").evaluate_all("els => els.map((e) => Number(e.dataset.seq))")
     assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)
-    await resident.get_by_role("button", name="Send", exact=True).click()
-    await expect(room_message(host, "Typed while offline.")).to_have_count(1)
-    await expect(room_message(resident, "Typed while offline.")).to_have_count(1)
+
+
+async def test_a_message_committed_after_the_reconnect_is_neither_returned_nor_doubled(server, new_page):
+    """The old socket's send commits after the new socket read its history (a slow commit holds the room row for
+    2 s). The page must not say "not sent" or put the text back in the box: it resends the same client_id, the
+    server answers with the original seq, and the message shows once, in both browsers."""
+    host, _ = await new_member(new_page, server, "attending", "Noor", **DEVICES["desktop"])
+    room_url = await schedule_room(host, server, f"Handover {unique('room')}")
+    await enter_room(host, room_url)
+    resident, _ = await new_member(new_page, server, "resident", "Teo", **DEVICES["desktop"])
+    sockets = []
+
+    def through(ws):
+        sockets.append((ws, ws.connect_to_server()))
+
+    await resident.route_web_socket(re.compile(r"/rooms/\d+/ws"), through)
+    await enter_room(resident, room_url)
+    await say_in_room(host, "Before the slow commit.")
+    await expect(room_message(resident, "Before the slow commit.")).to_have_count(1)
+    room_id = int(room_url.rstrip("/").rsplit("/", 1)[1])
+    blocker = await asyncpg.connect(**asyncpg_args(server.database_url))
+    try:
+        tx = blocker.transaction()
+        await tx.start()
+        await blocker.execute("SELECT 1 FROM rooms WHERE id = $1 FOR NO KEY UPDATE", room_id)
+        await say_in_room(resident, "Sent just as the line dropped.")
+        await resident.wait_for_timeout(300)  # the send is in the server, waiting for the room row
+        page_side, server_side = sockets[-1]
+        await page_side.close(code=1001, reason="network lost")  # the page's socket dies, the server's lives on
+        await expect(resident.locator("#room-connection")).to_have_attribute("data-state", "live", timeout=15_000)
+        assert len(sockets) == 2
+        await resident.wait_for_timeout(1_500)
+        await tx.rollback()
+    finally:
+        await blocker.close()
+    await expect(room_message(host, "Sent just as the line dropped.")).to_have_count(1)
+    await expect(room_message(resident, "Sent just as the line dropped.")).to_have_count(1)
+    await expect(resident.locator("#room-log li.msg-pending")).to_have_count(0)
+    await expect(resident.get_by_label("Your message")).to_have_value("")
+    await expect(resident.locator("#room-panel")).not_to_contain_text("not sent")
+    await resident.wait_for_timeout(500)
+    await expect(room_message(resident, "Sent just as the line dropped.")).to_have_count(1)
+    stored = await _count(server.database_url, room_id, "Sent just as the line dropped.")
+    assert stored == 1
+
+
+async def _count(url: str, room_id: int, text: str) -> int:
+    conn = await asyncpg.connect(**asyncpg_args(url))
+    try:
+        return await conn.fetchval("SELECT count(*) FROM room_messages WHERE room_id = $1 AND body_text = $2",
+                                   room_id, text)
+    finally:
+        await conn.close()

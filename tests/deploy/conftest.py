@@ -20,6 +20,10 @@ from community.platform.db import asyncpg_args
 from community.settings import ROOT
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+# The upstream server parameters as production has them (max_fails, fail_timeout), for pages and for sockets:
+# one source, no drift.
+SERVER_PARAMETERS, SOCKET_SERVER_PARAMETERS = re.findall(r"^\s*server app:8000 ([^;]*);",
+                                                         (ROOT / "deploy" / "nginx.conf").read_text(), re.MULTILINE)
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx")
 
 
@@ -33,7 +37,8 @@ def find_nginx() -> str | None:
 def render_nginx_conf(prefix: Path, listen_port: int, upstream_ports: Sequence[int], *,
                       debug_headers: bool = True, static_root: Path = ROOT / "static") -> str:
     """deploy/nginx.conf.template -> a configuration that runs unprivileged on 127.0.0.1 under `prefix`."""
-    servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in upstream_ports)
+    servers = "\n".join(f"        server 127.0.0.1:{port} {SERVER_PARAMETERS};" for port in upstream_ports)
+    socket_servers = "\n".join(f"        server 127.0.0.1:{port} {SOCKET_SERVER_PARAMETERS};" for port in upstream_ports)
     mime = next((p for p in ("/etc/nginx/mime.types", "/usr/local/nginx/conf/mime.types") if os.path.exists(p)),
                 None)
     values = {
@@ -42,6 +47,7 @@ def render_nginx_conf(prefix: Path, listen_port: int, upstream_ports: Sequence[i
         "PREFIX": str(prefix),
         "LISTEN": f"127.0.0.1:{listen_port}",
         "UPSTREAM_SERVERS": servers,
+        "UPSTREAM_SOCKET_SERVERS": socket_servers,
         "STATIC_ROOT": str(static_root).rstrip("/") + "/",
         "MIME_TYPES": mime or str(prefix / "mime.types"),
         "DEBUG_HEADERS": "add_header X-Upstream $upstream_addr always;" if debug_headers else "",

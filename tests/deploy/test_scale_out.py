@@ -3,6 +3,8 @@ deploy/nginx.conf.template. A member's session and writes cross processes; a sto
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -202,5 +204,31 @@ async def test_room_messages_cross_processes_and_survive_a_stopped_process(clust
                 received.extend(_seqs(json.loads(await wa2.recv())))
         mine = [s for s in received if s >= sent[0]]
         assert mine == sent, f"lost or duplicated: sent {sent}, received {mine}"
+    finally:
+        await env.close()
+
+
+async def test_new_sockets_spread_back_over_a_restarted_process(cluster, live_database, live_server_factory):
+    """A process restarts: its sockets move to the survivor, and once it is back, least_conn sends new sockets to
+    it (it holds the fewest) instead of piling them on the survivor."""
+    from tests.rooms.conftest import RoomsEnv
+
+    edge, first, second = cluster
+    env = RoomsEnv(live_database, live_server_factory)
+    try:
+        members = [await env.member() for _ in range(4)]
+        room = await env.room_id()
+        for member in members:
+            await env.join(edge, member, room)
+        await asyncio.gather(*(env.ws(edge, members[n % 4], room) for n in range(10)))
+        first.stop()  # SIGTERM: its sockets are told 1001 and reconnect through nginx, to the survivor
+        moved = [await env.ws(edge, members[n % 4], room) for n in range(5)]
+        assert {ws.response.headers["X-Upstream"].split(", ")[-1] for ws in moved} == {f"127.0.0.1:{second.port}"}
+        restarted = live_server_factory(live_database, port=first.port, extra_env={"BASE_URL": edge.url})
+        await asyncio.sleep(2.5)  # fail_timeout: nginx tries a process it marked failed again after this long
+        fresh = [await env.ws(edge, members[n % 4], room) for n in range(20)]
+        landed = [ws.response.headers["X-Upstream"].split(", ")[-1] for ws in fresh]
+        on_restarted = landed.count(f"127.0.0.1:{restarted.port}")
+        assert on_restarted >= 10, f"{on_restarted} of 20 new sockets on the restarted process: {landed}"
     finally:
         await env.close()

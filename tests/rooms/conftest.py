@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import select, text
@@ -17,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from community.platform.accounts.models import Session
 from community.platform.accounts.security import new_token, token_hash
-from community.platform.db import Database
+from community.platform.db import Database, asyncpg_args
 from community.rooms.models import Room
 from tests.conftest import create_member
 
@@ -170,6 +171,29 @@ class RoomsEnv:
         for ws in self.sockets:
             ws.transport.abort()
         await self.db.dispose()
+
+
+class Outage:
+    """One database's outage: new connections refused, open ones terminated; then allowed again."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = url.rsplit("/", 1)[1].split("?")[0]
+
+    async def _admin(self, *statements: str) -> None:
+        conn = await asyncpg.connect(**{**asyncpg_args(self.url), "database": "postgres"})
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    async def begin(self) -> None:
+        await self._admin(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false',
+                          f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'")
+
+    async def end(self) -> None:
+        await self._admin(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
 
 
 @pytest.fixture

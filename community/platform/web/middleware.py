@@ -12,7 +12,9 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
+import asyncpg
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +30,7 @@ from community.platform.web.viewer_cache import ViewerCache
 from community.settings import Settings
 
 access_log = logging.getLogger("community.access")
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "session"
 CSRF_COOKIE = "csrf"
@@ -94,12 +97,36 @@ def origin_allowed(scope: Scope, settings: Settings) -> bool:
     return origin in (settings.origin, request_origin(scope))
 
 
-async def send_simple(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_simple(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None,
+                      prefix: str = "http") -> None:
     body = text.encode()
-    await send({"type": "http.response.start", "status": status,
+    await send({"type": f"{prefix}.response.start", "status": status,
                 "headers": [(b"content-type", b"text/html; charset=utf-8"),
                             (b"content-length", str(len(body)).encode())] + (extra or [])})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": f"{prefix}.response.body", "body": body})
+
+
+# A database that is away, as the session lookup meets it: refused or dropped connections, timeouts, and a
+# connection left in a broken state by a terminated backend (asyncpg's InternalClientError).
+DATABASE_DOWN: tuple[type[BaseException], ...] = (OSError, TimeoutError, asyncpg.PostgresError,
+                                                  asyncpg.InterfaceError, asyncpg.InternalClientError, DBAPIError)
+RETRY_AFTER_SECONDS = 5
+
+
+async def send_unavailable(scope: Scope, send: Send, exc: BaseException) -> None:
+    """503 with Retry-After, never 500, when the session cannot be looked up; a socket's handshake gets the same
+    answer (through the denial-response extension where the server has it, else a 1013 close)."""
+    log.error("database unavailable for %s %s (%s) request_id=%s", scope["type"], scope.get("path", ""),
+              type(exc).__name__, scope.get("state", {}).get("request_id", ""))
+    text = "<!doctype html><title>Unavailable</title><p>The site cannot reach its database just now. " \
+           "Please try again in a few seconds.</p>"
+    extra = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode()), (b"cache-control", b"no-store")]
+    if scope["type"] == "http":
+        await send_simple(send, 503, text, extra)
+    elif "websocket.http.response" in scope.get("extensions", {}):
+        await send_simple(send, 503, text, extra, prefix="websocket.http")
+    else:
+        await send({"type": "websocket.close", "code": 1013, "reason": "database unavailable: try again"})
 
 
 class AccessLog:
@@ -356,6 +383,12 @@ class ViewerMiddleware:
         silenced = max((t for t in (viewer.silenced_until, held.silenced_until) if t is not None), default=None)
         return replace(viewer, unread=unread, silenced_until=silenced), tuple(tags)
 
+    def _read_flash(self, raw: str) -> Any:
+        try:
+            return self.flash_signer.loads(raw)
+        except BadSignature:
+            return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope.get("path", "").startswith("/static/"):
             scope["user"] = None
@@ -366,7 +399,10 @@ class ViewerMiddleware:
         token = cookies.get(SESSION_COOKIE)
         stamp = cookies.get(STAMP_COOKIE, "")
         if token and len(token) < 200:
-            viewer = await self._load(token, stamp)
+            try:
+                viewer = await self._load(token, stamp)
+            except DATABASE_DOWN as exc:
+                return await send_unavailable(scope, send, exc)
         scope["user"] = viewer
         scope["session_token"] = token if viewer else None
         csrf = cookies.get(CSRF_COOKIE)
@@ -377,10 +413,7 @@ class ViewerMiddleware:
         CURRENT_CSRF.set(csrf)
         flash_raw = cookies.get(FLASH_COOKIE)
         if flash_raw:
-            try:
-                scope["flash"] = self.flash_signer.loads(flash_raw)
-            except BadSignature:
-                scope["flash"] = None
+            scope["flash"] = self._read_flash(flash_raw)
         stale_session = bool(token) and viewer is None
 
         async def send_wrapper(message: Message) -> None:

@@ -6,7 +6,6 @@ The module-level `lifespan` starts this process's realtime hub, the retention jo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -17,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +29,7 @@ from community.platform.web.templates import render
 from community.rooms import actions as rooms_actions
 from community.rooms import moderation as room_moderation
 from community.rooms.hub import Hub
+from community.rooms.leases import Leases
 from community.rooms.models import RoomPresence
 from community.rooms.web.sockets import Limits, room_socket
 
@@ -95,9 +95,9 @@ async def room_page(request: Request) -> Response:
             raise Forbidden("You were removed from this session and cannot rejoin it.")
         if participant is not None and await rooms_actions.room_is_full(session, room, participant, viewer):
             raise Forbidden(rooms_actions.ROOM_FULL)
-        messages = await rooms_actions.recent_messages(session, room_id) if participant else []
+        messages, earlier = await rooms_actions.message_page(session, room_id) if participant else ([], False)
         people = await rooms_actions.presence(session, room_id) if participant else []
-    context = {"room": room, "participant": participant, "messages": messages, "people": people,
+    context = {"room": room, "participant": participant, "messages": messages, "people": people, "earlier": earlier,
                "can_moderate": rooms_actions.can_moderate(viewer, room),
                "transcript_note": rooms_actions.transcript_note(room),
                "may_be_anonymous": viewer.role == "resident" and room.allow_anonymous}
@@ -182,14 +182,15 @@ async def _purge_loop(app: Starlette, interval: float) -> None:
             log.warning("rooms retention failed: %s", type(exc).__name__)
 
 
-async def _heartbeat_loop(app: Starlette, interval: float) -> None:
-    """Keeps this process's presence rows fresh; a crashed process's rows expire on their own."""
+async def _heartbeat_loop(app: Starlette, leases: Leases) -> None:
+    """Renews this process's open sockets' presence leases, writes leaves that failed, and expires every lease
+    that ran out (a crashed process's), telling those rooms."""
     while True:
-        await asyncio.sleep(interval)
-        with contextlib.suppress(Exception):
-            async with app.state.db.transaction() as session:
-                await session.execute(update(RoomPresence).where(RoomPresence.process == app.state.room_process)
-                                      .values(seen_at=rooms_actions.now()))
+        await asyncio.sleep(leases.period)
+        try:
+            await leases.beat(app.state.db)
+        except Exception as exc:  # noqa: BLE001  (the database is away: the next beat tries again)
+            log.warning("rooms presence heartbeat failed: %s", type(exc).__name__)
 
 
 def _on_shutdown_signal(hub: Hub) -> Callable[[], None]:
@@ -227,6 +228,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.room_process = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
     app.state.room_limits = Limits(idle_seconds=settings.rooms_idle_seconds, send_timeout=settings.rooms_send_timeout,
                                    messages_per_minute=settings.room_messages_per_minute)
+    leases = app.state.room_leases = Leases(settings.rooms_presence_lease_seconds, app.state.room_process)
     if not settings.database_url:
         yield
         return
@@ -236,7 +238,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.room_hub = hub
     restore = _on_shutdown_signal(hub)
     tasks = [asyncio.create_task(_purge_loop(app, settings.rooms_purge_seconds)),
-             asyncio.create_task(_heartbeat_loop(app, 30))]
+             asyncio.create_task(_heartbeat_loop(app, leases))]
     try:
         yield
     finally:
@@ -245,10 +247,13 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         await hub.stop()
-        with contextlib.suppress(Exception):
+        try:  # leases this process still holds; if this cannot be written, they run out on their own
             async with app.state.db.transaction() as session:
                 rooms = (await session.scalars(delete(RoomPresence).where(
                     RoomPresence.process == app.state.room_process).returning(RoomPresence.room_id))).all()
                 for room_id in set(rooms):
                     await rooms_actions.notify(session, room_id, 0, "p")
+        except Exception as exc:  # noqa: BLE001
+            log.warning("rooms: could not end this process's presence leases at shutdown (%s); they expire",
+                        type(exc).__name__)
 

@@ -14,9 +14,11 @@ export function makeTimeFormat(timeZone) {
   }
 }
 
+const MAX_SHOWN = 1000;  // messages kept on the page; older ones come back with "Load earlier messages"
+
 // `el`: the page's elements; `state`: {me, lastSeq, roomState}, shared with the entry module; `send`: a frame out.
 export function createView(el, state, send, timeFormat) {
-  const { log, announcer, stateEl, people, panel, template } = el;
+  const { log, announcer, stateEl, people, panel, template, earlier } = el;
   const nearBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 80;
 
   const announce = (text) => {
@@ -48,14 +50,52 @@ export function createView(el, state, send, timeFormat) {
     if (m.deleted) return;
     document.getElementById("room-empty")?.remove();
     const stick = nearBottom();
-    log.append(renderMessage(m));
-    while (log.childElementCount > 300) log.firstElementChild.remove();
+    log.insertBefore(renderMessage(m), log.querySelector("li.msg-pending")); // own unsent ones stay last
+    // A long catch-up keeps the page light: the oldest leave the page, and "Load earlier messages" brings
+    // them back from the server.
+    if (log.childElementCount > MAX_SHOWN) {
+      while (log.childElementCount > MAX_SHOWN) log.firstElementChild.remove();
+      showEarlier(true);
+    }
     if (stick || m.pid === state.me.pid) log.scrollTop = log.scrollHeight;
     if (live && m.pid !== state.me.pid) {
       const body = document.createElement("div");
       body.innerHTML = m.html;
       announce(`${m.author}: ${body.textContent}`);
     }
+  }
+
+  const showEarlier = (more) => { earlier.hidden = !more; };
+  const oldestShown = () => Number(log.querySelector("li.msg[data-seq]")?.dataset.seq || 0);
+
+  // The member's own message, kept until the server answers for it: shown as "Sending…", never lost.
+  function showPending(clientId, text) {
+    if (document.getElementById(`pending-${clientId}`)) return;
+    const li = template.content.firstElementChild.cloneNode(true);
+    li.id = `pending-${clientId}`;
+    li.classList.add("msg-mine", "msg-pending");
+    li.querySelector(".msg-author").textContent = "You";
+    li.querySelector(".msg-time").textContent = "Sending…";
+    li.querySelector(".msg-body").textContent = text;
+    document.getElementById("room-empty")?.remove();
+    log.append(li);
+    log.scrollTop = log.scrollHeight;
+  }
+  const clearPending = (clientId) => document.getElementById(`pending-${clientId}`)?.remove();
+
+  // An `earlier` page (oldest first) goes above what is shown, keeping the reader's place.
+  function prependMessages(items, more) {
+    const height = log.scrollHeight;
+    const first = log.querySelector("li.msg[data-seq]") || log.querySelector("li.msg-pending");
+    const fragment = document.createDocumentFragment();
+    for (const m of items) {
+      if (m.deleted || document.getElementById(`m${m.seq}`) || (first && m.seq >= Number(first.dataset.seq))) continue;
+      fragment.append(renderMessage(m));
+    }
+    if (fragment.childElementCount) document.getElementById("room-empty")?.remove();
+    log.insertBefore(fragment, first);
+    log.scrollTop += log.scrollHeight - height;
+    showEarlier(more);
   }
 
   function showState() {
@@ -181,5 +221,6 @@ export function createView(el, state, send, timeFormat) {
     });
   }
 
-  return { announce, addMessage, applyEvent, applyPresence, showState, showPanel, showHeld, showResources };
+  return { announce, addMessage, prependMessages, showEarlier, oldestShown, showPending, clearPending, applyEvent,
+           applyPresence, showState, showPanel, showHeld, showResources };
 }

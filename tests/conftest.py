@@ -267,7 +267,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port),
                "SECRET_KEY": "live-secret-key-" + "s" * 40, "ANON_KEY": "live-anon-key-" + "a" * 40,
-               "BASE_URL": f"http://127.0.0.1:{port}", "VAR_DIR": str(var_dir), "LOG_JSON": "1"}
+               "BASE_URL": f"http://127.0.0.1:{port}", "VAR_DIR": str(var_dir), "LOG_JSON": "1",
+               # Each server's own mail catcher (no SMTP_URL): parallel runs never share a port.
+               "MAIL_CATCHER_PORT": str(free_port())}
         env.update(extra_env or {})
         self.log_path = var_dir / f"server-{port}.log"
         self._log = open(self.log_path, "wb")

@@ -94,6 +94,7 @@ END $$""")
         sa.Column("immediate_through", sa.BigInteger(), nullable=False),
         sa.Column("daily_through", sa.BigInteger(), nullable=False),
         sa.Column("weekly_through", sa.BigInteger(), nullable=False),
+        sa.Column("tag_through", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("daily_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("weekly_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_mail_digest_state_user_id_users"),

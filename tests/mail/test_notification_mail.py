@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
 from community.platform.mail import digests, preferences
 from community.platform.mail.models import MailDigestState, OutboxMessage
@@ -100,7 +101,10 @@ async def test_replies_in_one_thread_are_one_digest_line(db, settings, member_fa
 
 async def test_anonymous_writing_is_never_mailed_at_once_and_never_named(db, settings, member_factory):
     writer = await member_factory(email="writer@example.org")
-    tag = Anonymity(settings.anon_key).tag(writer.id)
+    anonymity = Anonymity(settings.anon_key)
+    tag = anonymity.tag(writer.id, "reflection:77")  # the scope of one anonymous piece, in the writer's keyring
+    async with db.transaction() as session:
+        await scopes.enrol(session, anonymity, writer.id, tag)
     await start(db, settings)
     async with db.transaction() as session:
         await preferences.save(session, writer.id, {"replies": "immediately", "outcomes": "immediately"})

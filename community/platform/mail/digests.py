@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.db import Database
@@ -42,31 +43,43 @@ DELAY = timedelta(minutes=5)
 DAY, WEEK = timedelta(days=1), timedelta(days=7)
 
 INIT_SQL = text("""
-INSERT INTO mail_digest_state (user_id, immediate_through, daily_through, weekly_through, daily_at, weekly_at)
-SELECT u.id, m.top, m.top, m.top, :now, :now
-  FROM users u CROSS JOIN (SELECT coalesce(max(id), 0) AS top FROM notifications) m
+INSERT INTO mail_digest_state (user_id, immediate_through, daily_through, weekly_through, tag_through, daily_at,
+                               weekly_at)
+SELECT u.id, m.top, m.top, m.top, m.tag_top, :now, :now
+  FROM users u CROSS JOIN (SELECT coalesce(max(id) FILTER (WHERE user_id IS NOT NULL), 0) AS top,
+                                  coalesce(max(id) FILTER (WHERE recipient_tag IS NOT NULL), 0) AS tag_top
+                             FROM notifications) m
  WHERE u.deleted_at IS NULL
 ON CONFLICT (user_id) DO NOTHING""")
 
-# Unread notifications each member may see, newer than the oldest of their cursors, with what they are about
-# (the thread, or the reflection a reply is on) for grouping. rcpt: (member id, their sealed tag).
+# Unread notifications each member may see, newer than their cursors, with what they are about (the thread, or
+# the reflection a reply is on) for grouping. Signed rows are compared with the member's cursors; tag rows (a
+# sequence of their own) with `tag_through`, the newest tag row at the member's last digest: a number every member
+# digested at that moment shares. pairs: (member id, one of their keyring slots), only for members whose digest is
+# due (tag rows are only ever in digests).
 NOTES_SQL = text("""
-WITH rcpt(uid, tag) AS (SELECT * FROM unnest(CAST(:uids AS bigint[]), CAST(:tags AS text[])))
+WITH pairs(uid, slot) AS (SELECT * FROM unnest(CAST(:pair_uids AS bigint[]), CAST(:pair_slots AS text[]))),
+     rcpt AS (SELECT m.uid, coalesce(array_agg(a.tag) FILTER (WHERE a.tag IS NOT NULL), '{}'::text[]) AS tags
+                FROM unnest(CAST(:uids AS bigint[])) AS m(uid)
+                LEFT JOIN pairs p ON p.uid = m.uid LEFT JOIN anon_scopes a ON a.slot = p.slot
+               GROUP BY m.uid)
 SELECT rcpt.uid, n.id, n.kind, n.text, n.url, n.recipient_tag IS NOT NULL AS anonymous,
        t.id AS thread_id, t.title AS thread_title, x.reflection_id, rf.title AS reflection_title
   FROM rcpt
   JOIN users u ON u.id = rcpt.uid
   JOIN mail_digest_state s ON s.user_id = rcpt.uid
-  JOIN notifications n ON (n.user_id = rcpt.uid OR n.recipient_tag = rcpt.tag)
+  JOIN notifications n ON (n.user_id = rcpt.uid OR n.recipient_tag = ANY(rcpt.tags))
   LEFT JOIN posts p ON n.target_kind = 'post' AND p.id = n.target_id
   LEFT JOIN threads t ON t.id = p.thread_id
   LEFT JOIN reflection_replies x ON n.target_kind = 'reflection_reply' AND x.id = n.target_id
   LEFT JOIN reflections rf ON rf.id = x.reflection_id AND rf.visibility = 'named'
- WHERE n.read_at IS NULL AND (n.user_id IS NOT NULL OR n.id > u.anon_read_upto)  -- "mark all read" for tag rows
-   AND n.created_at <= :cutoff
-   AND n.id > least(s.immediate_through, s.daily_through, s.weekly_through)
-   AND """ + target_visible_sql("n", "u.id", "rcpt.tag", "u.role IN ('moderator', 'admin')") + """
+ WHERE n.read_at IS NULL AND n.created_at <= :cutoff
+   AND ((n.user_id IS NOT NULL AND n.id > least(s.immediate_through, s.daily_through, s.weekly_through))
+        OR (n.recipient_tag IS NOT NULL AND n.id > greatest(s.tag_through, u.anon_read_upto)))
+   AND """ + target_visible_sql("n", "u.id", "rcpt.tags", "u.role IN ('moderator', 'admin')") + """
  ORDER BY n.id""")
+TOPS_SQL = text("""SELECT coalesce(max(id) FILTER (WHERE user_id IS NOT NULL AND created_at <= :cutoff), 0),
+                          coalesce(max(id) FILTER (WHERE recipient_tag IS NOT NULL), 0) FROM notifications""")
 
 
 @dataclass
@@ -123,9 +136,11 @@ async def _members(session: AsyncSession, anonymity: Anonymity, now: datetime) -
     choices = await preferences.for_members(session, [r[0] for r in rows])
     members = {uid: Member(uid, email, name, state, choices[uid]) for uid, email, name, state in rows}
     if members:
-        ids = list(members)
-        result = await session.execute(NOTES_SQL, {"uids": ids, "tags": [anonymity.tag(i) for i in ids],
-                                                   "cutoff": now - DELAY})
+        due = [m.id for m in members.values() if m.state.daily_at <= now - DAY or m.state.weekly_at <= now - WEEK]
+        slots = {uid: scopes.viewer_slots(anonymity, uid, 0) for uid in due}
+        result = await session.execute(NOTES_SQL, {
+            "uids": list(members), "pair_uids": [uid for uid in due for _ in slots[uid]],
+            "pair_slots": [slot for uid in due for slot in slots[uid]], "cutoff": now - DELAY})
         for row in result:
             members[row.uid].notes.append(_note(row))
     return members
@@ -150,6 +165,7 @@ def immediate_mails(member: Member, outbox_link: Any) -> list[Mail]:
 
 
 def digest_mail(member: Member, frequency: str, through: int, outbox_link: Any) -> Mail | None:
+    """(`through` bounds signed rows; tag rows were already bounded by tag_through in NOTES_SQL.)"""
     """One digest of what is unread, grouped by thread and reflection; anonymous writing's chosen "immediately"
     is delivered here (daily) instead."""
     wanted = {frequency} | ({"immediately"} if frequency == "daily" else set())
@@ -158,7 +174,8 @@ def digest_mail(member: Member, frequency: str, through: int, outbox_link: Any) 
     for note in member.notes:
         kind = _mail_kind(note)
         choice = member.choices.get(kind or "", "off")
-        if note.id <= through or not kind or choice not in wanted or (choice == "immediately" and not note.anonymous):
+        if (not note.anonymous and note.id <= through) or not kind or choice not in wanted \
+                or (choice == "immediately" and not note.anonymous):
             continue
         groups.setdefault(note.group, []).append(note)
         kinds.add(kind)
@@ -188,8 +205,7 @@ async def run(session: AsyncSession, outbox: Outbox, anonymity: Anonymity, setti
               now: datetime) -> dict[str, int]:
     """One pass for every member, in the caller's transaction: mails are queued, cursors moved, together."""
     links = Links(settings)
-    top = await session.scalar(text("SELECT coalesce(max(id), 0) FROM notifications WHERE created_at <= :cutoff"),
-                               {"cutoff": now - DELAY}) or 0
+    top, tag_top = (await session.execute(TOPS_SQL, {"cutoff": now - DELAY})).one()
     mails: list[Mail] = []
     cursors: list[dict[str, Any]] = []
     counts = {"immediate": 0, "daily": 0, "weekly": 0}
@@ -197,7 +213,8 @@ async def run(session: AsyncSession, outbox: Outbox, anonymity: Anonymity, setti
         state = member.state
         values: dict[str, Any] = {"user_id": member.id, "immediate_through": max(top, state.immediate_through),
                                   "daily_through": state.daily_through, "daily_at": state.daily_at,
-                                  "weekly_through": state.weekly_through, "weekly_at": state.weekly_at}
+                                  "weekly_through": state.weekly_through, "weekly_at": state.weekly_at,
+                                  "tag_through": state.tag_through}
         found = immediate_mails(member, links)
         counts["immediate"] += len(found)
         mails += found
@@ -207,7 +224,8 @@ async def run(session: AsyncSession, outbox: Outbox, anonymity: Anonymity, setti
                 if digest is not None:
                     mails.append(digest)
                     counts[frequency] += 1
-                values |= {f"{frequency}_through": max(top, values[f"{frequency}_through"]), f"{frequency}_at": now}
+                values |= {f"{frequency}_through": max(top, values[f"{frequency}_through"]), f"{frequency}_at": now,
+                           "tag_through": max(tag_top, values["tag_through"])}
         cursors.append(values)
     if cursors:  # one statement for every member's cursors
         await session.execute(update(MailDigestState), cursors)

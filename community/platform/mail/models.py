@@ -75,5 +75,7 @@ class MailDigestState(Base):
     immediate_through: Mapped[int] = mapped_column(BigInteger, nullable=False)
     daily_through: Mapped[int] = mapped_column(BigInteger, nullable=False)
     weekly_through: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Tag-addressed rows have their own id sequence: the newest of them at the last digest (not per member).
+    tag_through: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     daily_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     weekly_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -22,7 +22,7 @@ from typing import Any
 
 from bench import http_bench
 
-OTHER_MODULES = ["bench.safety_bench", "bench.ws_bench"]
+OTHER_MODULES = ["bench.safety_bench", "bench.ws_bench", "bench.mail_bench"]
 
 TARGETS: dict[str, tuple[str, float]] = {
     "http.thread.ratio_b1": (">=", 0.5),
@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, help="server worker processes (default 1: per-process numbers)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds, medians taken (default 2)")
     parser.add_argument("--only", nargs="*", metavar="NAME",
-                        help="modules to run: http, db, safety, ws (default: all)")
+                        help="modules to run: http, db, safety, ws, mail (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the bench_* databases afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
@@ -88,7 +88,7 @@ def print_table(results: dict[str, float], targets: dict[str, tuple[str, float]]
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    only = set(args.only or ["http", "db", "safety", "ws"])
+    only = set(args.only or ["http", "db", "safety", "ws", "mail"])
     results: dict[str, float] = {}
     targets = dict(TARGETS)
     notes: list[str] = []

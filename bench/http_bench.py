@@ -114,7 +114,9 @@ def start_app(database_url: str, options: Options, name: str = "app") -> Server:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port),
            "SECRET_KEY": SECRET_KEY, "ANON_KEY": ANON_KEY, "BASE_URL": f"http://127.0.0.1:{port}",
-           "VAR_DIR": str(BENCH_DIR / "var"), "LOG_JSON": "1", "PRODUCTION": "1", "POSTS_PER_MINUTE": "1000000"}
+           "VAR_DIR": str(BENCH_DIR / "var"), "LOG_JSON": "1", "PRODUCTION": "1", "POSTS_PER_MINUTE": "1000000",
+           # Production needs a mail server; nothing is mailed during the benchmark, so nothing listens there.
+           "SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "MAIL_FROM": "Bench <bench@localhost>"}
     server = Server(name, [sys.executable, "-m", "community.cli", "serve", "--no-bootstrap",
                             "--workers", str(options.workers)], env, port)
     server.wait_ready()

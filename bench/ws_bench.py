@@ -59,7 +59,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(self.port),
                "SECRET_KEY": SECRET_KEY, "ANON_KEY": ANON_KEY, "BASE_URL": self.url, "VAR_DIR": str(var_dir),
-               "LOG_JSON": "1", "ROOMS_QUEUE_SIZE": "1024", "ROOM_MESSAGES_PER_MINUTE": "0"}  # floods on purpose
+               "LOG_JSON": "1", "ROOMS_QUEUE_SIZE": "1024", "ROOM_MESSAGES_PER_MINUTE": "0",  # floods on purpose
+               "MAIL_CATCHER_PORT": str(_free_port())}
         self.log = open(var_dir / f"bench-server-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen([sys.executable, "-m", "community.cli", "serve", "--no-bootstrap"],
                                         env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=str(ROOT))

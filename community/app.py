@@ -26,6 +26,10 @@ from community.platform.anonymity import Anonymity
 from community.platform.db import Database
 from community.platform.errors import ActionError, RateLimited
 from community.platform.logs import configure_logging
+from community.platform.mail import digests
+from community.platform.mail import web as mail_web
+from community.platform.mail.outbox import Outbox
+from community.platform.mail.sender import Sender
 from community.platform.migrate import head_revisions
 from community.platform.notify import web as notify_web
 from community.platform.pillar import Pillar
@@ -61,7 +65,7 @@ PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PIL
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
 PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,
                                           *notify_web.routes, *safety_web.routes, *own_data_web.routes,
-                                          *checkins_web.routes)
+                                          *checkins_web.routes, *mail_web.routes)
 
 
 def collect_routes(pillars: Sequence[Pillar]) -> list[BaseRoute]:
@@ -141,8 +145,8 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: ViewerCache | None, *,
-              owns_database: bool, settings: Settings,
-              pulse: Pulse) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+              owns_database: bool, settings: Settings, pulse: Pulse,
+              sender: Sender | None = None) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     lifespans = [pillar.lifespan for pillar in pillars if pillar.lifespan is not None]
 
     @asynccontextmanager
@@ -154,6 +158,8 @@ def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: Viewe
             if owns_database and settings.database_url:  # escalation runs without a request arriving
                 task = asyncio.create_task(watch(database, settings, pulse), name="urgent-items")
                 stack.push_async_callback(_stop, task)
+            if sender is not None:
+                stack.push_async_callback(_stop, asyncio.create_task(sender.run(), name="mail-sender"))
             for pillar_lifespan in lifespans:
                 await stack.enter_async_context(pillar_lifespan(app))
             # Everything loaded so far (modules, the ORM registry, compiled templates) lives as long as the
@@ -180,7 +186,15 @@ def create_app(settings: Settings, *, db: Database | None = None,
     # Not with an injected database: tests bind it to a transaction that never commits, so never notifies.
     viewer_cache = (ViewerCache(settings.database_url)
                     if settings.viewer_cache and db is None and settings.database_url else None)
-    lifespan = _lifespan(pillars, database, viewer_cache, owns_database=db is None, settings=settings, pulse=pulse)
+    # The mail sender in every worker process (one sends, by advisory lock); not with an injected database,
+    # whose transactions never commit.
+    outbox = Outbox(settings)
+    mail_jobs = [job for pillar in pillars for job in pillar.mail_jobs]
+    sender = (Sender(settings, settings.database_url,
+                     periodic=digests.job(database, outbox, anonymity, settings, mail_jobs))
+              if db is None and settings.database_url else None)
+    lifespan = _lifespan(pillars, database, viewer_cache, owns_database=db is None, settings=settings, pulse=pulse,
+                         sender=sender)
     middleware = [
         Middleware(AccessLog),
         Middleware(SecurityHeaders, settings=settings),
@@ -200,6 +214,8 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.anonymity = anonymity
     app.state.pulse = pulse
+    app.state.outbox = outbox
+    app.state.mail_sender = sender
     app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
     app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
     app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)

@@ -1,5 +1,5 @@
-"""The `community` command: serve, migrate, seed, create-admin, invite, reset-link, housekeeping, and anonymity
-rekey."""
+"""The `community` command: serve, mailer, migrate, seed, create-admin, invite, reset-link, housekeeping, and
+anonymity rekey."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.db import Database, ensure_database, start_embedded, with_database
 from community.platform.logs import configure_logging
+from community.platform.mail import digests
+from community.platform.mail.catcher import Catcher
+from community.platform.mail.outbox import Outbox
+from community.platform.mail.sender import Sender
 from community.platform.migrate import upgrade_blocking
 from community.settings import Settings, SettingsError
 
@@ -194,9 +198,54 @@ def cmd_serve(args: argparse.Namespace) -> None:
         print("note: FORWARDED_ALLOW_IPS is not set, so X-Forwarded-For/Proto are ignored: behind a proxy, set it "
               "to the proxy's address, or every client counts as the proxy (one sign-in limit for all).",
               file=sys.stderr, flush=True)
+    catcher = _start_catcher(settings)
     print(f"Serving on http://{host}:{port}  (Ctrl-C stops)", flush=True)
-    uvicorn.run("community.app:factory", factory=True, host=host, port=port, workers=args.workers,
-                **server_options(settings))
+    try:
+        uvicorn.run("community.app:factory", factory=True, host=host, port=port, workers=args.workers,
+                    **server_options(settings))
+    finally:
+        if catcher is not None:
+            catcher.stop()
+
+
+def _start_catcher(settings: Settings) -> Catcher | None:
+    """Development without SMTP_URL: a local SMTP server keeps every message under var/mail/ (see /admin/mail)."""
+    if not settings.mail_catcher:
+        return None
+    catcher = Catcher(settings.var_dir / "mail", settings.mail_catcher_port)
+    try:
+        catcher.start()
+    except (OSError, RuntimeError) as exc:
+        raise SystemExit(f"The local mail catcher could not listen on 127.0.0.1:{settings.mail_catcher_port} "
+                         f"({exc}). Set MAIL_CATCHER_PORT to a free port, or SMTP_URL to a real server.") from None
+    print(f"Mail: no SMTP_URL, so messages are caught under {settings.var_dir / 'mail'} "
+          f"(read them at /admin/mail)", flush=True)
+    return catcher
+
+
+async def _mail_forever(settings: Settings, url: str) -> None:
+    """The sender with its periodic notification-mail job, as inside `community serve`."""
+    db = Database(url, pool_size=2)
+    try:
+        job = digests.job(db, Outbox(settings), Anonymity(settings.anon_key), settings,
+                          [job for pillar in PILLARS for job in pillar.mail_jobs])
+        await Sender(settings, url, periodic=job).run()
+    finally:
+        await db.dispose()
+
+
+def cmd_mailer(args: argparse.Namespace) -> None:
+    """Works the outbox in this process only (instead of, or beside, the senders inside `community serve`)."""
+    settings = _settings()
+    url = _database_url(settings)
+    configure_logging(settings)
+    catcher = _start_catcher(settings) if args.catch else None
+    print(f"mailer: sending to {settings.smtp_target.split('@')[-1]} (Ctrl-C stops)", flush=True)
+    try:
+        asyncio.run(_mail_forever(settings, url))
+    finally:
+        if catcher is not None:
+            catcher.stop()
 
 
 def server_options(settings: Settings | None = None) -> dict[str, Any]:
@@ -220,6 +269,17 @@ def server_options(settings: Settings | None = None) -> dict[str, Any]:
     )
 
 
+def _add_mailer(sub: Any) -> None:
+    mailer = sub.add_parser("mailer", help="send the outbox's mail from this process",
+                            description="Works the mail outbox until stopped. `community serve` already sends "
+                                        "(one process at a time, by advisory lock); run this to send from a "
+                                        "separate process. Without SMTP_URL it sends to the local catcher that "
+                                        "`community serve` starts, or (with --catch) starts one itself.")
+    mailer.add_argument("--catch", action="store_true",
+                        help="start the local catcher here (development, when `community serve` is not running)")
+    mailer.set_defaults(func=cmd_mailer)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="community", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -234,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip migrate/seed/admin (when a separate one-shot job does them)")
     serve.set_defaults(func=cmd_serve)
 
+    _add_mailer(sub)
     sub.add_parser("migrate", help="apply database migrations",
                    description="Applies Alembic migrations up to the newest revision.").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="add seed content (idempotent)",

@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,6 +155,25 @@ class Settings:
     # `community serve`: proxies trusted for X-Forwarded-*, and the first admin's address.
     forwarded_allow_ips: str = ""  # none: X-Forwarded-* is ignored unless the proxy is named
     admin_email: str = "admin@community.local"
+    # Mail (community.platform.mail): where the outbox sends, and as whom. With no SMTP_URL outside production,
+    # `community serve` runs a local catcher on MAIL_CATCHER_PORT that keeps each message under var/mail/.
+    smtp_url: str = ""
+    mail_from: str = "Compassionate Practice <community@localhost>"
+    mail_catcher_port: int = 8025
+    mail_max_attempts: int = 8
+    mail_retry_seconds: float = 30.0
+    # Password reset by mail: requests per address per hour (per client: 4x as many).
+    reset_max_per_hour: int = 3
+
+    @property
+    def mail_catcher(self) -> bool:
+        """True when mail goes to the embedded catcher (development without SMTP_URL)."""
+        return not self.smtp_url and not self.production
+
+    @property
+    def smtp_target(self) -> str:
+        """The SMTP_URL the sender uses: the setting, or the embedded catcher's address."""
+        return self.smtp_url or f"smtp://127.0.0.1:{self.mail_catcher_port}"
 
     @property
     def https(self) -> bool:
@@ -210,22 +230,74 @@ class Settings:
             rooms_presence_lease_seconds=_seconds(env, "ROOMS_PRESENCE_LEASE_SECONDS", 20.0),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip(),
             admin_email=env.get("ADMIN_EMAIL", "admin@community.local").strip() or "admin@community.local",
+            **_mail_settings(env),
         )
 
 
 def _keys(env: dict[str, str], production: bool, var_dir: Path) -> tuple[str, str]:
-    """SECRET_KEY and ANON_KEY: required in production (with DATABASE_URL), generated into var/ in development."""
+    """SECRET_KEY and ANON_KEY: required in production (with DATABASE_URL and mail), generated into var/ in
+    development."""
     secret = env.get("SECRET_KEY", "")
     anon_key = env.get("ANON_KEY", "")
     if production:
-        if len(secret) < 32:
-            raise SettingsError("SECRET_KEY must be set (at least 32 characters) in production")
-        if len(anon_key) < 32:
-            raise SettingsError("ANON_KEY must be set (at least 32 characters) in production")
-        if not env.get("DATABASE_URL"):
-            raise SettingsError("DATABASE_URL must be set in production")
+        _require_production(env, secret, anon_key)
         return secret, anon_key
     return secret or _dev_secret(var_dir, "secret_key"), anon_key or _dev_secret(var_dir, "anon_key")
+
+
+def _mail_settings(env: dict[str, str]) -> dict[str, object]:
+    """Where mail goes, as whom, how hard the sender tries, and the password-reset limit."""
+    return {"smtp_url": _smtp_url(env.get("SMTP_URL")), "mail_from": _mail_from(env.get("MAIL_FROM")),
+            "mail_catcher_port": _int(env, "MAIL_CATCHER_PORT", 8025, low=1),
+            "mail_max_attempts": _int(env, "MAIL_MAX_ATTEMPTS", 8, low=1),
+            "mail_retry_seconds": _seconds(env, "MAIL_RETRY_SECONDS", 30.0),
+            "reset_max_per_hour": _int(env, "RESET_MAX_PER_HOUR", 3, low=1)}
+
+
+SMTP_SCHEMES = ("smtp://", "smtp+starttls://", "smtps://")
+
+
+def _smtp_url(value: str | None) -> str:
+    """SMTP_URL: smtp:// (no TLS: a local relay), smtp+starttls:// (STARTTLS required) or smtps:// (TLS from the
+    first byte); user and password in the URL, percent-encoded. Anything else stops start-up."""
+    raw = (value or "").strip()
+    if not raw:
+        return ""
+    where = raw.rsplit("@", 1)[-1]  # never the password in a message
+    try:
+        parts = urlsplit(raw)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if not raw.lower().startswith(SMTP_SCHEMES) or not port_ok or not parts.hostname:
+        raise SettingsError(f"SMTP_URL must start with smtp://, smtp+starttls:// or smtps:// and name a host "
+                            f"(and a port from 1 to 65535, if any), not {where!r}")
+    return raw
+
+
+def _mail_from(value: str | None) -> str:
+    """MAIL_FROM: an address, or 'Name <address>'."""
+    raw = (value or "").strip()
+    if not raw:
+        return Settings.mail_from
+    address = raw.rsplit("<", 1)[-1].rstrip(">").strip()
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address) or any(not ch.isprintable() for ch in raw):
+        raise SettingsError(f"MAIL_FROM must be an address or 'Name <address>', not {raw!r}")
+    return raw
+
+
+def _require_production(env: dict[str, str], secret: str, anon_key: str) -> None:
+    """Production refuses to start without its secrets, a real database and a real mail server."""
+    if len(secret) < 32:
+        raise SettingsError("SECRET_KEY must be set (at least 32 characters) in production")
+    if len(anon_key) < 32:
+        raise SettingsError("ANON_KEY must be set (at least 32 characters) in production")
+    if not env.get("DATABASE_URL"):
+        raise SettingsError("DATABASE_URL must be set in production")
+    if not env.get("SMTP_URL", "").strip():
+        raise SettingsError("SMTP_URL must be set in production (smtp://, smtp+starttls:// or smtps://)")
+    if not env.get("MAIL_FROM", "").strip():
+        raise SettingsError("MAIL_FROM must be set in production, e.g. 'Community <community@example.org>'")
 
 
 def _dev_secret(var_dir: Path, name: str) -> str:

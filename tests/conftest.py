@@ -269,7 +269,9 @@ class LiveServer:
                "SECRET_KEY": "live-secret-key-" + "s" * 40, "ANON_KEY": "live-anon-key-" + "a" * 40,
                "BASE_URL": f"http://127.0.0.1:{port}", "VAR_DIR": str(var_dir), "LOG_JSON": "1",
                # Delivery and load tests send floods on purpose; the limit's own tests set it (tests/security).
-               "ROOM_MESSAGES_PER_MINUTE": "0"}
+               "ROOM_MESSAGES_PER_MINUTE": "0",
+               # Each server's own mail catcher (no SMTP_URL): parallel runs never share a port.
+               "MAIL_CATCHER_PORT": str(free_port())}
         env.update(extra_env or {})
         self.log_path = var_dir / f"server-{port}.log"
         self._log = open(self.log_path, "wb")

@@ -23,12 +23,17 @@ from community.platform.viewer import Viewer
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from community.platform.mail.outbox import Outbox
+    from community.settings import Settings
+
 # async (session) -> {"what was done": count}: seed content and housekeeping jobs.
 Job = Callable[[AsyncSession], Awaitable[dict[str, int]]]
 # (app) -> an async context manager entered for the app's lifetime (the rooms hub, background loops).
 Lifespan = Callable[["Starlette"], AbstractAsyncContextManager[None]]
 # (the anonymity service) -> the pillar's moderation adapters, built once by create_app.
 AdapterFactory = Callable[[Anonymity], Sequence[TargetAdapter]]
+# async (session, outbox, settings) -> {"what was mailed": count}: run once a minute by the sending process only.
+MailJob = Callable[[AsyncSession, "Outbox", "Settings"], Awaitable[dict[str, int]]]
 # async (session, viewer) -> values for the signed-in home page.
 HomeSection = Callable[[AsyncSession, Viewer], Awaitable[dict[str, Any]]]
 # async (session, anonymity, old tags) -> {"what was moved": count}: `community anonymity rekey` moves the pillar's
@@ -63,3 +68,4 @@ class Pillar:
     lifespan: Lifespan | None = None
     home: HomeSection | None = None
     rekey: Rekey | None = None
+    mail_jobs: Sequence[MailJob] = ()

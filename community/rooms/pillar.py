@@ -1,16 +1,17 @@
 """The rooms pillar, as create_app wires it: routes and the socket, the hub's lifespan, the message adapter,
-seed rooms, transcript retention, and own data."""
+seed rooms, transcript retention, own data, and reminders of followed sessions by mail."""
 
 from __future__ import annotations
 
 from community.platform.pillar import Pillar
-from community.rooms import actions, own_data, rekey, seed
+from community.rooms import actions, calendar, own_data, rekey, seed
 from community.rooms.moderation import RoomMessageAdapter
+from community.rooms.web import calendar as calendar_web
 from community.rooms.web import pages
 
 PILLAR = Pillar(
     name="rooms",
-    routes=tuple(pages.routes),
+    routes=(*calendar_web.routes, *pages.routes),
     adapters=lambda anonymity: (RoomMessageAdapter(anonymity),),
     seeders=(seed.seed,),
     housekeeping=(actions.purge_expired,),
@@ -18,4 +19,5 @@ PILLAR = Pillar(
     lifespan=pages.lifespan,
     home=actions.home_section,
     rekey=rekey.rekey,
+    mail_jobs=(calendar.announce_new_sessions, calendar.send_reminders),
 )

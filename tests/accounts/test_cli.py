@@ -9,7 +9,8 @@ import pytest
 
 from community.cli import build_parser
 
-SUBCOMMANDS = ["serve", "migrate", "seed", "create-admin", "invite", "reset-link", "housekeeping", "anonymity"]
+SUBCOMMANDS = ["serve", "mailer", "migrate", "seed", "create-admin", "invite", "reset-link", "housekeeping",
+               "anonymity"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

@@ -50,6 +50,6 @@ async def test_admin_invites_resident_who_joins(server, new_page):
     assert await resident.get_by_label("Specialty").input_value() == "Internal medicine"
     assert await resident.get_by_role("status").first.inner_text() == "Your profile is saved."
 
-    # The invitation is now listed as used.
+    # The invitation is now listed as accepted.
     await admin.reload()
-    assert await admin.get_by_text("used", exact=True).count() >= 1
+    assert await admin.get_by_text("accepted", exact=True).count() >= 1

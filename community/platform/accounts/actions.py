@@ -19,11 +19,13 @@ from community.platform.accounts.models import (
     Invitation,
     LoginAttempt,
     OneTimeLink,
+    ResetRequest,
     Session,
     User,
 )
 from community.platform.accounts.security import Passwords, new_token, password_problem, token_hash
 from community.platform.errors import Forbidden, Invalid, NotFound, RateLimited, minutes_phrase
+from community.platform.mail.outbox import Outbox
 from community.platform.notify.notifications import target_visible_sql, visible_clause
 from community.platform.review import audit
 from community.platform.review.models import Notification
@@ -437,7 +439,8 @@ async def access_link(session: AsyncSession, token: str) -> tuple[OneTimeLink, U
     link = (await session.scalars(select(OneTimeLink).where(OneTimeLink.token_hash == token_hash(token))
                                   .with_for_update())).first()
     if link is None or link.used_at is not None or link.expires_at <= now():
-        raise Invalid("This link is no longer valid: it was used already or it expired. Ask an admin for a new one.")
+        raise Invalid("This link is no longer valid: it was used already or it expired. You can ask for a new one "
+                      "with \"Forgot your password?\" on the sign-in page.")
     user = await session.get(User, link.user_id)
     if user is None or user.deleted_at:
         raise Invalid("This link is no longer valid.")
@@ -456,6 +459,43 @@ async def use_link(session: AsyncSession, passwords: Passwords, token: str, *, n
     link.used_at = now()
     await revoke_sessions(session, user.id)
     return user
+
+
+RESET_HOURS = 1  # a link sent by mail works for an hour (an admin's or the CLI's: 48 hours)
+
+
+async def check_reset_rate(session: AsyncSession, settings: Settings, email: str, client: str) -> None:
+    """At most RESET_MAX_PER_HOUR requests per address and 4x as many per client, counted whether or not the
+    address belongs to a member, so that the limit says nothing about who is one."""
+    hour_ago = now() - timedelta(hours=1)
+    by_email, first_email, by_client, first_client = (await session.execute(select(
+        func.count().filter(ResetRequest.email == email), func.min(ResetRequest.at).filter(ResetRequest.email == email),
+        func.count().filter(ResetRequest.client == client),
+        func.min(ResetRequest.at).filter(ResetRequest.client == client),
+    ).where(ResetRequest.at > hour_ago, or_(ResetRequest.email == email, ResetRequest.client == client)))).one()
+    limit = settings.reset_max_per_hour
+    oldest = first_email if by_email >= limit else first_client if by_client >= limit * CLIENT_FAILURE_FACTOR else None
+    if oldest is not None:
+        wait = int((oldest + timedelta(hours=1) - now()).total_seconds()) + 1
+        raise RateLimited("Several reset links were asked for already. Please check your inbox (and spam folder), "
+                          f"or try again in {minutes_phrase(wait)}.", wait)
+
+
+async def request_reset(session: AsyncSession, outbox: Outbox, settings: Settings, *, email: str,
+                        client: str) -> None:
+    """"Forgot your password?": mails a one-time link (1 hour) when the address is a member's. The caller gives
+    the same answer either way; only the rate limit can refuse, and it counts addresses, not accounts."""
+    address = check_email(email)
+    key = address.lower()[:254]
+    await check_reset_rate(session, settings, key, client[:64])
+    session.add(ResetRequest(email=key, client=client[:64]))
+    user = (await session.scalars(select(User).where(func.lower(User.email) == key, User.deleted_at.is_(None))
+                                  )).first()
+    if user is None or is_suspended(user):
+        return
+    token = await create_link(session, None, user.id, "reset", hours=RESET_HOURS)
+    await outbox.enqueue(session, to=user.email, template="password_reset",
+                         context={"name": user.display_name, "reset_url": f"{settings.base_url}/link/{token}"})
 
 
 # ---- profile and administration -----------------------------------------------------------------------------
@@ -599,6 +639,7 @@ async def mark_used_sessions_clean(session: AsyncSession) -> int:
     """Housekeeping: drops expired sessions and old sign-in failures."""
     result = await session.execute(delete(Session).where(Session.expires_at < func.now()))
     await session.execute(delete(LoginAttempt).where(LoginAttempt.at < func.now() - timedelta(days=1)))
+    await session.execute(delete(ResetRequest).where(ResetRequest.at < func.now() - timedelta(days=1)))
     return result.rowcount or 0
 
 

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from community.platform.accounts import actions as accounts
+from community.platform.accounts import invitations as invitations_by_mail
 from community.platform.accounts import two_admins
 from community.platform.accounts.models import ROLES, AdminApproval, User
 from community.platform.errors import ActionError, NotFound
@@ -149,12 +150,17 @@ async def approval(request: Request) -> Response:
     return redirect(request, f"/admin/members/{user_id}", flash=f"Approved. {result}")
 
 
-async def invitations(request: Request) -> Response:
-    viewer = staff_of(request)
+async def _invitations_context(request: Request, viewer: Viewer) -> dict[str, Any]:
     async with db_of(request).transaction() as session:
         items = await accounts.list_invitations(session, viewer)
-    context = {"invitations": items, "roles": ROLES, "state": accounts.invitation_state,
-               "default_days": settings_of(request).invite_days}
+        statuses = await invitations_by_mail.mail_statuses(session, items)
+    return {"invitations": items, "roles": ROLES, "default_days": settings_of(request).invite_days,
+            "state": lambda inv: invitations_by_mail.delivery_state(inv, statuses.get(inv.id))}
+
+
+async def invitations(request: Request) -> Response:
+    viewer = staff_of(request)
+    context = await _invitations_context(request, viewer)
     if request.method == "GET":
         return render(request, "admin/invitations.html", context)
     form = await read_form(request)
@@ -166,12 +172,50 @@ async def invitations(request: Request) -> Response:
             _, token = await accounts.create_invitation(session, viewer, role=data.get("role", ""),
                                                          cohort=data.get("cohort", ""), note=data.get("note", ""),
                                                          days=days or settings_of(request).invite_days)
-            items = await accounts.list_invitations(session, viewer)
     except ActionError as exc:
         return form_error(request, "admin/invitations.html", exc, data, context)
     url = f"{settings_of(request).base_url}/join/{token}"
-    return render(request, "admin/invitations.html", {**context, "invitations": items, "new_url": url},
+    return render(request, "admin/invitations.html", {**await _invitations_context(request, viewer), "new_url": url},
                   status_code=201)
+
+
+async def invite_by_mail(request: Request) -> Response:
+    """A pasted list or a CSV file (email, role, cohort): every good row is mailed; bad rows come back with why."""
+    viewer = staff_of(request)
+    context = {"roles": ROLES if viewer.is_admin else ["resident", "attending"],
+               "default_days": settings_of(request).invite_days}
+    if request.method == "GET":
+        return render(request, "admin/invitations_mail.html", {**context, "form": {"role": "resident"}})
+    form = await read_form(request)
+    data = form.as_dict()
+    text = "\n".join(part for part in (data.get("addresses", ""), data.get("csv", "")) if part.strip())
+    try:
+        form.check()
+        days = form.int("days", default=settings_of(request).invite_days, low=1, high=90)
+        async with db_of(request).transaction() as session:
+            result = await invitations_by_mail.invite_many(
+                session, request.app.state.outbox, settings_of(request), viewer, text=text,
+                role=data.get("role", ""), cohort=data.get("cohort", ""), days=days or settings_of(request).invite_days)
+    except ActionError as exc:
+        return form_error(request, "admin/invitations_mail.html", exc, {**data, "csv": ""}, context)
+    # Bad rows stay in the box, to be corrected and sent again; the good ones are on their way.
+    kept = "\n".join(dict.fromkeys(row.text for row in result.bad))
+    return render(request, "admin/invitations_mail.html",
+                  {**context, "report": result, "form": {**data, "addresses": kept, "csv": ""}},
+                  status_code=201 if result.queued else 400)
+
+
+async def resend_invitation(request: Request) -> Response:
+    viewer = staff_of(request)
+    try:
+        async with db_of(request).transaction() as session:
+            invitation = await invitations_by_mail.resend(session, request.app.state.outbox, settings_of(request),
+                                                          viewer, request.path_params["invitation_id"])
+            address = invitation.email
+    except ActionError as exc:
+        return redirect(request, "/admin/invitations", flash=exc.message or "That could not be done.")
+    return redirect(request, "/admin/invitations", flash=f"A new invitation to {address} is queued; the old link "
+                                                         "no longer works.")
 
 
 async def revoke_invitation(request: Request) -> Response:
@@ -213,7 +257,9 @@ routes = [
     Route("/admin/members/{user_id:dbid}/{action}", member_action, methods=["POST"]),
     Route("/admin/approvals/{approval_id:dbid}", approval, methods=["POST"]),
     Route("/admin/invitations", invitations, methods=["GET", "POST"]),
+    Route("/admin/invitations/mail", invite_by_mail, methods=["GET", "POST"]),
     Route("/admin/invitations/{invitation_id:dbid}/revoke", revoke_invitation, methods=["POST"]),
+    Route("/admin/invitations/{invitation_id:dbid}/resend", resend_invitation, methods=["POST"]),
     Route("/admin/audit", audit),
 ]
 

@@ -75,6 +75,9 @@ class Invitation(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     used_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Invitations sent by mail: the address, and the outbox row whose status says queued, sent or failed.
+    email: Mapped[str | None] = mapped_column(String(254))
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("mail_outbox.id", ondelete="SET NULL"))
 
 
 class Session(Base):
@@ -90,7 +93,7 @@ class Session(Base):
 
 
 class OneTimeLink(Base):
-    """Password-reset and first sign-in links that an admin (or the CLI) hands over: no mail server."""
+    """Password-reset and first sign-in links: handed over by an admin (or the CLI), or sent by mail."""
 
     __tablename__ = "one_time_links"
 
@@ -102,6 +105,21 @@ class OneTimeLink(Base):
     created_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ResetRequest(Base):
+    """"Forgot your password?" requests, counted per address and per client for rate limiting (kept a day)."""
+
+    __tablename__ = "reset_requests"
+    __table_args__ = (
+        Index("ix_reset_requests_email_at", "email", "at"),
+        Index("ix_reset_requests_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = pk()
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    client: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
 class LoginAttempt(Base):

@@ -75,12 +75,13 @@ async def join(request: Request) -> Response:
     try:
         async with db_of(request).transaction() as session:
             invitation = await accounts.access_invitation(session, token)
-            role = invitation.role
+            role, invited_address = invitation.role, invitation.email
     except ActionError as exc:
         return render(request, "auth/invite_invalid.html", {"message": exc.message},
                       status_code=exc.status_code)
-    if request.method == "GET":
-        return render(request, "auth/signup.html", {"token": token, "role": role})
+    if request.method == "GET":  # an invitation by mail fills in the address it was sent to
+        return render(request, "auth/signup.html", {"token": token, "role": role,
+                                                    "form": {"email": invited_address or ""}})
     form = await read_form(request)
     data = form.as_dict()
     try:
@@ -127,6 +128,26 @@ async def one_time_link(request: Request) -> Response:
     response = redirect(request, "/", flash="Your password is set and you are signed in.")
     set_session(request, response, session_token)
     return response
+
+
+FORGOT_SENT = ("If an account uses that address, a link to choose a new password is on its way. It works once, "
+               "for one hour. Nothing arrived? Check the spam folder, or ask an admin.")
+
+
+async def forgot(request: Request) -> Response:
+    """Self-service password reset: the same answer whether or not the address is a member's."""
+    if request.method == "GET":
+        return render(request, "auth/forgot.html", {"form": {"email": request.query_params.get("email", "")[:254]}})
+    form = await read_form(request)
+    data = form.as_dict()
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            await accounts.request_reset(session, request.app.state.outbox, settings_of(request),
+                                         email=data.get("email", ""), client=client_of(request))
+    except ActionError as exc:
+        return form_error(request, "auth/forgot.html", exc, data)
+    return render(request, "auth/forgot.html", {"sent": FORGOT_SENT, "form": {}})
 
 
 async def profile(request: Request) -> Response:
@@ -186,6 +207,7 @@ routes = [
     Route("/sign-in", signin_alias),
     Route("/log-in", signin_alias),
     Route("/signout", signout, methods=["POST"]),
+    Route("/forgot", forgot, methods=["GET", "POST"]),
     Route("/join/{token}", join, methods=["GET", "POST"]),
     Route("/link/{token}", one_time_link, methods=["GET", "POST"]),
     Route("/account", profile, methods=["GET", "POST"]),

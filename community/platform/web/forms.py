@@ -98,10 +98,12 @@ async def read_form(request: Request) -> Form:
         errors: dict[str, str] = {}
         async with request.form() as form:
             for key, value in form.multi_items():
-                if isinstance(value, str):
-                    text, problem = _decode(value.encode("utf-8", "surrogateescape"))
-                    items.append((key, text))
-                    if problem:
-                        errors.setdefault(key, problem)
+                # An uploaded file (a CSV of invitations) is read as text, like any field: the guard
+                # middleware already capped the body's size.
+                raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else await value.read()
+                text, problem = _decode(raw)
+                items.append((key, text))
+                if problem:
+                    errors.setdefault(key, problem)
         return Form(items, errors)
     return Form([], {})

@@ -1,0 +1,1 @@
+"""Email: the transactional outbox, its sender, the Jinja2 mail templates and the development catcher."""

@@ -118,7 +118,7 @@ async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: s
         require_not_silenced(viewer, at)
     if rate is not None:
         await rate()
-    screened = screening.screen(text, check_identifiers=shared)
+    screened = await screening.screen_async(text, check_identifiers=shared)
     if shared and screened.needs_confirmation(confirmed):
         raise NeedsConfirmation(screened, surface.confirm_field)
     listed = await watched.watch_before(session, text) if shared and watch else None

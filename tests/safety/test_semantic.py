@@ -18,11 +18,11 @@ from tests.safety.test_crisis_data import load
 
 ROOT = Path(__file__).resolve().parents[2]
 # The targets on the frozen split are recall >= 0.95 and precision >= 0.90; they are NOT met yet. Measured
-# once, after every choice was made on train and dev: recall 0.936 (147 of 157), precision 0.850. The floors are
+# once, after every choice was made on train and dev: recall 0.936 (147 of 157), precision 0.850 (147 of 173). The floors are
 # those figures, so any regression fails; raise them (never lower them) as the detector improves.
 TARGET_RECALL, TARGET_PRECISION = 0.95, 0.90
 FROZEN_RECALL_FLOOR = 0.936
-FROZEN_PRECISION_FLOOR = 0.850
+FROZEN_PRECISION_FLOOR = 0.849
 
 
 def frozen_scores() -> tuple[float, float, list[str], list[str]]:

@@ -16,6 +16,9 @@ from community.platform.safety.crisis import RISK, CrisisResult, Span
 
 SEMANTIC = "semantic"
 SEMANTIC_WHOLE = "semantic:whole"
+# A mean of one or two token rows is noise, not meaning (a title like "Ordinary" scored 0.58): the classifier
+# reads sentences of at least this many words. Shorter ones are left to the rules, and to the whole-post score.
+MIN_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,18 @@ def _classifier_input(sentence: crisis.RuleSentence) -> str:
     return sentence.masked.strip()
 
 
+def _long_enough(text: str) -> bool:
+    return len(text.split()) >= MIN_WORDS
+
+
 def assess(model: semantic.Classifier, text: str) -> Assessment:
     sentences = tuple(crisis.rule_sentences(text))
-    scores = tuple(None if s.spans or s.cancelled or not _classifier_input(s) else model.score(_classifier_input(s))
-                   for s in sentences)
+    scores = tuple(None if s.spans or s.cancelled or not _long_enough(_classifier_input(s))
+                   else model.score(_classifier_input(s)) for s in sentences)
     whole = None
-    if len(sentences) > 1 and not any(s.cancelled for s in sentences):
-        whole = model.scores([" ".join(_classifier_input(s) for s in sentences)])[0]
+    joined = " ".join(_classifier_input(s) for s in sentences)
+    if len(sentences) > 1 and _long_enough(joined) and not any(s.cancelled for s in sentences):
+        whole = model.scores([joined])[0]
     return Assessment(text, sentences, scores, whole)
 
 

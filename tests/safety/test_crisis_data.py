@@ -54,3 +54,17 @@ def test_the_frozen_split_covers_every_category_of_the_issue():
     for category in ("patient_suicide", "phq9", "maid", "colleague", "grief", "burnout", "idiom", "quote",
                      "recovered", "research"):
         assert negatives[category] >= 8, category
+
+
+PHI_FROZEN = Path(__file__).resolve().parents[1] / "data" / "phi_frozen.jsonl"
+# sha256 of the frozen patient-identifier split, written before the untitled-name and age-with-place detectors.
+PHI_FROZEN_SHA256 = "8c1ca195da65ec4173b29aee82a71a5062923fa2f88583b350e0f339023cf078"
+
+
+def load_phi_frozen() -> list[dict]:
+    return [json.loads(line) for line in PHI_FROZEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_frozen_identifier_split_is_unchanged():
+    pairs = sorted((row["text"], row["kinds"]) for row in load_phi_frozen())
+    assert hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode("utf-8")).hexdigest() == PHI_FROZEN_SHA256

@@ -521,7 +521,9 @@ def highlight(text: str, findings: Iterable[Finding]) -> Markup:
         if f.start < cursor:  # overlapping input: skip rather than produce broken markup
             continue
         parts.append(escape(text[cursor:f.start]))
-        parts.append(Markup('<mark class="phi" data-kind="{}">{}</mark>').format(f.kind, text[f.start:f.end]))
+        strong = Markup(' data-strong="1"') if f.kind in STRONG else Markup("")
+        parts.append(Markup('<mark class="phi" data-kind="{}"{}>{}</mark>').format(f.kind, strong,
+                                                                                   text[f.start:f.end]))
         cursor = f.end
     parts.append(escape(text[cursor:]))
     return Markup("").join(parts)

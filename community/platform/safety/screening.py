@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.review import items as review
 from community.platform.safety import CrisisResult, Finding, detect_crisis, find_identifiers, highlight
+from community.platform.safety.phi import STRONG
 
 
 @dataclass
@@ -29,6 +30,11 @@ class Screening:
     def crisis_fired(self) -> bool:
         return self.crisis.fired
 
+    @property
+    def strong_findings(self) -> list[Finding]:
+        """MRNs, SSNs, phone numbers, emails, full dates of birth: the writer's confirmation is not enough."""
+        return [f for f in self.findings if f.kind in STRONG]
+
     def needs_confirmation(self, confirmed: bool) -> bool:
         """Shared writing with likely identifiers waits until the writer confirms they are not identifiers."""
         return bool(self.findings) and not confirmed
@@ -40,8 +46,8 @@ class Screening:
         return {
             "crisis": self.crisis.fired,
             "level": self.crisis.level,
-            "findings": [{"kind": f.kind, "label": f.label, "start": f.start, "end": f.end, "text": f.text}
-                         for f in self.findings],
+            "findings": [{"kind": f.kind, "label": f.label, "start": f.start, "end": f.end, "text": f.text,
+                          "strong": f.kind in STRONG} for f in self.findings],
             "highlighted": str(self.highlighted()) if self.findings else "",
         }
 

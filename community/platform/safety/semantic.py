@@ -53,8 +53,8 @@ class Embedder:
 
     def embed(self, sentences: list[str]) -> np.ndarray:
         out = np.zeros((len(sentences), self.table.shape[1]), np.float64)
-        for row, encoding in enumerate(self.tokenizer.encode_batch(sentences, add_special_tokens=False)):
-            ids = encoding.ids[:MAX_TOKENS] or [self.unknown]
+        for row, sentence in enumerate(sentences):  # encode, not encode_batch: no thread hand-off per call
+            ids = self.tokenizer.encode(sentence, add_special_tokens=False).ids[:MAX_TOKENS] or [self.unknown]
             mean = self.table[ids].astype(np.float64).mean(axis=0)
             out[row] = mean / (np.linalg.norm(mean) or 1.0)
         return out
@@ -63,7 +63,8 @@ class Embedder:
 def load_embedder() -> Embedder:
     if not TABLE.is_file():
         raise FileNotFoundError(f"{TABLE} is missing: python -m community.platform.safety.distill builds it")
-    return Embedder(minilm.load_tokenizer(), np.load(TABLE, mmap_mode="r"))
+    # A plain array over the memory map: pages are read on first touch, and indexing skips np.memmap's overhead.
+    return Embedder(minilm.load_tokenizer(), np.asarray(np.load(TABLE, mmap_mode="r")))
 
 
 def load_head() -> Head:

@@ -21,7 +21,7 @@ RUNS = 300
 TARGETS: dict[str, tuple[str, float]] = {
     "safety.crisis.frozen.recall": (">=", 0.95),
     "safety.crisis.frozen.precision": (">=", 0.90),
-    "safety.phi.recall_in_sample": (">=", 0.95),
+    "safety.phi.frozen.recall": (">=", 0.95),
     "safety.crisis.ms_per_80_words_p50": ("<=", 10.0),
     "safety.crisis.live_ms_p50": ("<=", 10.0),
     "safety.rss_mb": ("<=", 150.0),
@@ -70,13 +70,14 @@ def crisis_scores(rows: list[dict], detect=detect_crisis) -> tuple[float, float]
     return tp / (tp + fn), tp / (tp + fp)
 
 
-def phi_scores() -> tuple[float, float]:
-    """(recall, precision) of find_identifiers over tests/data/phi.jsonl (in-sample: the set it was tuned on).
+def phi_scores(name: str = "phi.jsonl") -> tuple[float, float]:
+    """(recall, precision) of find_identifiers over a set: phi.jsonl is in-sample (the set it was tuned on),
+    phi_frozen.jsonl was written before the untitled-name and age-with-place detectors.
 
     Recall: items whose every expected kind is found. Precision: found kinds that were expected.
     """
     expected_items = recalled = found = correct = 0
-    for row in _rows("phi.jsonl"):
+    for row in _rows(name):
         kinds = [f.kind for f in find_identifiers(row["text"])]
         found += len(kinds)
         correct += sum(1 for kind in kinds if kind in row["kinds"])
@@ -152,6 +153,7 @@ def run() -> dict[str, float]:
     sample_recall, sample_precision = crisis_scores(tuned)
     rules_recall, rules_precision = crisis_scores(original, crisis.detect_rules)
     phi_recall, phi_precision = phi_scores()
+    phi_frozen_recall, phi_frozen_precision = phi_scores("phi_frozen.jsonl")
     posts = posts_of_80_words()
     cold = cold_ms(posts)
     live, misses = live_ms(posts)
@@ -164,6 +166,8 @@ def run() -> dict[str, float]:
         "safety.crisis.in_sample.precision": round(sample_precision, 4),
         "safety.crisis.in_sample.rules_original_recall": round(rules_recall, 4),
         "safety.crisis.in_sample.rules_original_precision": round(rules_precision, 4),
+        "safety.phi.frozen.recall": round(phi_frozen_recall, 4),
+        "safety.phi.frozen.precision": round(phi_frozen_precision, 4),
         "safety.phi.recall_in_sample": round(phi_recall, 4),
         "safety.phi.precision_in_sample": round(phi_precision, 4),
         "safety.crisis.ms_per_80_words_p50": round(statistics.median(cold), 3),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,14 @@ class Classifier:
         return self.score(sentence) >= self.head.threshold
 
 
-@functools.cache
+_LOADING = threading.Lock()
+_LOADED: list[Classifier] = []
+
+
 def classifier() -> Classifier:
-    """The process's one classifier, loaded on first use."""
-    return Classifier(load_embedder(), load_head())
+    """The process's one classifier, loaded on first use (by one thread: both screening threads may ask at once)."""
+    if not _LOADED:
+        with _LOADING:
+            if not _LOADED:
+                _LOADED.append(Classifier(load_embedder(), load_head()))
+    return _LOADED[0]

@@ -935,9 +935,22 @@ def _first_accepted(part: _Part, sentence: str) -> tuple[int, int] | None:
     return None
 
 
+# A full stop after a title or a common abbreviation does not end a sentence: "Mr. Alvarez in bed 4 ..." is one.
+_ABBREVIATION_END = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Drs|Prof|St|Sr|Jr|vs|etc|approx|e\.g|i\.e)\.$", re.IGNORECASE)
+
+
 def _sentences(text: str) -> list[tuple[int, str]]:
     """(offset, sentence) pairs; offsets index into text."""
-    return [(m.start(), m.group()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+    out: list[tuple[int, str]] = []
+    joined = False
+    for m in _SENTENCE.finditer(text):
+        if joined and out:
+            start = out[-1][0]
+            out[-1] = (start, text[start:m.end()])
+        elif m.group().strip():
+            out.append((m.start(), m.group()))
+        joined = bool(out) and bool(_ABBREVIATION_END.search(out[-1][1].rstrip()))
+    return out
 
 
 @dataclass(frozen=True)

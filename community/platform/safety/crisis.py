@@ -956,8 +956,9 @@ def _sentences(text: str) -> list[tuple[int, str]]:
 @dataclass(frozen=True)
 class RuleSentence:
     """What the rules say about one sentence: the rules that fired, their spans (offsets into the whole text),
-    and whether some rule's phrase was there but its context cancelled it (negated, someone else's words, a
-    hypothetical, the distant past): the classifier is then not trusted on that sentence either."""
+    and whether some rule's phrase was there but the rule rejected it (negated, someone else's words, a
+    hypothetical, the distant past, no acceptable subject): the classifier is then not trusted on that sentence
+    either."""
 
     start: int
     text: str

@@ -53,6 +53,12 @@ async def test_shared_identifiers_need_confirmation(member_factory, login, db):
     async with db.transaction() as session:
         state = await session.scalar(text("SELECT state FROM reflections WHERE id = :id"), {"id": rid})
     assert state == "hidden"  # waits for a moderator, off the wall
+    reader = await login(await member_factory())
+    assert (await reader.get(f"/reflections/{rid}")).status_code == 404
+    mod = await login(await member_factory("moderator"))
+    decided = await mod.post_form(f"/review/reflection/{rid}/decide", {"action": "approve", "reason": ""})
+    assert decided.status_code == 303, decided.text[:1000]
+    assert (await reader.get(f"/reflections/{rid}")).status_code == 200  # a moderator let it through
 
 
 async def test_weak_identifiers_are_published_on_the_writers_word(member_factory, login, db):

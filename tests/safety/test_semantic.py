@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from community import cli
 from community.platform.safety import crisis, detector, distill, minilm, screening, semantic, train
 from community.safety import detect_crisis
 from tests.safety.test_crisis_data import load
@@ -166,3 +167,9 @@ async def test_screening_runs_off_the_event_loop():
         screening.detect_crisis = real
     assert seen and seen[0] != loop_thread
     assert ticks > 1 and not result.crisis_fired
+
+
+def test_the_training_command_is_wired():
+    args = cli.build_parser().parse_args(["safety", "train"])
+    assert args.func is cli.cmd_safety_train
+    assert cli.build_parser().parse_args(["safety", "distill"]).func is cli.cmd_safety_distill

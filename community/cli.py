@@ -27,6 +27,8 @@ from community.platform.mail.catcher import Catcher
 from community.platform.mail.outbox import Outbox
 from community.platform.mail.sender import Sender
 from community.platform.migrate import upgrade_blocking
+from community.platform.safety import distill as safety_distill
+from community.platform.safety import train as safety_train
 from community.settings import Settings, SettingsError
 
 
@@ -324,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                    description="Safe to run from cron on one host or many: jobs take advisory locks."
                    ).set_defaults(func=cmd_housekeeping)
     _anonymity_parser(sub)
+    _add_safety(sub)
     return parser
 
 
@@ -336,6 +339,24 @@ def _anonymity_parser(sub: Any) -> None:
                                          "writing: gives every anonymous scope its own tag and fills the keyring. "
                                          "Uses the same ANON_KEY as the app; safe to run again."
                              ).set_defaults(func=cmd_rekey)
+
+
+def cmd_safety_train(args: argparse.Namespace) -> None:
+    safety_train.main()
+
+
+def cmd_safety_distill(args: argparse.Namespace) -> None:
+    safety_distill.main()
+
+
+def _add_safety(sub: Any) -> None:
+    """`community safety train|distill`: rebuild the crisis classifier's head, or its static token table."""
+    safety = sub.add_parser("safety", help="rebuild the crisis classifier (train) or its token table (distill)",
+                            description="train: the head from tests/data/crisis.jsonl (train and dev splits); "
+                                        "distill: the static table from the installed model package.")
+    steps = safety.add_subparsers(dest="step", required=True, metavar="STEP")
+    steps.add_parser("train", help="rebuild model/crisis_head.json").set_defaults(func=cmd_safety_train)
+    steps.add_parser("distill", help="rebuild model/static_table.npy (minutes)").set_defaults(func=cmd_safety_distill)
 
 
 def main(argv: list[str] | None = None) -> None:

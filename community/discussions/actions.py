@@ -99,7 +99,8 @@ async def _after_insert(session: AsyncSession, post_id: int, state: str, checked
                         held_by_member_rule: bool) -> None:
     if state == "pending":
         await review.open_item(session, target_kind="post", target_id=post_id, reason="approval",
-                               source="approval" if held_by_member_rule else "watched")
+                               source="approval" if held_by_member_rule else
+                               "phi" if checked.identifiers_held else "watched")
     else:
         await publish_side_effects(session, post_id)
     # The approval item (if any) is opened above, with its source: the follow-up adds crisis, identifiers, flags.
@@ -107,8 +108,9 @@ async def _after_insert(session: AsyncSession, post_id: int, state: str, checked
 
 
 def _held(checked: publishing.Checked) -> bool:
-    """Thread posts: an approval word holds anyone's post, moderators' included."""
-    return checked.watched is not None and checked.watched.require_approval
+    """Thread posts: an approval word, or a confirmed strong identifier, holds anyone's post, moderators'
+    included."""
+    return checked.identifiers_held or (checked.watched is not None and checked.watched.require_approval)
 
 
 # ---- writing -----------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.errors import Forbidden, Invalid
+from community.platform.review import items as review
 from community.platform.review import watched
 from community.platform.safety import screening
 from community.platform.text import plain_text
@@ -49,13 +50,24 @@ class Surface:
     confirm_field: str | None = "body"  # where "please confirm these are not identifiers" is shown
 
 
+STRONG_IDENTIFIERS = ("An MRN, Social Security number, phone number, email address or full date of birth is "
+                      "highlighted. It cannot be published on your confirmation alone: please remove it, or "
+                      "confirm and your writing will wait, hidden, until a moderator approves it.")
+STRONG_REFUSAL = ("An MRN, Social Security number, phone number, email address or full date of birth cannot be "
+                  "sent in a live message. Please remove it.")
+
+
 class NeedsConfirmation(Invalid):
     """The writing has likely patient identifiers: the composer is shown again with them highlighted."""
 
     def __init__(self, screened: screening.Screening, field: str | None = "body") -> None:
-        super().__init__("Some words look like they could identify a patient. They are highlighted below. "
+        strong = bool(screened.strong_findings)
+        super().__init__(STRONG_IDENTIFIERS if strong else
+                         "Some words look like they could identify a patient. They are highlighted below. "
                          "Please change them, or confirm that they are not patient identifiers.",
-                         fields={field: "Please confirm that the highlighted words are not patient identifiers, "
+                         fields={field: "Please remove the highlighted identifiers, or confirm to send the piece "
+                                        "to a moderator." if strong else
+                                        "Please confirm that the highlighted words are not patient identifiers, "
                                         "or change them."} if field else None)
         self.screening = screened
 
@@ -68,6 +80,9 @@ class Checked:
     watched: watched.WatchedResult | None  # None for private writing, or text others have already read
     held: bool                             # waits for a moderator's approval (hidden or pending)
     shared: bool
+    # Strong identifiers (MRN, SSN, phone, email, full date of birth) the writer confirmed: the piece waits,
+    # hidden, for a moderator's approval whatever else holds it (held is then True too).
+    identifiers_held: bool = False
 
     @property
     def crisis(self) -> bool:
@@ -118,14 +133,17 @@ async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: s
         require_not_silenced(viewer, at)
     if rate is not None:
         await rate()
-    screened = screening.screen(text, check_identifiers=shared)
+    screened = await screening.screen_async(text, check_identifiers=shared)
     if shared and screened.needs_confirmation(confirmed):
         raise NeedsConfirmation(screened, surface.confirm_field)
+    strong = shared and bool(screened.strong_findings)
+    if strong and not surface.can_hold:
+        raise _refuse(surface, STRONG_REFUSAL)
     listed = await watched.watch_before(session, text) if shared and watch else None
     held = listed is not None and listed.holds(viewer, anonymous=anonymous)
     if listed is not None and listed.require_approval and not surface.can_hold:
         raise _refuse(surface, surface.hold_refusal)  # moderators' own live messages included: nothing waits
-    return Checked(screened, listed, held and surface.can_hold, shared)
+    return Checked(screened, listed, (held or strong) and surface.can_hold, shared, identifiers_held=strong)
 
 
 async def follow_up(session: AsyncSession, surface: Surface, checked: Checked, target_id: int, *,
@@ -135,6 +153,9 @@ async def follow_up(session: AsyncSession, surface: Surface, checked: Checked, t
         return
     if record_screening:
         await screening.record_shared(session, checked.screening, target_kind=surface.kind, target_id=target_id)
+    if checked.identifiers_held and checked.held:  # hidden until a moderator approves (threads open their own)
+        await review.open_item(session, target_kind=surface.kind, target_id=target_id, reason="approval",
+                               source="phi")
     if checked.watched is not None:
         await watched.watch_after(session, checked.watched, target_kind=surface.kind, target_id=target_id,
                                   held=checked.held)

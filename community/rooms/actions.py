@@ -470,7 +470,7 @@ async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant
         publishing.require_not_silenced(viewer, at)
     except (Invalid, Forbidden):
         return None  # the careful path says why
-    screened = screening.screen(body)
+    screened = await screening.screen_async(body)
     if screened.needs_confirmation(confirm) or screened.crisis_fired or screened.findings:
         return None  # held, or a review item to open in the same transaction: the careful path
     if (await watched.check_watched_raw(conn, body)).matched:

@@ -41,7 +41,11 @@ function privacyPanel(result) {
   const box = document.createElement("div");
   box.className = "alert alert-warn phi-live";
   const title = document.createElement("p");
-  title.innerHTML = "<strong>This may identify a patient.</strong> Please check the highlighted parts before you publish:";
+  const strong = result.findings.some((finding) => finding.strong);
+  title.innerHTML = strong
+    ? "<strong>This identifies a person.</strong> A record number, Social Security number, phone number, email or " +
+      "full date of birth cannot be published on your word: remove it, or a moderator will approve the piece first:"
+    : "<strong>This may identify a patient.</strong> Please check the highlighted parts before you publish:";
   box.appendChild(title);
   const list = document.createElement("ul");
   for (const finding of result.findings) {

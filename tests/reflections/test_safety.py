@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from community.platform.review.models import ReviewItem
 from community.settings import DEFAULT_RESOURCES
@@ -43,12 +43,34 @@ async def test_shared_identifiers_need_confirmation(member_factory, login, db):
                                                       "intent": "publish"})
     assert response.status_code == 400
     assert "<mark" in response.text and 'name="confirm_phi"' in response.text
-    assert "not patient identifiers" in response.text and "Mr. Jones" in response.text
+    assert "cannot be published on your word" in response.text and "Mr. Jones" in response.text
+    assert "keep it hidden until approved" in response.text  # an MRN and a DOB: no "not identifiers" box
     # The draft is kept on the server too.
     assert "12345678" in (await me.get("/reflections/new")).text
     rid = await write(me, title="Bed 4", body=PHI, visibility="anonymous", confirm_phi="yes")
     items = [i for i in await _items(db) if i.target_kind == "reflection" and i.target_id == rid]
-    assert len(items) == 1 and "privacy" in items[0].reasons
+    assert len(items) == 1 and {"privacy", "approval"} <= set(items[0].reasons)
+    async with db.transaction() as session:
+        state = await session.scalar(text("SELECT state FROM reflections WHERE id = :id"), {"id": rid})
+    assert state == "hidden"  # waits for a moderator, off the wall
+    reader = await login(await member_factory())
+    assert (await reader.get(f"/reflections/{rid}")).status_code == 404
+    mod = await login(await member_factory("moderator"))
+    decided = await mod.post_form(f"/review/reflection/{rid}/decide", {"action": "approve", "reason": ""})
+    assert decided.status_code == 303, decided.text[:1000]
+    assert (await reader.get(f"/reflections/{rid}")).status_code == 200  # a moderator let it through
+
+
+async def test_weak_identifiers_are_published_on_the_writers_word(member_factory, login, db):
+    me = await login(await member_factory())
+    body = "Mr. Jones in bed 4 asked me to stay."
+    response = await me.post_form("/reflections/new", {"title": "Bed 4", "body": body, "visibility": "anonymous",
+                                                      "intent": "publish"})
+    assert response.status_code == 400 and "These are not patient identifiers" in response.text
+    rid = await write(me, title="Bed 4", body=body, visibility="anonymous", confirm_phi="yes")
+    async with db.transaction() as session:
+        state = await session.scalar(text("SELECT state FROM reflections WHERE id = :id"), {"id": rid})
+    assert state == "visible"
 
 
 async def test_shared_crisis_opens_an_urgent_item_and_shows_resources(member_factory, login, db):

@@ -33,17 +33,19 @@ async def test_shared_reflections_are_blocked_held_or_flagged(admin, moderator, 
     assert blocked.status_code == 400 and "No gambling links, please." in blocked.text
     assert "Try my Casinos tonight" in blocked.text  # the draft is kept
 
-    held = await write(me, body="I keep thinking about the lawsuit.", visibility="anonymous")
+    # The wording is about a watched word only: "I keep thinking about the lawsuit." also fires the crisis
+    # classifier (a known false positive of its bag-of-embeddings head), which this test is not about.
+    held = await write(me, body="The lawsuit paperwork arrived today.", visibility="anonymous")
     assert (await load(db, held)).state == "hidden"
     assert await _items(db, "reflection", held) == [["approval"]]
-    assert "I keep thinking about the lawsuit." not in (await them.get("/reflections")).text
+    assert "The lawsuit paperwork arrived today." not in (await them.get("/reflections")).text
     assert (await them.get(f"/reflections/{held}")).status_code == 404
-    assert "I keep thinking about the lawsuit." in (await me.get(f"/reflections/{held}")).text  # the writer sees it
+    assert "The lawsuit paperwork arrived today." in (await me.get(f"/reflections/{held}")).text  # the writer sees it
     review_page = await mod.get(f"/review/reflection/{held}")
     assert review_page.status_code == 200 and 'name="action" value="approve"' in review_page.text
     decided = await mod.post_form(f"/review/reflection/{held}/decide", {"action": "approve", "reason": ""})
     assert decided.status_code == 303, decided.text[:1000]
-    assert "I keep thinking about the lawsuit." in (await them.get("/reflections")).text
+    assert "The lawsuit paperwork arrived today." in (await them.get("/reflections")).text
     assert "was approved and is now visible" in (await me.get("/notifications")).text
 
     flagged = await write(me, body="A pharma rep brought lunch again.", visibility="named")

@@ -133,7 +133,16 @@ async def test_identifiers_are_held_and_crisis_brings_resources(rooms_env):
     assert held["type"] == "held" and {f["kind"] for f in held["findings"]} >= {"mrn"}
     assert "<mark" in held["highlighted"]
     assert not [f for f in await quiet(wb, 0.6) if f["type"] == "message"]
+    assert all(f["strong"] for f in held["findings"] if f["kind"] in ("mrn", "dob"))
+    # Strong identifiers cannot be sent on the writer's word: a live message cannot wait for a moderator.
     await rooms_env.send(wa, "Bed 4, MRN 12345678, DOB 01/02/1960 was rough", "phi", confirm=True)
+    refused = await recv_until(wa, lambda f: f["type"] in ("held", "ack", "error"))
+    assert refused["type"] == "error" and "Please remove it" in refused["message"]
+    assert not [f for f in await quiet(wb, 0.6) if f["type"] == "message"]
+    # A weaker identifier (a bed number) is sent once the writer confirms it is not one.
+    await rooms_env.send(wa, "Bed 4 was rough", "bed")
+    assert (await recv_until(wa, lambda f: f["type"] in ("held", "ack")))["type"] == "held"
+    await rooms_env.send(wa, "Bed 4 was rough", "bed", confirm=True)
     assert (await recv_until(wa, lambda f: f["type"] in ("held", "ack")))["type"] == "ack"
     await recv_until(wb, is_message("Bed 4"))
 

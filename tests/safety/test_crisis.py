@@ -1,4 +1,6 @@
-"""Crisis detector: floors on the labelled set, the named cases from the spec, negation, spans and robustness."""
+"""Crisis detector: the named cases from the spec, negation, spans and robustness (the hybrid detector), and the
+rules' own in-sample figures on the rows they were written against. The floors that measure generalisation are
+on the frozen split, in test_semantic.py."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from community.platform.safety import CrisisResult, Span, detect_crisis
 from community.platform.safety import crisis as crisis_module
+from community.safety import CrisisResult, Span, detect_crisis
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "crisis.jsonl"
 
@@ -19,11 +21,11 @@ def load() -> list[dict]:
 
 
 def scores(rows: list[dict]) -> tuple[float, float, list[str], list[str]]:
-    """(recall, precision, missed positives, false alarms) over the set."""
+    """(recall, precision, missed positives, false alarms) of the rules alone over rows."""
     tp = fp = fn = 0
     missed, false_alarms = [], []
     for row in rows:
-        fired = detect_crisis(row["text"]).fired
+        fired = crisis_module.detect_rules(row["text"]).fired
         if fired and row["label"]:
             tp += 1
         elif fired:
@@ -35,20 +37,13 @@ def scores(rows: list[dict]) -> tuple[float, float, list[str], list[str]]:
     return tp / (tp + fn), tp / (tp + fp), missed, false_alarms
 
 
-def test_data_set_is_labelled_consistently():
-    rows = load()
-    assert len(rows) >= 260
-    assert len({row["text"] for row in rows}) == len(rows), "duplicate sentences"
-    for row in rows:
-        assert row["kind"] in {"positive", "negative", "hard_negative"}
-        assert row["label"] == (1 if row["kind"] == "positive" else 0)
-    kinds = [row["kind"] for row in rows]
-    assert kinds.count("positive") >= 100 and kinds.count("hard_negative") >= 100
-
-
-def test_recall_and_precision_floors():
-    recall, precision, missed, false_alarms = scores(load())
-    print(f"\ncrisis recall={recall:.3f} precision={precision:.3f}")
+def test_rules_in_sample_floors():
+    """In-sample: the 477 original rows are the ones the rules were tuned on, so this guards the rules against
+    regressions; it says nothing about wording they were not written for."""
+    original = [row for row in load() if row["category"] == "original"]
+    assert len(original) == 477
+    recall, precision, missed, false_alarms = scores(original)
+    print(f"\nrules in-sample recall={recall:.3f} precision={precision:.3f}")
     print("missed:", *missed, sep="\n  ")
     print("false alarms:", *false_alarms, sep="\n  ")
     assert recall >= 0.95

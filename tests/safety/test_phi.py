@@ -10,6 +10,7 @@ import pytest
 from markupsafe import Markup
 
 from community.platform.safety import Finding, find_identifiers, highlight
+from tests.safety.test_crisis_data import load_phi_frozen
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "phi.jsonl"
 KINDS = {"mrn", "dob", "date", "phone", "email", "address", "ssn", "age_over_89", "room_bed", "name_title"}
@@ -139,3 +140,49 @@ def test_pathological_input_stays_fast(text):
     findings = find_identifiers(text)
     assert time.perf_counter() - started < 0.5
     assert all(a.end <= b.start for a, b in zip(findings, findings[1:], strict=False))
+
+
+def test_identifier_recall_on_the_frozen_split():
+    """Measured once, after the untitled-name and age-with-place detectors were written: 39 of 40 items, and
+    40 of 42 findings correct."""
+    rows = load_phi_frozen()
+    expected = recalled = found = correct = 0
+    for row in rows:
+        kinds = [f.kind for f in find_identifiers(row["text"])]
+        found += len(kinds)
+        correct += sum(1 for kind in kinds if kind in row["kinds"])
+        if row["kinds"]:
+            expected += 1
+            recalled += set(row["kinds"]) <= set(kinds)
+    assert recalled / expected >= 0.95
+    assert correct / found >= 40 / 42
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Patient John Smith in 4B keeps asking for his daughter.", "John Smith"),
+    ("we admitted Maria Gonzalez, 71, from the shelter", "Maria Gonzalez"),
+    ("Rounded on Dolores Whitaker this morning, her sodium is up.", "Dolores Whitaker"),
+])
+def test_names_without_a_title_near_clinical_context(text, name):
+    assert ("name", name) in [(f.kind, f.text) for f in find_identifiers(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "my co-resident, Dr. Okoye, covered my pager so I could rest",
+    "Had dinner with Sarah Mitchell from my intern class, it was lovely.",
+    "Emily Park and Jonah Levi organised the resident book club.",
+])
+def test_colleagues_in_non_clinical_context_pass(text):
+    assert find_identifiers(text) == []
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("A 67-year-old from Millbrook came in septic on Sunday.", "67-year-old from Millbrook"),
+    ("A 45 yo man on 4 North with new heart failure.", "45 yo man on 4 North"),
+])
+def test_ages_with_towns_or_units(text, found):
+    assert ("age_place", found) in [(f.kind, f.text) for f in find_identifiers(text)]
+
+
+def test_an_age_alone_or_a_town_alone_passes():
+    assert find_identifiers("I'm 34 and we're moving to Cedar Falls after residency.") == []

@@ -22,6 +22,8 @@ class CrisisResult:
     fired: bool
     level: str  # "none" | "distress" | "risk"
     spans: tuple[Span, ...]
+    # Which detectors fired: rule ids, "semantic" (the classifier on a sentence), "semantic:whole" (on the post).
+    sources: tuple[str, ...] = ()
 
 
 # Every replacement maps one character to one character, so offsets in the normalised text are offsets in
@@ -933,31 +935,74 @@ def _first_accepted(part: _Part, sentence: str) -> tuple[int, int] | None:
     return None
 
 
+# A full stop after a title or a common abbreviation does not end a sentence: "Mr. Alvarez in bed 4 ..." is one.
+_ABBREVIATION_END = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Drs|Prof|St|Sr|Jr|vs|etc|approx|e\.g|i\.e)\.$", re.IGNORECASE)
+
+
 def _sentences(text: str) -> list[tuple[int, str]]:
     """(offset, sentence) pairs; offsets index into text."""
-    return [(m.start(), m.group()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+    out: list[tuple[int, str]] = []
+    joined = False
+    for m in _SENTENCE.finditer(text):
+        if joined and out:
+            start = out[-1][0]
+            out[-1] = (start, text[start:m.end()])
+        elif m.group().strip():
+            out.append((m.start(), m.group()))
+        joined = bool(out) and bool(_ABBREVIATION_END.search(out[-1][1].rstrip()))
+    return out
 
 
-def detect_crisis(text: str) -> CrisisResult:
-    """Scores each sentence of text; the strongest level found wins."""
-    normal = text.translate(_NORMALISE)
-    level = NONE
-    spans: list[Span] = []
-    for offset, raw in _sentences(normal):
-        candidates = _candidate_parts(raw.lower())
-        if not candidates:
+@dataclass(frozen=True)
+class RuleSentence:
+    """What the rules say about one sentence: the rules that fired, their spans (offsets into the whole text),
+    and whether some rule's phrase was there but the rule rejected it (negated, someone else's words, a
+    hypothetical, the distant past, no acceptable subject): the classifier is then not trusted on that sentence
+    either."""
+
+    start: int
+    text: str
+    masked: str  # the sentence with other people's quoted speech blanked out
+    rule_ids: tuple[str, ...]
+    level: str
+    spans: tuple[Span, ...]
+    cancelled: bool
+
+
+def _rule_sentence(text: str, offset: int, raw: str) -> RuleSentence:
+    sentence = _mask_quotes(raw)
+    level, spans, ids, cancelled = NONE, [], [], False
+    for number in _candidate_parts(raw.lower()):
+        rule, part = _PARTS[number]
+        found = _first_accepted(part, sentence)
+        if found is None:
+            cancelled = cancelled or any(p is not None and p.search(sentence) for p in (part.free, part.core))
             continue
-        sentence = _mask_quotes(raw)
-        for number in candidates:
-            rule, part = _PARTS[number]
-            found = _first_accepted(part, sentence)
-            if found is None:
-                continue
-            start, end = _trim(sentence, *found)
-            spans.append(Span(offset + start, offset + end, text[offset + start:offset + end]))
-            if _LEVEL_RANK[rule.level] > _LEVEL_RANK[level]:
-                level = rule.level
-    return CrisisResult(bool(spans), level, _merge(spans))
+        start, end = _trim(sentence, *found)
+        spans.append(Span(offset + start, offset + end, text[offset + start:offset + end]))
+        ids.append(rule.name)
+        if _LEVEL_RANK[rule.level] > _LEVEL_RANK[level]:
+            level = rule.level
+    return RuleSentence(offset, text[offset:offset + len(raw)], sentence, tuple(dict.fromkeys(ids)), level,
+                        tuple(spans), cancelled and not spans)
+
+
+def rule_sentences(text: str) -> list[RuleSentence]:
+    """Every sentence of text, scored by the rules (quotes and offsets as in the text as written)."""
+    normal = text.translate(_NORMALISE)
+    return [_rule_sentence(text, offset, raw) for offset, raw in _sentences(normal)]
+
+
+def strongest(levels: list[str]) -> str:
+    return max(levels, key=_LEVEL_RANK.__getitem__, default=NONE)
+
+
+def detect_rules(text: str) -> CrisisResult:
+    """The rules alone: scores each sentence of text; the strongest level found wins."""
+    found = [s for s in rule_sentences(text) if s.spans]
+    spans = [span for s in found for span in s.spans]
+    return CrisisResult(bool(spans), strongest([s.level for s in found]), merge(spans),
+                        tuple(dict.fromkeys(i for s in found for i in s.rule_ids)))
 
 
 def _trim(sentence: str, start: int, end: int) -> tuple[int, int]:
@@ -969,7 +1014,7 @@ def _trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _merge(spans: list[Span]) -> tuple[Span, ...]:
+def merge(spans: list[Span]) -> tuple[Span, ...]:
     """Sorted, with spans nested inside an earlier one dropped."""
     out: list[Span] = []
     for span in sorted(spans, key=lambda s: (s.start, -s.end)):

@@ -13,7 +13,8 @@ from markupsafe import Markup, escape
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # mrn | dob | date | phone | email | address | ssn | age_over_89 | room_bed | name_title
+    kind: str  # mrn | dob | date | phone | email | address | ssn | age_over_89 | room_bed | name_title | name
+    # | age_place
     start: int
     end: int
     text: str
@@ -31,11 +32,18 @@ LABELS: dict[str, str] = {
     "age_over_89": "Ages over 89 can identify a patient",
     "room_bed": "Looks like a room or bed number",
     "name_title": "Looks like a patient's name",
+    "name": "Looks like a patient's name",
+    "age_place": "An age with a town or unit can identify a patient",
 }
+
+# Identifiers that identify on their own: they cannot be published on the writer's word that they are not
+# identifiers. The writer edits them out, or the piece waits, hidden, for a moderator (screening.py).
+STRONG = frozenset({"mrn", "ssn", "phone", "email", "dob"})
 
 # When two findings overlap, the more specific kind wins (a DOB is also a date; an SSN is also digits).
 _PRIORITY = {"ssn": 0, "dob": 1, "mrn": 2, "email": 3, "phone": 4, "age_over_89": 5, "date": 6, "address": 7,
-             "room_bed": 8, "name_title": 9}
+             "room_bed": 8, "name_title": 9, "name": 10,
+             "age_place": 11}
 
 # How far (characters, each side) to look for patient context. A sentence would be the natural unit, but "Mr."
 # and "Dr." make sentence splitting unreliable, so a window is used instead.
@@ -391,6 +399,76 @@ def _find_names(text: str) -> list[Finding]:
     return out
 
 
+# Names without a title: two or three capitalised words, in a patient's context and not a colleague's.
+_CAPITALISED_RUN = re.compile(rf"{_NAME}(?:\s+(?:[A-Z]\.\s+)?{_NAME}){{1,3}}")
+# Capitalised words that are not names: sentence openers, clinical verbs, places and calendar words.
+_NOT_NAME_WORDS = frozenset("""
+a an the we our my his her their i it this that these those he she they you your there here when after before
+if while then so but and or yes no patient patients pt saw seen admitted discharged rounded consulted intubated
+coded treated examined called met visited started stopped gave told asked today tonight yesterday tomorrow
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december hospital center centre clinic department unit ward street road avenue
+north south east west elementary school university college medical general memorial st saint grand rounds
+emergency intensive care icu ed er or big thanks had going dr doctor nurse professor happy thank dear hi hello
+mr mrs ms mx miss mister
+""".split())
+_NAME_CUE_BEFORE = re.compile(r"\b(?i:patients?|pt|admit(?:ted|ting)?|discharg(?:ed|ing)|rounded\s+on|consulted\s+"
+                              r"on|intubated|coded|treated|examined|saw|seen|pronounced|lost)\W+(?:\w+\W+){0,2}$")
+_AGE_AFTER_NAME = re.compile(r",?\s+(?:\d{1,3}|aged\s+\d{1,3})\s*(?:,|-?\s*(?:years?|yo|y/o))")
+_COLLEAGUE_BEFORE = re.compile(r"\b(?i:dr|doctor|co-?resident|resident|attending|mentor|colleague|intern|chief|"
+                               r"director|friend|classmate|fellow|professor|nurse|PGY-?\d|coordinator|author|"
+                               r"thanks|with)\W+(?:\w+\W+){0,2}$")
+_NAME_WINDOW = 60
+
+
+def _name_tokens(run: re.Match[str]) -> tuple[int, int] | None:
+    """The span of a run left after dropping leading and trailing non-name words, if 2 or 3 words remain."""
+    words = list(re.finditer(r"[A-Za-z'.-]+", run.group()))
+    while words and words[0].group().lower().rstrip(".") in _NOT_NAME_WORDS:
+        words.pop(0)
+    while words and words[-1].group().lower().rstrip(".") in _NOT_NAME_WORDS:
+        words.pop()
+    if not 2 <= len(words) <= 4 or any(w.group().lower() in _NOT_NAME_WORDS for w in words):
+        return None
+    return run.start() + words[0].start(), run.start() + words[-1].end()
+
+
+def _untitled_names(text: str) -> list[Finding]:
+    """"Patient John Smith in 4B", "we admitted Maria Gonzalez, 71, ...", "Eleanor Vance's biopsy"."""
+    out = []
+    for run in _CAPITALISED_RUN.finditer(text):
+        span = _name_tokens(run)
+        if span is None:
+            continue
+        start, end = span
+        before = text[max(0, start - 40):start]
+        if _COLLEAGUE_BEFORE.search(before) or _glued_before(text, start, "."):
+            continue
+        cued = bool(_NAME_CUE_BEFORE.search(before) or _AGE_AFTER_NAME.match(text, end)
+                    or _POSSESSIVE_CLINICAL.match(text, end))
+        lo, hi = max(0, start - _NAME_WINDOW), min(len(text), end + _NAME_WINDOW)
+        if cued or _PATIENT_CONTEXT.search(text, lo, start) or _PATIENT_CONTEXT.search(text, end, hi):
+            out.append(_finding("name", text, start, end))
+    return out
+
+
+# An age (any age) with a town or a unit: "a 67-year-old from Millbrook", "the 34yo ... on 5 West".
+_AGE_ANY = re.compile(r"\b(\d{1,3})(?:-year-old|\s+year\s+old|\s*yo\b|\s*y/o\b|-yo\b)", re.IGNORECASE)
+_PLACE_AFTER = re.compile(
+    r"[^.;!?]{0,60}?\b(?:from\s+(?:the\s+)?(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})"
+    r"|on\s+(?:\d{1,2}\s*(?:North|South|East|West|[A-Z])\b|[A-Z]\d{1,2}\b|\d[A-Z]\b))"
+)
+
+
+def _ages_with_places(text: str) -> list[Finding]:
+    out = []
+    for m in _AGE_ANY.finditer(text):
+        place = _PLACE_AFTER.match(text, m.end())
+        if place:
+            out.append(_finding("age_place", text, m.start(), place.end()))
+    return out
+
+
 def _find_emails(text: str) -> list[Finding]:
     if "@" not in text:
         return []
@@ -409,7 +487,8 @@ _AT_NUMBER: tuple[Callable[[str, int], list[Finding]], ...] = (
 def find_identifiers(text: str) -> list[Finding]:
     """All likely patient identifiers in text, sorted by start, overlaps resolved by specificity then length."""
     lowered = text.lower()
-    found = _find_emails(text) + _find_names(text) + _ages_in_words(text, lowered)
+    found = _find_emails(text) + _find_names(text) + _ages_in_words(text, lowered) + _untitled_names(text)
+    found += _ages_with_places(text)
     found += _labelled_ssns(text, lowered) + _addresses_in_words(text, lowered)
     runs = [m.start() for m in _DIGIT_RUN.finditer(text)]
     if runs:
@@ -442,7 +521,9 @@ def highlight(text: str, findings: Iterable[Finding]) -> Markup:
         if f.start < cursor:  # overlapping input: skip rather than produce broken markup
             continue
         parts.append(escape(text[cursor:f.start]))
-        parts.append(Markup('<mark class="phi" data-kind="{}">{}</mark>').format(f.kind, text[f.start:f.end]))
+        strong = Markup(' data-strong="1"') if f.kind in STRONG else Markup("")
+        parts.append(Markup('<mark class="phi" data-kind="{}"{}>{}</mark>').format(f.kind, strong,
+                                                                                   text[f.start:f.end]))
         cursor = f.end
     parts.append(escape(text[cursor:]))
     return Markup("").join(parts)

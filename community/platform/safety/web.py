@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from community.platform.safety.screening import screen
+from community.platform.safety.screening import screen_async
 from community.platform.web.common import viewer_of
 from community.platform.web.forms import read_form
 
@@ -21,7 +21,7 @@ async def check(request: Request) -> Response:
     form = await read_form(request)
     text = form.get("text")[:MAX_SCREEN_CHARS]
     private = form.get("private") == "1"
-    result = screen(text, check_identifiers=not private)
+    result = await screen_async(text, check_identifiers=not private)
     return JSONResponse(result.as_json(), headers={"cache-control": "no-store"})
 
 

@@ -1,0 +1,86 @@
+"""Crisis detection: the rules and the semantic classifier together, sentence by sentence and on the whole.
+
+A post fires when any sentence fires, by a rule or by the classifier, or when the classifier fires on the
+whole post (wording spread over several sentences). The classifier is not trusted on a sentence where a rule's
+phrase was found but the rule rejected it (negated, someone else's words, a hypothetical, the distant past, a
+subject other than the writer), and it reads each sentence with other people's quoted speech blanked out: that
+is how a patient's, a colleague's or a lyric's words stay theirs. A classifier hit is level "risk", like the
+rules it stands beside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from community.platform.safety import crisis, semantic
+from community.platform.safety.crisis import RISK, CrisisResult, Span
+
+SEMANTIC = "semantic"
+SEMANTIC_WHOLE = "semantic:whole"
+# A mean of a few token rows is noise, not meaning: a title like "Ordinary" scored 0.58, and short benign
+# fragments of the app's own seed prompts ("Where your time goes", "One breath between rooms") fired. The
+# classifier reads sentences of at least this many words (3 let 15 of 171 seed sentences fire, 5 lets 9; dev
+# recall and precision were the same). Shorter ones are left to the rules, and to the whole-post score; the cost
+# is short misspelt cries ("i wnat to die") that no rule knows.
+MIN_WORDS = 5
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the decision needs, computed once: train.py picks the threshold on these."""
+
+    text: str
+    sentences: tuple[crisis.RuleSentence, ...]
+    scores: tuple[float | None, ...]  # per sentence; None where the rules decided (fired or cancelled)
+    whole: float | None  # the post as one text; None for one sentence or when any sentence was cancelled
+
+
+def _classifier_input(sentence: crisis.RuleSentence) -> str:
+    return sentence.masked.strip()
+
+
+def _long_enough(text: str) -> bool:
+    return len(text.split()) >= MIN_WORDS
+
+
+def assess(model: semantic.Classifier, text: str) -> Assessment:
+    sentences = tuple(crisis.rule_sentences(text))
+    scores = tuple(None if s.spans or s.cancelled or not _long_enough(_classifier_input(s))
+                   else model.score(_classifier_input(s)) for s in sentences)
+    whole = None
+    joined = " ".join(_classifier_input(s) for s in sentences)
+    if len(sentences) > 1 and _long_enough(joined) and not any(s.cancelled for s in sentences):
+        whole = model.scores([joined])[0]
+    return Assessment(text, sentences, scores, whole)
+
+
+def _stripped_span(text: str, start: int) -> Span:
+    stripped = text.strip()
+    begin = start + (text.index(stripped) if stripped else 0)
+    return Span(begin, begin + len(stripped), stripped)
+
+
+def decide(assessment: Assessment, threshold: float) -> CrisisResult:
+    spans: list[Span] = []
+    levels: list[str] = []
+    sources: list[str] = []
+    for sentence, score in zip(assessment.sentences, assessment.scores, strict=True):
+        if sentence.spans:
+            spans.extend(sentence.spans)
+            levels.append(sentence.level)
+            sources.extend(sentence.rule_ids)
+        elif score is not None and score >= threshold:
+            spans.append(_stripped_span(sentence.text, sentence.start))
+            levels.append(RISK)
+            sources.append(SEMANTIC)
+    if not spans and assessment.whole is not None and assessment.whole >= threshold:
+        spans.append(_stripped_span(assessment.text, 0))
+        levels.append(RISK)
+        sources.append(SEMANTIC_WHOLE)
+    return CrisisResult(bool(spans), crisis.strongest(levels), crisis.merge(spans), tuple(dict.fromkeys(sources)))
+
+
+def detect_crisis(text: str) -> CrisisResult:
+    """The hybrid detector: what every writing surface and the live check use."""
+    model = semantic.classifier()
+    return decide(assess(model, text), model.head.threshold)

@@ -1,0 +1,104 @@
+"""The semantic crisis classifier: a logistic-regression head over sentence embeddings of all-MiniLM-L6-v2.
+
+A sentence is embedded as the mean of its WordPiece tokens' rows in the static table distilled from the model
+(`distill.py`), then scored by the head trained by `train.py` (`model/crisis_head.json`). The table is opened
+memory-mapped and read as float16, so a process holds only the rows it has touched (at most 23 MB); the
+tokenizer comes from the installed model package. Both are loaded once per process, on first use.
+
+Scores are cached by sentence text, so the composer's live check, which sends the whole draft on every pause,
+re-embeds only the sentences that changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from community.platform.safety import minilm
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+TABLE = MODEL_DIR / "static_table.npy"
+HEAD = MODEL_DIR / "crisis_head.json"
+SENTENCE_CACHE = 8192  # distinct sentences kept per process (a few hundred bytes each)
+MAX_TOKENS = 256  # what the model reads of one sentence
+
+
+@dataclass(frozen=True)
+class Head:
+    weights: np.ndarray  # (384,)
+    bias: float
+    threshold: float  # chosen on the dev split by train.py
+
+    def to_json(self) -> dict[str, object]:
+        return {"weights": [round(float(w), 7) for w in self.weights], "bias": round(self.bias, 7),
+                "threshold": self.threshold}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Head:
+        return cls(np.asarray(data["weights"], np.float64), float(data["bias"]), float(data["threshold"]))
+
+
+class Embedder:
+    """Static sentence embeddings: token rows averaged and scaled to unit length."""
+
+    def __init__(self, tokenizer: Tokenizer, table: np.ndarray) -> None:
+        self.tokenizer = tokenizer
+        self.table = table
+        self.unknown = tokenizer.token_to_id("[UNK]")
+
+    def embed(self, sentences: list[str]) -> np.ndarray:
+        out = np.zeros((len(sentences), self.table.shape[1]), np.float64)
+        for row, sentence in enumerate(sentences):  # encode, not encode_batch: no thread hand-off per call
+            ids = self.tokenizer.encode(sentence, add_special_tokens=False).ids[:MAX_TOKENS] or [self.unknown]
+            mean = self.table[ids].astype(np.float64).mean(axis=0)
+            out[row] = mean / (np.linalg.norm(mean) or 1.0)
+        return out
+
+
+def load_embedder() -> Embedder:
+    if not TABLE.is_file():
+        raise FileNotFoundError(f"{TABLE} is missing: python -m community.platform.safety.distill builds it")
+    # A plain array over the memory map: pages are read on first touch, and indexing skips np.memmap's overhead.
+    return Embedder(minilm.load_tokenizer(), np.asarray(np.load(TABLE, mmap_mode="r")))
+
+
+def load_head() -> Head:
+    return Head.from_json(json.loads(HEAD.read_text(encoding="utf-8")))
+
+
+class Classifier:
+    def __init__(self, embedder: Embedder, head: Head) -> None:
+        self.embedder = embedder
+        self.head = head
+        self.score = functools.lru_cache(maxsize=SENTENCE_CACHE)(self._score)
+
+    def _score(self, sentence: str) -> float:
+        """P(crisis) for one sentence (cached by its text)."""
+        return self.scores([sentence])[0]
+
+    def scores(self, sentences: list[str]) -> list[float]:
+        """P(crisis) for each of sentences, uncached."""
+        logits = self.embedder.embed(sentences) @ self.head.weights + self.head.bias
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-logits))]
+
+    def fires(self, sentence: str) -> bool:
+        return self.score(sentence) >= self.head.threshold
+
+
+_LOADING = threading.Lock()
+_LOADED: list[Classifier] = []
+
+
+def classifier() -> Classifier:
+    """The process's one classifier, loaded on first use (by one thread: both screening threads may ask at once)."""
+    if not _LOADED:
+        with _LOADING:
+            if not _LOADED:
+                _LOADED.append(Classifier(load_embedder(), load_head()))
+    return _LOADED[0]

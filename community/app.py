@@ -145,7 +145,7 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: ViewerCache | None, *,
-              owns_database: bool, settings: Settings, pulse: Pulse,
+              owns_database: bool, settings: Settings, pulse: Pulse, outbox: Outbox,
               sender: Sender | None = None) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     lifespans = [pillar.lifespan for pillar in pillars if pillar.lifespan is not None]
 
@@ -156,7 +156,7 @@ def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: Viewe
                 await viewer_cache.start()
                 stack.push_async_callback(viewer_cache.stop)
             if owns_database and settings.database_url:  # escalation runs without a request arriving
-                task = asyncio.create_task(watch(database, settings, pulse), name="urgent-items")
+                task = asyncio.create_task(watch(database, settings, pulse, outbox), name="urgent-items")
                 stack.push_async_callback(_stop, task)
             if sender is not None:
                 stack.push_async_callback(_stop, asyncio.create_task(sender.run(), name="mail-sender"))
@@ -194,7 +194,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
                      periodic=digests.job(database, outbox, anonymity, settings, mail_jobs))
               if db is None and settings.database_url else None)
     lifespan = _lifespan(pillars, database, viewer_cache, owns_database=db is None, settings=settings, pulse=pulse,
-                         sender=sender)
+                         outbox=outbox, sender=sender)
     middleware = [
         Middleware(AccessLog),
         Middleware(SecurityHeaders, settings=settings),

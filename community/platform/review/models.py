@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -184,6 +185,9 @@ class UrgentAlert(Base):
                                          nullable=False, unique=True)
     raised_at: Mapped[datetime] = created_at()
     notified: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False, server_default="{}")
+    # Who has been emailed about it (urgent.mail_alerts), and whether the escalation's mail went out.
+    mailed: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False, server_default="{}")
+    escalated_mailed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_action_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_action_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.db import Database
+from community.platform.mail.outbox import Outbox
 from community.platform.review import urgent
 from community.settings import Settings
 
@@ -64,12 +65,15 @@ class Pulse:
         return self.state
 
 
-async def tick(db: Database, settings: Settings, pulse: Pulse, now: datetime | None = None) -> list[int]:
-    """One round of the background task: escalate what is due, then refresh the count. Returns the ids of the
-    items escalated in this round."""
+async def tick(db: Database, settings: Settings, pulse: Pulse, outbox: Outbox,
+               now: datetime | None = None) -> list[int]:
+    """One round of the background task: escalate what is due, email whom the alerts told, then refresh the
+    count. Returns the ids of the items escalated in this round."""
     async with db.transaction() as session:
         escalated = await urgent.escalate_due(session, minutes=settings.urgent_escalation_minutes,
                                               now=now or datetime.now(UTC))
+    async with db.transaction() as session:
+        await urgent.mail_alerts(session, outbox)
     async with db.transaction() as session:
         await pulse.read(session)
     if escalated:
@@ -77,11 +81,11 @@ async def tick(db: Database, settings: Settings, pulse: Pulse, now: datetime | N
     return escalated
 
 
-async def watch(db: Database, settings: Settings, pulse: Pulse) -> None:
+async def watch(db: Database, settings: Settings, pulse: Pulse, outbox: Outbox) -> None:
     """Runs `tick` every URGENT_CHECK_SECONDS until cancelled, in every `community serve` process."""
     while True:
         try:
-            await tick(db, settings, pulse)
+            await tick(db, settings, pulse, outbox)
         except Exception as exc:  # noqa: BLE001  (loud in the log; try again next round)
             log.warning("urgent-item check failed: %s: %s", type(exc).__name__, exc)
         await asyncio.sleep(settings.urgent_check_seconds)

@@ -1,8 +1,9 @@
 """Urgent review items reach a person: on-call hours, the alert, escalation, acknowledgement, time to a human.
 
 - An item becomes urgent (crisis language from screening, an "I'm worried about this person" flag):
-  `raise_alert` tells whoever is on call now, by in-app notification (and by email once the outbox exists:
-  `email_alert`). With nobody on call it goes to every moderator and admin at once, and counts as escalated.
+  `raise_alert` tells whoever is on call now, by in-app notification; `mail_alerts` (the background task) emails
+  them through the outbox within URGENT_CHECK_SECONDS. With nobody on call it goes to every moderator and admin
+  at once, and counts as escalated.
 - `escalate_due` runs without a request (a background task in every `community serve` process, see
   review.pulse): an alert nobody has claimed within URGENT_ESCALATION_MINUTES goes to every moderator and admin.
   It is one `UPDATE ... WHERE escalated_at IS NULL ... RETURNING`, so of several processes exactly one escalates
@@ -26,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.accounts.models import User
+from community.platform.mail.outbox import Outbox
 from community.platform.notify import notifications
 from community.platform.review.models import OnCallHours, ReviewItem, UrgentAlert
 
@@ -86,11 +88,37 @@ async def on_call_names(session: AsyncSession, now: datetime | None = None) -> l
     return list(await session.scalars(select(User.display_name).where(User.id.in_(ids)).order_by(User.display_name)))
 
 
-async def email_alert(session: AsyncSession, recipients: list[int], text: str, url: str) -> None:
-    """Where an urgent alert would also be emailed. Not wired yet: there is no email outbox until issue 16
-    lands, and nothing is sent or pretended to be sent. Wiring it is one call here: queue one outbox row per
-    recipient in this transaction (the sender delivers after commit)."""
-    return None
+_TO_MAIL = sql_text("""
+SELECT a.id, a.mailed, a.notified, a.escalated_at IS NOT NULL AS escalated, a.escalated_mailed,
+       i.target_kind, i.target_id, i.reasons
+  FROM urgent_alerts a JOIN review_items i ON i.id = a.item_id
+ WHERE i.resolved_at IS NULL AND i.claimed_by IS NULL
+   AND (NOT a.notified <@ a.mailed OR (a.escalated_at IS NOT NULL AND NOT a.escalated_mailed))
+ ORDER BY a.id FOR UPDATE OF a SKIP LOCKED LIMIT 50
+""")
+
+
+async def mail_alerts(session: AsyncSession, outbox: Outbox) -> int:
+    """Emails the people an open, unclaimed urgent alert has told and not yet mailed (the on-call moderators
+    when it is raised, every moderator and admin once it escalates). Run by the background task every
+    URGENT_CHECK_SECONDS, in the outbox's transaction; each person is mailed once per alert, whichever process
+    runs it (the rows are locked and marked). Returns how many messages were queued."""
+    queued = 0
+    for row in (await session.execute(_TO_MAIL)).all():
+        # An escalation mails every moderator and admin once, the on-call ones again included (it is a nudge).
+        escalating = row.escalated and not row.escalated_mailed
+        new = sorted(set(await staff_ids(session)) if escalating else set(row.notified) - set(row.mailed))
+        people = (await session.execute(select(User.display_name, User.email).where(
+            User.id.in_(new), User.deleted_at.is_(None)))).all() if new else []
+        why = ", ".join(WHY_WORDS[r] for r in row.reasons if r in WHY_WORDS) or "safety"
+        context = {"why": why, "where": KIND_WORDS.get(row.target_kind, "some writing"), "escalated": escalating,
+                   "url": f"{outbox.settings.base_url}/review/{row.target_kind}/{row.target_id}"}
+        for name, email in people:
+            await outbox.enqueue(session, to=email, template="urgent_alert", context={**context, "name": name})
+        queued += len(people)
+        await session.execute(update(UrgentAlert).where(UrgentAlert.id == row.id).values(
+            mailed=sorted(set(row.mailed) | set(new)), escalated_mailed=row.escalated))
+    return queued
 
 
 def _alert_text(item: ReviewItem, on_call: bool) -> str:
@@ -103,7 +131,6 @@ def _alert_text(item: ReviewItem, on_call: bool) -> str:
 async def _tell(session: AsyncSession, recipients: list[int], text: str, url: str) -> None:
     for user_id in recipients:
         await notifications.notify(session, user_id=user_id, kind="urgent", text=text, url=url)
-    await email_alert(session, recipients, text, url)
 
 
 async def raise_alert(session: AsyncSession, item: ReviewItem, now: datetime | None = None) -> UrgentAlert | None:

@@ -175,8 +175,11 @@ async def admin_page(new_page, server: LiveServer, **options):
 
 
 async def nav_link(page, name: str):
-    """A link of the main navigation (the same on a phone: the header wraps, it never hides links)."""
-    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
+    """A link of the main navigation (the same on a phone: the header wraps, it never hides links). Its name may
+    end with its badge ("Review queue 1 urgent", "Notifications 2 unread"): the moderators' urgent count arrives
+    by the page's poll whenever an earlier step of the module raised an urgent item."""
+    badge = r"(\s*\d+ (urgent|unread))?"
+    return page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile(f"^{re.escape(name)}{badge}$"))
 
 
 def unique(word: str) -> str:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -233,9 +234,11 @@ async def _prepare(database_url: str, members: int) -> tuple[int, list[str]]:
                 "unnest(CAST(:ids AS bigint[])), now() + interval '1 day'"),
                 {"hashes": [token_hash(t) for t in tokens], "ids": list(ids)})
             await session.execute(text(
-                "INSERT INTO room_participants (room_id, member_tag, user_id, label) SELECT :room, "
-                "unnest(CAST(:tags AS text[])), unnest(CAST(:ids AS bigint[])), 'Bench member'"),
-                {"room": room_id, "tags": [member_tag(Anonymity(ANON_KEY), i, room_id) for i in ids], "ids": list(ids)})
+                "INSERT INTO room_participants (room_id, local_id, member_tag, user_id, label) SELECT :room, "
+                "unnest(CAST(:locals AS bigint[])), unnest(CAST(:tags AS text[])), unnest(CAST(:ids AS bigint[])), "
+                "'Bench member'"),
+                {"room": room_id, "locals": random.sample(range(1, 2**31), len(ids)),
+                 "tags": [member_tag(Anonymity(ANON_KEY), i, room_id) for i in ids], "ids": list(ids)})
     finally:
         await db.dispose()
     return room_id, [f"session={t}" for t in tokens]

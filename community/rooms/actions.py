@@ -9,6 +9,7 @@ The payload carries only "room:seq:kind"; every process's hub reads the rows its
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,10 +27,18 @@ from community.platform.errors import Forbidden, Invalid, NotFound, RateLimited
 from community.platform.review import audit, watched
 from community.platform.safety import screening
 from community.platform.text import render_light
-from community.platform.times import parse_moment
+from community.platform.times import day_of, parse_moment
 from community.platform.viewer import Viewer
 from community.rooms import protocol
-from community.rooms.models import Room, RoomEvent, RoomMessage, RoomParticipant, RoomPresence
+from community.rooms.models import (
+    ANON_SEQUENCE,
+    LOCAL_IDS,
+    Room,
+    RoomEvent,
+    RoomMessage,
+    RoomParticipant,
+    RoomPresence,
+)
 from community.rooms.policy import MESSAGE, MESSAGES_PER_MINUTE
 
 CHANNEL = "room_events"
@@ -225,16 +234,32 @@ async def join_room(session: AsyncSession, anonymity: Anonymity, viewer: Viewer,
             label, n = f"{base} {n}", n + 1
         # Notices about their messages go to the session's own tag (kept in their keyring, accounts.scopes),
         # never to a tag their writing elsewhere carries.
+        # Its row id from a sequence of its own and only the day it joined: nothing to line up with signed rows.
         tag = member_tag(anonymity, viewer.id, room_id)
-        participant = RoomParticipant(room_id=room_id, member_tag=tag, user_id=None, anonymous=True, label=label,
-                                      role="member", sealed_member=anonymity.seal(str(viewer.id)), notify_tag=tag)
+        participant = RoomParticipant(
+            id=int(await session.scalar(select(func.nextval(ANON_SEQUENCE)))), local_id=await _new_local_id(
+                session, room_id), room_id=room_id, member_tag=tag, user_id=None, anonymous=True, label=label,
+            role="member", sealed_member=anonymity.seal(str(viewer.id)), notify_tag=tag,
+            accepted_rules_at=day_of(now()))
         await scopes.enrol(session, anonymity, viewer.id, tag)
     else:
-        participant = RoomParticipant(room_id=room_id, member_tag=member_tag(anonymity, viewer.id, room_id),
+        participant = RoomParticipant(room_id=room_id, local_id=await _new_local_id(session, room_id),
+                                      member_tag=member_tag(anonymity, viewer.id, room_id),
                                       user_id=viewer.id, anonymous=False, label=viewer.display_name, role=role)
     session.add(participant)
     await session.flush()
     return participant
+
+
+async def _new_local_id(session: AsyncSession, room_id: int) -> int:
+    """A random id that no participant of the room has: it says nothing of when they joined (the unique constraint
+    settles the one-in-two-billion race of two joins drawing the same number at once, loudly)."""
+    while True:
+        candidate = secrets.randbelow(LOCAL_IDS) + 1
+        taken = await session.scalar(select(RoomParticipant.id).where(
+            RoomParticipant.room_id == room_id, RoomParticipant.local_id == candidate))
+        if taken is None:
+            return candidate
 
 
 async def access_participant(session: AsyncSession, anonymity: Anonymity, viewer: Viewer | None,
@@ -444,14 +469,14 @@ WITH p AS (
             OR p.last_message_at + make_interval(secs => r.slow_mode_seconds) <= $8)
        AND ($4 OR $10::int <= 0 OR (SELECT count(*) FROM room_messages rm WHERE rm.participant_id = $2
             AND rm.created_at > now() - make_interval(secs => {rate_limits.WINDOW_SECONDS})) < $10::int)
- RETURNING p.id, p.label, p.anonymous, p.role
+ RETURNING p.id, p.local_id, p.label, p.anonymous, p.role
 ), s AS (
     UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM p) RETURNING last_seq
 ), m AS (
     INSERT INTO room_messages (room_id, seq, participant_id, body_text, body_html, client_id)
     SELECT $1, s.last_seq, $2, $5, $6, $7 FROM s RETURNING id, seq, created_at
 )
-SELECT m.id, m.seq, m.created_at, p.label, p.anonymous, p.role, pg_notify('{CHANNEL}', $9 || m.seq || ':m')
+SELECT m.id, m.seq, m.created_at, p.local_id, p.label, p.anonymous, p.role, pg_notify('{CHANNEL}', $9 || m.seq || ':m')
   FROM m, p
 """
 
@@ -485,13 +510,13 @@ async def post_message_fast(conn: Any, viewer: Viewer, room_id: int, participant
         return None
     # The frame every reader would build from these rows (see frames_from_rows): the sending process delivers it
     # to its own subscribers at once, without waiting for its NOTIFY and reading the row back.
-    frame = protocol.message_frame(seq=row["seq"], id=row["id"], pid=participant_id, author=row["label"],
+    frame = protocol.message_frame(seq=row["seq"], id=row["id"], pid=row["local_id"], author=row["label"],
                                    anonymous=row["anonymous"], role="member" if row["anonymous"] else row["role"],
                                    html=html, at=row["created_at"], client_id=client_id, deleted=False)
     return Posted(seq=row["seq"], message_id=row["id"], frame=frame)
 
 
-_MESSAGE_COLUMNS = (RoomMessage.seq, RoomMessage.id, RoomMessage.participant_id, RoomParticipant.label,
+_MESSAGE_COLUMNS = (RoomMessage.seq, RoomMessage.id, RoomParticipant.local_id, RoomParticipant.label,
                     RoomParticipant.anonymous, RoomParticipant.role, RoomMessage.body_html, RoomMessage.created_at,
                     RoomMessage.client_id, RoomMessage.deleted_at)
 
@@ -524,7 +549,7 @@ async def recent_messages(session: AsyncSession, room_id: int,
 # LIMIT always leaves a contiguous prefix. Written for SQLAlchemy's text(); EVENTS_AFTER_PG is the same for
 # asyncpg ($1 room, $2 after, $3 limit), used by the hub.
 _EVENTS_AFTER = """
-SELECT m.seq, m.id, m.participant_id, p.label, p.anonymous, p.role, m.body_html, m.created_at, m.client_id,
+SELECT m.seq, m.id, p.local_id, p.label, p.anonymous, p.role, m.body_html, m.created_at, m.client_id,
        m.deleted_at IS NOT NULL AS deleted, NULL::text AS kind, NULL::jsonb AS data
   FROM room_messages m JOIN room_participants p ON p.id = m.participant_id
  WHERE m.room_id = :room AND m.seq > :after
@@ -544,7 +569,7 @@ SELECT (SELECT count(*) FROM room_messages WHERE room_id = $1 AND seq > $2 AND s
 """
 
 _PRESENCE = """
-SELECT r.id, r.label, r.anonymous, r.role
+SELECT r.local_id, r.label, r.anonymous, r.role
   FROM room_participants r
  WHERE r.room_id = :room AND r.removed_at IS NULL AND r.id IN (
        SELECT participant_id FROM room_presence WHERE room_id = :room AND expires_at > now())

@@ -5,6 +5,10 @@ Every message and every moderation event in a room takes the room's next sequenc
 seq it saw can be replayed exactly what it missed. A participant is keyed by a sealed per-room tag
 (`anonymity.tag(member, "room:<id>")`); for anonymous participants `user_id` is
 NULL and only `sealed_member` (readable with ANON_KEY alone) links back to the member.
+
+A participant's row id never leaves the server: frames, presence lists, moderation frames and pages name a
+participant by `local_id`, a random number unique within its room. Anonymous participants' row ids come from a
+sequence of their own (ANON_SEQUENCE), so they don't interleave with signed joins.
 """
 
 from __future__ import annotations
@@ -62,11 +66,17 @@ class Room(Base):
     created_at: Mapped[datetime] = created_at()
 
 
+ANON_SEQUENCE = "room_participants_anon_id_seq"
+LOCAL_IDS = 2**31 - 1  # local ids are in [1, LOCAL_IDS]: a path id and a JavaScript number both hold one
+
+
 class RoomParticipant(Base):
     __tablename__ = "room_participants"
-    __table_args__ = (UniqueConstraint("room_id", "member_tag", name="uq_room_participants_member"),)
+    __table_args__ = (UniqueConstraint("room_id", "member_tag", name="uq_room_participants_member"),
+                      UniqueConstraint("room_id", "local_id", name="uq_room_participants_local_id"))
 
     id: Mapped[int] = pk()
+    local_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     room_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False)
     member_tag: Mapped[str] = mapped_column(String(64), nullable=False)
     user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))

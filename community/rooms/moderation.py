@@ -34,8 +34,10 @@ async def _room_for(session: AsyncSession, viewer: Viewer, room_id: int) -> Room
 
 
 async def _participant(session: AsyncSession, room: Room, pid: int) -> RoomParticipant:
-    participant = await session.get(RoomParticipant, pid)
-    if participant is None or participant.room_id != room.id:
+    """`pid`: the room-local id its frames and pages use (models.RoomParticipant.local_id)."""
+    participant = (await session.scalars(select(RoomParticipant).where(
+        RoomParticipant.room_id == room.id, RoomParticipant.local_id == pid))).first()
+    if participant is None:
         raise NotFound("No such participant in this room.")
     return participant
 
@@ -68,7 +70,7 @@ async def mute(session: AsyncSession, viewer: Viewer, room_id: int, pid: int, mi
     participant.muted_until = rooms_actions.now() + timedelta(minutes=minutes)
     event = await rooms_actions.add_event(session, room.id, "mute", {"pid": pid, "minutes": minutes,
                                                                      "until": participant.muted_until.isoformat()})
-    await audit.record(session, viewer, "room.mute", target_type="room_participant", target_id=pid,
+    await audit.record(session, viewer, "room.mute", target_type="room_participant", target_id=participant.id,
                        target_label=_label(room, participant), reason=reason, details={"minutes": minutes})
     return event
 
@@ -80,7 +82,7 @@ async def remove(session: AsyncSession, viewer: Viewer, room_id: int, pid: int, 
         raise Forbidden("The host cannot be removed from their own session.")
     participant.removed_at = rooms_actions.now()
     event = await rooms_actions.add_event(session, room.id, "remove", {"pid": pid})
-    await audit.record(session, viewer, "room.remove", target_type="room_participant", target_id=pid,
+    await audit.record(session, viewer, "room.remove", target_type="room_participant", target_id=participant.id,
                        target_label=_label(room, participant), reason=reason)
     return event
 
@@ -164,7 +166,7 @@ class RoomMessageAdapter:
             kind=self.kind, id=m.id, title=f"Message in the room “{title}”", body_html=m.body_html,
             url=f"/rooms/{m.room_id}#m{m.seq}", author_label=p.label, author_id=None if p.anonymous else p.user_id,
             state="removed" if m.deleted_at else "visible", created_at=m.created_at, anonymous=p.anonymous,
-            extra={"room_id": m.room_id, "seq": m.seq, "pid": p.id}) for m, p, title in rows}
+            extra={"room_id": m.room_id, "seq": m.seq, "pid": p.local_id}) for m, p, title in rows}
 
     async def readable(self, session: AsyncSession, viewer: Viewer, view: TargetView) -> bool:
         """Only the room's participants read its messages, and not once they were removed."""

@@ -11,6 +11,9 @@ Server -> client frames (JSON text):
                                                room's retention and cannot be replayed
   earlier   {items, more}                      the answer to `earlier`: messages before `before`, oldest first
   message   {seq, id, pid, author, anonymous, role, html, at, client_id, deleted}
+                                               `pid` is room-local (a random number, the participant's
+                                               `local_id`): no frame carries a participant's row id or a member
+                                               id. `at` is the minute the message was written, nothing finer.
   event     {seq, kind, ...}                   delete / mute / remove / slow / lock / open / end
   presence  {people: [{pid, label, anonymous, role}]}    the whole list: once per connection (from the hub)
             {joined: [{pid, label, anonymous, role}], left: [pid]}   then only what changed
@@ -64,11 +67,13 @@ def _default(value: object) -> str:
 
 def message_frame(*, seq: int, id: int, pid: int, author: str, anonymous: bool, role: str, html: str,
                   at: datetime, client_id: str | None, deleted: bool) -> dict[str, Any]:
-    """Never carries a member id: `pid` is the per-room participant, `author` a name or a pseudonym."""
+    """Never carries a member id: `pid` is the room-local participant id, `author` a name or a pseudonym, and `at`
+    the minute (what the room shows), so no frame gives an exact time to line up with rows elsewhere."""
     if deleted:
         return {"type": "message", "seq": seq, "id": id, "deleted": True}
     return {"type": "message", "seq": seq, "id": id, "pid": pid, "author": author, "anonymous": anonymous,
-            "role": role, "html": html, "at": at, "client_id": client_id, "deleted": False}
+            "role": role, "html": html, "at": at.replace(second=0, microsecond=0), "client_id": client_id,
+            "deleted": False}
 
 
 def event_frame(seq: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -143,11 +143,13 @@ async def _truth(env: RoomsEnv, room: int, since: int) -> list[int]:
 
 
 async def _bulk(env: RoomsEnv, room: int, pid: int, n: int, body: str = "written while you were away") -> None:
-    """`n` messages the way the server writes them: the room's next seqs in one transaction, then NOTIFY."""
+    """`n` messages the way the server writes them: the room's next seqs in one transaction, then NOTIFY.
+    `pid`: the room-local id the welcome frame gave."""
     await env.sql("""
         WITH s AS (UPDATE rooms SET last_seq = last_seq + :n WHERE id = :r RETURNING last_seq),
              m AS (INSERT INTO room_messages (room_id, seq, participant_id, body_text, body_html, client_id)
-                   SELECT :r, s.last_seq - :n + g, :p, :body || ' ' || g, '<p>' || :body || ' ' || g || '</p>',
+                   SELECT :r, s.last_seq - :n + g,
+                          (SELECT id FROM room_participants WHERE room_id = :r AND local_id = :p), :body || ' ' || g, '<p>' || :body || ' ' || g || '</p>',
                           'bulk-' || s.last_seq || '-' || g
                      FROM s, generate_series(1, :n) g RETURNING seq)
         SELECT pg_notify('room_events', :r || ':' || max(seq) || :kind) FROM m""", n=n, r=room, p=pid, body=body,

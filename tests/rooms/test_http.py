@@ -63,7 +63,7 @@ async def test_permission_matrix(client, login, member_factory, db):
         assert (await a_client.post_form(path, data[path])).status_code == 303  # the host
         assert (await m_client.post_form(path, data[path])).status_code == 303  # a moderator
     async with db.transaction() as session:
-        pid = (await session.scalars(select(RoomParticipant.id).where(RoomParticipant.room_id == room_id))).one()
+        pid = (await session.scalars(select(RoomParticipant.local_id).where(RoomParticipant.room_id == room_id))).one()
     assert (await r_client.post_form(f"/rooms/{room_id}/participants/{pid}/mute", {"minutes": "5"})).status_code == 403
     assert (await a_client.post_form(f"/rooms/{room_id}/participants/{pid}/mute", {"minutes": "5"})).status_code == 303
     assert (await m_client.post_form(f"/rooms/{room_id}/participants/{pid}/remove", {})).status_code == 303
@@ -91,7 +91,7 @@ async def test_retention_purge(db, tmp_path):
                           starts_at=now - timedelta(hours=1))
     async with db.transaction() as session:
         for room in (kept, gone, young, overdue):
-            participant = RoomParticipant(room_id=room.id, member_tag=f"t{room.id}", label="Someone")
+            participant = RoomParticipant(room_id=room.id, local_id=1, member_tag=f"t{room.id}", label="Someone")
             session.add(participant)
             await session.flush()
             seq = await rooms_actions.next_seq(session, room.id)

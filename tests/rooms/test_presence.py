@@ -159,7 +159,8 @@ async def test_a_lease_lost_while_its_socket_stayed_open_is_taken_again(rooms_en
     ada_pid = wa.welcome["me"]["pid"]
     wb = await rooms_env.ws(server, ben, room)
     people = await presence_until(wb, lambda p: ada_pid in p)
-    await rooms_env.sql("DELETE FROM room_presence WHERE participant_id = :p", p=ada_pid)
+    await rooms_env.sql("DELETE FROM room_presence WHERE participant_id = "
+                        "(SELECT id FROM room_participants WHERE room_id = :r AND local_id = :p)", r=room, p=ada_pid)
     await rooms_env.sql("SELECT pg_notify('room_events', :payload)", payload=f"{room}:0:p")
     await presence_until(wb, lambda p: ada_pid not in p, people=people, within=5)
     await presence_until(wb, lambda p: ada_pid in p, people=people, within=5)

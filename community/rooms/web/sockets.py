@@ -90,7 +90,8 @@ class _ClientGone(Exception):
 @dataclass
 class _Opening:
     presence_id: int
-    pid: int
+    pid: int           # the participant row (server side only)
+    local_pid: int     # the participant as the room's frames name them
     texts: list[str]   # welcome, and the recent history when there is no resume point to catch up from
     last: int          # the room's last seq when the opening was read: later rows come live, through the hub
     after: int | None  # where the catch-up starts; None: no catch-up (the recent history was sent instead)
@@ -151,8 +152,8 @@ async def room_socket(websocket: WebSocket) -> None:
         opening.texts = []
         if not await _catch_up_or_close(websocket, hub, room_id, opening, limits):
             return
-        session_state = _Session(websocket, sub, viewer, room_id, opening.pid, anonymity, db, limits, opening.last,
-                                 hub)
+        session_state = _Session(websocket, sub, viewer, room_id, (opening.pid, opening.local_pid), anonymity, db,
+                                 limits, opening.last, hub)
         await session_state.run(release)
     finally:
         await release()
@@ -189,7 +190,8 @@ async def _enter(db: Any, anonymity: Anonymity, viewer: Viewer, room_id: int, pr
         presence_id = await rooms_actions.enter_presence(session, room, participant, process, viewer, lease_seconds)
         await session.refresh(room)
         frames, catch_up_from = await _opening(session, viewer, room, participant, after)
-    return _Opening(presence_id, participant.id, [protocol.dumps(f) for f in frames], room.last_seq, catch_up_from)
+    return _Opening(presence_id, participant.id, participant.local_id, [protocol.dumps(f) for f in frames],
+                    room.last_seq, catch_up_from)
 
 
 async def _opening(session: Any, viewer: Viewer, room: Any, participant: Any,
@@ -199,7 +201,7 @@ async def _opening(session: Any, viewer: Viewer, room: Any, participant: Any,
     # No presence list here: the hub sends this socket the whole list with its next read (see hub.py), then
     # only changes, so the welcome of each of 500 joiners does not carry (and read) 500 people.
     welcome = {"type": "welcome", "room": rooms_actions.room_state(room),
-               "me": {"pid": participant.id, "label": participant.label, "anonymous": participant.anonymous,
+               "me": {"pid": participant.local_id, "label": participant.label, "anonymous": participant.anonymous,
                       "can_moderate": rooms_actions.can_moderate(viewer, room)}}
     last = room.last_seq
     if after is not None and 0 <= after <= last:
@@ -274,13 +276,13 @@ async def _catch_up(websocket: WebSocket, pool: Any, room_id: int, after: int, l
 
 
 class _Session:
-    def __init__(self, websocket: WebSocket, sub: Subscriber, viewer: Viewer, room_id: int, pid: int, anonymity: Anonymity,
-                 db: Any, limits: Limits, replayed: int, hub: Hub) -> None:
+    def __init__(self, websocket: WebSocket, sub: Subscriber, viewer: Viewer, room_id: int, pids: tuple[int, int],
+                 anonymity: Anonymity, db: Any, limits: Limits, replayed: int, hub: Hub) -> None:
         self.ws = websocket
         self.sub = sub
         self.viewer = viewer
         self.room_id = room_id
-        self.pid = pid
+        self.pid, self.local_pid = pids  # the participant row, and the id the room's frames use
         self.anonymity = anonymity
         self.db = db
         self.limits = limits
@@ -358,7 +360,7 @@ class _Session:
                     sub.sending_since = 0.0
                 if frame is not None and frame.get("type") == "event":
                     kind = frame.get("kind")
-                    if kind == "remove" and frame.get("pid") == self.pid:
+                    if kind == "remove" and frame.get("pid") == self.local_pid:
                         sub.close(protocol.CLOSE_POLICY, "removed from this session")
                         return
                     if kind == "end":

@@ -9,6 +9,7 @@ then NOTIFY), while a live writer keeps sending 10 a second through the server t
 The database outage is one database's: connections refused (ALLOW_CONNECTIONS false) and every open one
 terminated, then allowed again. To the app that is what a stopped and restarted PostgreSQL looks like (its
 connections drop, new ones are refused), without stopping the server that other test databases share.
+`test_postgres_restart.py` really stops and starts PostgreSQL, on a cluster of its own.
 """
 
 from __future__ import annotations

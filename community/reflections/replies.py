@@ -20,7 +20,7 @@ from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
-from community.platform.notify.notifications import notify
+from community.platform.notify.notifications import group_key, notify
 from community.platform.safety import screening as screening_mod
 from community.platform.text import plain_text, render_markdown
 from community.platform.times import day_of
@@ -146,14 +146,18 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
         url = f"/reflections/{reflection.id}#reply-{reply.id}"
         what = f"“{reflection.title}”" if reflection.title else "your reflection"
+        group = group_key("reflection_reply", "reflection", reflection.id)
         if reflection.visibility == "anonymous" and reflection.author_tag:
             # The reply already points at this reflection, and so at its tag: the target adds no link.
+            # Grouped with the tag's unread replies on this reflection: one scope, so nothing new is linked.
             await notify(session, tag=reflection.author_tag, anonymity=anonymity, kind="reflection_reply",
                          text=f"Someone replied to your anonymous reflection {what}.", url=url,
-                         target=("reflection_reply", reply.id))
+                         target=("reflection_reply", reply.id), group=group)
         elif reflection.visibility == "named" and reflection.author_id:
+            # No actor: a reply may be anonymous, and a group naming only the signed repliers would say which.
             await notify(session, user_id=reflection.author_id, kind="reflection_reply",
-                         text=f"Someone replied to {what}.", url=url, target=("reflection_reply", reply.id))
+                         text=f"Someone replied to {what}.", url=url, target=("reflection_reply", reply.id),
+                         group=group, subject=reflection.title)
     return reply, checked.screening
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.accounts.models import User
+from community.platform.notify.notifications import notify_grouped
 from community.platform.review.models import Mention
 from community.platform.text import mention_candidates, render_markdown
 
@@ -109,3 +110,24 @@ async def record(session: AsyncSession, target: tuple[str, int], resolved: Resol
                                    for uid in wanted])
         .on_conflict_do_nothing().returning(Mention.user_id))
     return list(inserted)
+
+
+async def render_signed(session: AsyncSession, source: str, signed: bool) -> tuple[str, Resolved]:
+    """The stored HTML of a piece: with its mentions linked when it is signed; anonymous or private writing links
+    nobody (see the module docstring)."""
+    if not signed:
+        return render_markdown(source), Resolved()
+    resolved = await resolve(session, source)
+    return resolved.render(source), resolved
+
+
+async def tell(session: AsyncSession, target: tuple[str, int], resolved: Resolved, *, writer_id: int, text: str,
+               url: str, group: str, subject: str | None) -> list[int]:
+    """Records the mentions of a visible, signed piece and tells those never told about it (grouped per subject,
+    shown only while they may see the piece: the target). Returns who was told."""
+    told = await record(session, target, resolved, exclude={writer_id})
+    await notify_grouped(session, [
+        {"user_id": uid, "kind": "mention", "text": text, "url": url, "target_kind": target[0],
+         "target_id": target[1], "group_key": group, "subject": subject, "actor_ids": [writer_id]}
+        for uid in told])
+    return told

@@ -139,13 +139,13 @@ async def notify_grouped(session: AsyncSession, rows: list[dict[str, Any]]) -> N
             "actor_ids"}
     rows = [{k: row.get(k) for k in keys} | {"actor_ids": row.get("actor_ids") or []} for row in rows]
     assert all(row["user_id"] is not None and row["recipient_tag"] is None and row["group_key"] for row in rows)
-    statement = pg_insert(Notification).values(rows)
+    statement = pg_insert(Notification)  # executemany: one cached statement, sent in batches
     await session.execute(statement.on_conflict_do_update(
         index_elements=[Notification.user_id, Notification.group_key],
         index_where=sql_text("read_at IS NULL AND group_key IS NOT NULL AND user_id IS NOT NULL"),
         set_={"count": Notification.count + 1, "created_at": func.now(),
               "last_id": func.nextval(MEMBER_SEQUENCE), "actor_ids": literal_column(_ACTORS_SQL),
-              "subject": func.coalesce(statement.excluded.subject, Notification.subject)}))
+              "subject": func.coalesce(statement.excluded.subject, Notification.subject)}), rows)
 
 
 def _upsert_tag_group(values: dict[str, Any]):  # type: ignore[no-untyped-def]

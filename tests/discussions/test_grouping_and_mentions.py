@@ -25,6 +25,7 @@ def test_people_names_two_and_counts_the_others():
     assert people(["Ana", "Ben", "Cy"], 3) == "Ana, Ben and Cy"
     assert people(["Ana", "Ben", "Cy"], 57) == "Ana, Ben and 55 others"
     assert people(["Ana", "Ben", "Cy"], 4) == "Ana, Ben and 2 others"
+    assert people(["Ana"], 2) == "Ana and 1 other"  # the other is no longer a member
 
 
 def test_group_text_for_one_event_is_its_own_text_and_for_a_tag_names_nobody():

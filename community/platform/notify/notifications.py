@@ -137,7 +137,9 @@ async def notify_grouped(session: AsyncSession, rows: list[dict[str, Any]]) -> N
         return
     keys = {"user_id", "recipient_tag", "kind", "text", "url", "target_kind", "target_id", "group_key", "subject",
             "actor_ids"}
-    rows = [{k: row.get(k) for k in keys} | {"actor_ids": row.get("actor_ids") or []} for row in rows]
+    rows = [{k: row.get(k) for k in keys} | {"actor_ids": row.get("actor_ids") or [],
+                                             "subject": (row.get("subject") or None) and row["subject"][:200]}
+            for row in rows]
     assert all(row["user_id"] is not None and row["recipient_tag"] is None and row["group_key"] for row in rows)
     statement = pg_insert(Notification)  # executemany: one cached statement, sent in batches
     await session.execute(statement.on_conflict_do_update(
@@ -162,14 +164,16 @@ def _upsert_tag_group(values: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 def people(names: list[str], total: int) -> str:
-    """ "Ana", "Ana and Ben", "Ana, Ben and Cy", "Ana, Ben and 55 others" (`total`: distinct actors)."""
+    """ "Ana", "Ana and Ben", "Ana, Ben and Cy", "Ana, Ben and 55 others" (`total`: distinct actors; `names`: the
+    newest of them still members)."""
     if not names:
         return "Someone"
-    if total <= 3 and len(names) == total:
-        return names[0] if total == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    others = total - 2
-    return f"{', '.join(names[:2])} and {others} other{'s' if others != 1 else ''}" if others > 0 else \
-        " and ".join(names[:2])
+    shown = names[:2] if total > 3 else names[:3]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    others = total - len(shown)
+    if others <= 0:
+        return listed
+    return f"{', '.join(shown)} and {others} other{'s' if others != 1 else ''}"
 
 
 def group_text(kind: str, count: int, text: str, subject: str | None, names: list[str], actors: int,

@@ -99,7 +99,7 @@ async def resolve(session: AsyncSession, source: str) -> Resolved:
 
 
 async def record(session: AsyncSession, target: tuple[str, int], resolved: Resolved,
-                 exclude: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]
+                 exclude: frozenset[int] | set[int] = frozenset()) -> list[int]:
     """Records who the piece mentions and returns those not recorded before (to be told now): once per piece,
     however often it is edited. Suspended members and `exclude` (the writer) are neither recorded nor told."""
     wanted = [m.id for m in resolved.members.values() if not m.suspended and m.id not in exclude]

@@ -15,6 +15,13 @@ them among signed activity; the list is ordered by (created_at, id).
 
 A member's tag rows are those addressed to any tag of their keyring (accounts.scopes): one tag per anonymous
 scope, never one for all of their writing.
+
+Grouping (issue 16): a notification given a `group_key` folds into its recipient's unread row of that key, in place
+(an upsert on a partial unique index, never a scan): "Ana, Ben and 55 others replied in ...", opening at the first
+unread. Member rows and tag rows are grouped by separate indexes, so no group mixes the two; a tag's group keeps
+the day, names nobody, and numbers its events from the tag sequence (`event_ids`, read against the watermark).
+`last_id` is a row's newest event number, what the unread watermark and notification mail compare with. A group's
+line names its signed actors as they are called now (the first event's own text is kept for a group of one).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from community.discussions import pillar as discussions
-from community.platform.accounts import admin_web, own_data_web
+from community.platform.accounts import admin_web, members_web, own_data_web
 from community.platform.accounts import web as accounts_web
 from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
@@ -33,6 +33,7 @@ from community.platform.mail.sender import Sender
 from community.platform.migrate import head_revisions
 from community.platform.notify import web as notify_web
 from community.platform.pillar import Pillar
+from community.platform.rate_limits import RecentEdits
 from community.platform.review import checkins_web
 from community.platform.review import web as review_web
 from community.platform.review.pulse import Pulse, watch
@@ -65,7 +66,7 @@ PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PIL
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
 PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,
                                           *notify_web.routes, *safety_web.routes, *own_data_web.routes,
-                                          *checkins_web.routes, *mail_web.routes)
+                                          *checkins_web.routes, *mail_web.routes, *members_web.routes)
 
 
 def collect_routes(pillars: Sequence[Pillar]) -> list[BaseRoute]:
@@ -217,6 +218,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.outbox = outbox
     app.state.mail_sender = sender
     app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
+    app.state.suggest_lookups = RecentEdits()  # the @ autocomplete's rate limit, per process
     app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
     app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)
     app.state.migration_heads = head_revisions(settings.database_url or "")

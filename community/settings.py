@@ -130,6 +130,8 @@ class Settings:
     posts_per_minute: int = 6
     # Private journal entries: only an abuse ceiling, far above anyone writing for themselves.
     journal_entries_per_minute: int = 60
+    # The composer's @ autocomplete (/members/suggest): lookups per member per minute.
+    member_suggest_per_minute: int = 60
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     log_json: bool = True
@@ -216,6 +218,7 @@ class Settings:
             new_member_approval_posts=_int(env, "NEW_MEMBER_APPROVAL_POSTS", 0),
             posts_per_minute=_int(env, "POSTS_PER_MINUTE", 6),
             journal_entries_per_minute=_int(env, "JOURNAL_ENTRIES_PER_MINUTE", 60),
+            member_suggest_per_minute=_int(env, "MEMBER_SUGGEST_PER_MINUTE", 60),
             log_json=_bool(env.get("LOG_JSON"), True, "LOG_JSON"),
             viewer_cache=_bool(env.get("VIEWER_CACHE"), True, "VIEWER_CACHE"),
             crisis_resources=_parse_resources(env.get("CRISIS_RESOURCES")),

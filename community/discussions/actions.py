@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.discussions.fanout import publish_side_effects
+from community.discussions.fanout import announce_new_mentions, publish_side_effects
 from community.discussions.models import (
     REACTIONS,
     WATCH_LEVELS,
@@ -26,11 +26,11 @@ from community.discussions.models import (
 from community.discussions.models import ThreadWatch as Watch
 from community.discussions.policy import SURFACE
 from community.discussions.states import refresh_counts, set_post_state
-from community.platform import publishing, rate_limits
+from community.platform import mentions, publishing, rate_limits
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import items as review
 from community.platform.review.models import Flag, ReviewItem
-from community.platform.text import plain_text, render_markdown
+from community.platform.text import plain_text
 from community.platform.viewer import Viewer
 from community.settings import Settings
 
@@ -127,11 +127,12 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
                                      rate=lambda: check_rate(session, viewer, settings))
     member_rule = await _needs_approval(session, viewer, settings)
     state = "pending" if member_rule or _held(checked) else "visible"
+    body_html = (await mentions.resolve(session, body)).render(body)  # mentions linked, sanitized, stored
     thread_id = await session.scalar(insert(Thread).values(
         category_id=category.id, author_id=viewer.id, title=title, state=state, post_count=1,
     ).returning(Thread.id))
     post_id = await session.scalar(insert(Post).values(
-        thread_id=thread_id, author_id=viewer.id, position=1, body_md=body, body_html=render_markdown(body),
+        thread_id=thread_id, author_id=viewer.id, position=1, body_md=body, body_html=body_html,
         body_text=plain_text(body), state=state).returning(Post.id))
     await session.execute(update(Thread).where(Thread.id == thread_id).values(first_post_id=post_id))
     if state == "visible":
@@ -169,9 +170,10 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
     state = "pending" if member_rule or _held(checked) else "visible"
     position = thread.post_count + 1
     thread.post_count = position
+    body_html = (await mentions.resolve(session, body)).render(body)
     post_id = await session.scalar(insert(Post).values(
         thread_id=thread.id, author_id=viewer.id, position=position, reply_to_id=reply_to, body_md=body,
-        body_html=render_markdown(body), body_text=plain_text(body), state=state).returning(Post.id))
+        body_html=body_html, body_text=plain_text(body), state=state).returning(Post.id))
     await session.flush()
     await _after_insert(session, post_id, state, checked, member_rule)
     return Published(thread.id, post_id, position, state, checked.crisis)
@@ -220,7 +222,7 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     session.add(PostRevision(post_id=post.id, title=thread.title if is_first else None, body_md=post.body_md,
                              edited_by=viewer.id))
     post.body_md = body
-    post.body_html = render_markdown(body)
+    post.body_html = (await mentions.resolve(session, body)).render(body)
     post.body_text = plain_text(body)
     post.edited_at = func.now()
     if new_title is not None:
@@ -231,6 +233,7 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     await publishing.follow_up(session, SURFACE, replace(checked, held=False), post.id,
                                record_screening=not as_moderator)
     await session.refresh(post)
+    await announce_new_mentions(session, post.id)  # only a visible post's, only those never told before
     if not as_moderator:
         rate_limits.EDITS.note(viewer, "post")
     return post

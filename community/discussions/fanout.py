@@ -1,18 +1,21 @@
 """What happens when a post becomes visible: thread counters, and notifications for replies, watchers and
-@mentions (muted threads stay quiet; nobody is told about their own post). A fixed number of queries."""
+@mentions (muted threads stay quiet; nobody is told about their own post). A fixed number of queries.
+
+Notifications are grouped (notify.notifications.notify_grouped): while unread, a member has one row per thread
+and kind ("Ana, Ben and 55 others replied in ..."), opening at the first unread post. A member is told about a
+mention once per post (platform.mentions.record), also when a later edit adds it, and only while the post is
+visible: a pending post announces its mentions when it is approved."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from community.discussions.models import Post, Thread, ThreadWatch
+from community.platform import mentions
 from community.platform.accounts.models import User
-from community.platform.review.models import Notification
-from community.platform.text import extract_mentions
-
-MAX_MENTIONS = 20
+from community.platform.notify.notifications import group_key, notify_grouped
 
 
 def _short(title: str, limit: int = 80) -> str:
@@ -61,19 +64,43 @@ async def publish_side_effects(session: AsyncSession, post_id: int) -> None:
     ))
     who = author_name or "Someone"
     short = _short(title)
-    url = f"/p/{post_id}"
     messages: dict[int, tuple[str, str]] = {}  # user id -> (kind, text); the most specific wins
-    handles = extract_mentions(body_md)[:MAX_MENTIONS]
-    if handles:
-        mentioned = await session.scalars(select(User.id).where(func.lower(User.handle).in_(handles),
-                                                                User.deleted_at.is_(None)))
-        for user_id in mentioned:
-            messages[user_id] = ("mention", f"{who} mentioned you in “{short}”.")
+    told = await mentions.record(session, ("post", post_id), await mentions.resolve(session, body_md),
+                                 exclude={author_id} if author_id else set())
+    for user_id in told:
+        messages[user_id] = ("mention", f"{who} mentioned you in “{short}”.")
     await _add_watchers(session, messages, thread_id, position, who, short, parent_author, thread_author)
     messages.pop(author_id, None)  # type: ignore[arg-type]
-    if messages:
-        await session.execute(insert(Notification), [
-            {"user_id": user_id, "recipient_tag": None, "kind": kind, "text": text, "url": url,
-             "target_kind": "post", "target_id": post_id}  # shown only while the recipient may see the post
-            for user_id, (kind, text) in messages.items()
-        ])
+    await _send(session, messages, post_id, thread_id, title, author_id)
+
+
+async def _send(session: AsyncSession, messages: dict[int, tuple[str, str]], post_id: int, thread_id: int,
+                title: str, author_id: int | None) -> None:
+    """Each into the recipient's unread group for this thread and kind (shown only while they may see the
+    post: the target)."""
+    await notify_grouped(session, [
+        {"user_id": user_id, "kind": kind, "text": text, "url": f"/p/{post_id}", "target_kind": "post",
+         "target_id": post_id, "group_key": group_key(kind, "thread", thread_id), "subject": title[:200],
+         "actor_ids": [author_id] if author_id else []}
+        for user_id, (kind, text) in messages.items()])
+
+
+async def announce_new_mentions(session: AsyncSession, post_id: int) -> None:
+    """After an edit of a visible post: members it now mentions for the first time are told (muted threads
+    stay quiet); nobody is told twice about one post."""
+    row = (await session.execute(
+        select(Post.thread_id, Post.author_id, Post.body_md, Post.state, Thread.title, Thread.state,
+               User.display_name)
+        .join(Thread, Thread.id == Post.thread_id).outerjoin(User, User.id == Post.author_id)
+        .where(Post.id == post_id))).first()
+    if row is None or row.state != "visible" or row[5] != "visible":
+        return
+    told = await mentions.record(session, ("post", post_id), await mentions.resolve(session, row.body_md),
+                                 exclude={row.author_id} if row.author_id else set())
+    if not told:
+        return
+    muted = set(await session.scalars(select(ThreadWatch.user_id).where(ThreadWatch.thread_id == row.thread_id,
+                                                                        ThreadWatch.level == "mute")))
+    text = f"{row.display_name or 'Someone'} mentioned you in “{_short(row.title)}”."
+    await _send(session, {uid: ("mention", text) for uid in told if uid not in muted}, post_id, row.thread_id,
+                row.title, row.author_id)

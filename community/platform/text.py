@@ -6,8 +6,9 @@ import html
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from bleach.sanitizer import Cleaner
 from markdown_it import MarkdownIt
@@ -16,7 +17,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-__all__ = ["extract_mentions", "plain_text", "quote_markdown", "render_light", "render_markdown"]
+__all__ = ["extract_mentions", "mention_candidates", "plain_text", "quote_markdown", "render_light", "render_markdown"]
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +227,53 @@ def _build_markdown(light: bool) -> MarkdownIt:
     return md
 
 
+def _link_mentions(state) -> None:  # type: ignore[no-untyped-def]
+    """Core rule: the resolved mentions in prose (not code, not inside a link) become links to the member's card.
+    `state.env["mentions"]` maps a mention's text (lowercased handle or display name) to the member's handle."""
+    links: Mapping[str, str] | None = state.env.get("mentions") if isinstance(state.env, dict) else None
+    if not links:
+        return
+    for token in state.tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        children: list[Token] = []
+        depth = 0
+        for child in token.children:
+            depth += 1 if child.type == "link_open" else -1 if child.type == "link_close" else 0
+            if child.type == "text" and depth == 0 and "@" in child.content:
+                children.extend(_split_mentions(child, links))
+            else:
+                children.append(child)
+        token.children = children
+
+
+def _split_mentions(child: Token, links: Mapping[str, str]) -> list[Token]:
+    out: list[Token] = []
+    text, at = child.content, 0
+    for start, end, key in _mention_spans(text):
+        handle = links.get(key)
+        if handle is None or start < at:  # unknown, or this "@" is already linked by a longer candidate
+            continue
+        if start > at:
+            out.append(_text_token(text[at:start], child))
+        link = Token("link_open", "a", 1)
+        link.attrs = {"href": f"/members/{quote(handle)}"}
+        out += [link, _text_token(text[start:end], child), Token("link_close", "a", -1)]
+        at = end
+    if at < len(text):
+        out.append(_text_token(text[at:], child))
+    return out
+
+
+def _text_token(content: str, like: Token) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    token.level = like.level
+    return token
+
+
 _FULL_MD = _build_markdown(light=False)
+_FULL_MD.core.ruler.push("mentions", _link_mentions)
 _LIGHT_MD = _build_markdown(light=True)
 
 
@@ -262,10 +309,10 @@ def _cleaner() -> Cleaner:
     return cleaner
 
 
-def _render(md: MarkdownIt, source: str) -> str:
+def _render(md: MarkdownIt, source: str, mentions: Mapping[str, str] | None = None) -> str:
     text = _clean_source(source)
     try:
-        return _cleaner().clean(md.render(text)).strip()
+        return _cleaner().clean(md.render(text, {"mentions": mentions} if mentions else None)).strip()
     except Exception:
         # Never fail a write over formatting: fall back to the escaped text, which is always safe.
         logger.exception("markdown rendering failed; storing escaped text")
@@ -274,9 +321,12 @@ def _render(md: MarkdownIt, source: str) -> str:
         return "<p>" + html.escape(text.strip(), quote=False).replace("\n", "<br>") + "</p>"
 
 
-def render_markdown(source: str) -> str:
-    """CommonMark with tables and strikethrough, raw HTML escaped, sanitized against the allowlist."""
-    return _render(_FULL_MD, source)
+def render_markdown(source: str, mentions: Mapping[str, str] | None = None) -> str:
+    """CommonMark with tables and strikethrough, raw HTML escaped, sanitized against the allowlist.
+
+    `mentions` (platform.mentions.resolve): mention text, lowercased, to a member's handle; those mentions become
+    links to /members/<handle> in the stored HTML."""
+    return _render(_FULL_MD, source, mentions)
 
 
 def render_light(source: str) -> str:
@@ -371,6 +421,69 @@ def _mentions_in(text: str, found: dict[str, None]) -> None:
         handle = match.group(1).rstrip(".")  # "thanks @sam." ends a sentence, not a handle
         if _MENTION_MIN <= len(handle) <= _MENTION_MAX:
             found.setdefault(handle.lower(), None)
+
+
+# A "@Display Name" is up to this many words; each word may end in sentence punctuation.
+_NAME_WORDS = 4
+_NAME_AFTER_AT_RE = re.compile(r"(?<![\w@./+:\-])@(?=\w)")
+_WORD_RE = re.compile(r"[^\s@]+")
+_WORD_TRAIL = ".,;:!?)]}\"'’”"
+
+
+def _name_prefixes(text: str, at: int) -> list[tuple[int, str]]:
+    """After the "@" at `at`: (end, words) for the first one to _NAME_WORDS words, punctuation trimmed."""
+    found: list[tuple[int, str]] = []
+    position = at + 1
+    for _ in range(_NAME_WORDS):
+        match = _WORD_RE.match(text, position)
+        if match is None:
+            break
+        word = match.group(0)
+        trimmed = word.rstrip(_WORD_TRAIL)
+        if trimmed:
+            end = match.start() + len(trimmed)
+            found.append((end, text[at + 1:end]))
+        if trimmed != word:
+            break  # punctuation ends the name
+        position = match.end()
+        gap = re.match(r"[ \t]+", text[position:])
+        if gap is None or len(gap.group(0)) != 1:
+            break  # one space between the words of a name
+        position += 1
+    return found
+
+
+def _mention_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, key) of every possible mention in `text`, longest first at each "@": a name of several
+    words, then a handle (the key is lowercased). Callers take the first key they know at each start."""
+    spans: list[tuple[int, int, str]] = []
+    for match in _NAME_AFTER_AT_RE.finditer(text):
+        for end, words in reversed(_name_prefixes(text, match.start())):
+            spans.append((match.start(), end, " ".join(words.split()).lower()))
+        handle = _MENTION_RE.match(text, match.start())
+        if handle is not None and text[handle.end():handle.end() + 1] != "@":
+            name = handle.group(1).rstrip(".")
+            spans.append((match.start(), match.start() + 1 + len(name), name.lower()))
+    return spans
+
+
+def mention_candidates(source: str) -> tuple[list[str], list[str]]:
+    """(handles, names): lowercased @handles (extract_mentions) and the "@Display Name" phrases that could be
+    names (one to four words after an "@", in prose only), for platform.mentions.resolve to look up at once."""
+    names: dict[str, None] = {}
+    try:
+        tokens = _FULL_MD.parse(_clean_source(source))
+    except Exception:
+        logger.exception("markdown parsing failed; no mentions extracted")
+        return [], []
+    for token in tokens:
+        if token.type == "inline":
+            for child in token.children or []:
+                if child.type == "text" and "@" in child.content:
+                    for match in _NAME_AFTER_AT_RE.finditer(child.content):
+                        for _, words in _name_prefixes(child.content, match.start()):
+                            names.setdefault(" ".join(words.split()).lower(), None)
+    return extract_mentions(source), list(names)
 
 
 def extract_mentions(source: str) -> list[str]:

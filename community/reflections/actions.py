@@ -19,15 +19,16 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.platform import publishing, rate_limits
+from community.platform import mentions, publishing, rate_limits
 from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
+from community.platform.notify.notifications import group_key
 from community.platform.numbers import parse_int
 from community.platform.safety import screening as screening_mod
 from community.platform.states import Visibility
-from community.platform.text import plain_text, render_markdown
+from community.platform.text import plain_text
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
 from community.reflections.models import (
@@ -219,7 +220,8 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
         session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
         rate=lambda: check_rate(session, viewer, settings, draft.visibility),
         anonymous=draft.visibility == Visibility.ANONYMOUS)
-    reflection = Reflection(title=draft.title, body=draft.body, body_html=render_markdown(draft.body),
+    body_html, mentioned = await mentions.render_signed(session, draft.body, draft.visibility == Visibility.NAMED)
+    reflection = Reflection(title=draft.title, body=draft.body, body_html=body_html,
                             prompt_id=draft.prompt_id, theme=draft.theme)
     if draft.visibility != Visibility.NAMED:
         reflection.id = await next_anon_id(session, "reflections")
@@ -231,7 +233,20 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     await session.flush()
     _note_unrecorded(viewer, None, draft.visibility)
     await publishing.follow_up(session, REFLECTION, checked, reflection.id)
+    await tell_mentioned(session, viewer, reflection, mentioned)
     return reflection, checked.screening
+
+
+async def tell_mentioned(session: AsyncSession, viewer: Viewer, reflection: Reflection,
+                         mentioned: mentions.Resolved) -> None:
+    """A named piece on the wall tells whom it mentions, once per piece (only named pieces resolve mentions)."""
+    if reflection.visibility != Visibility.NAMED or reflection.state != "visible" or not mentioned.members:
+        return
+    about = f"“{reflection.title}”" if reflection.title else "a reflection"
+    await mentions.tell(session, ("reflection", reflection.id), mentioned, writer_id=viewer.id,
+                        text=f"{viewer.display_name} mentioned you in {about}.",
+                        url=f"/reflections/{reflection.id}", group=group_key("mention", "reflection", reflection.id),
+                        subject=reflection.title)
 
 
 async def access_reflection(session: AsyncSession, viewer: Viewer | None, anonymity: Anonymity,
@@ -282,7 +297,8 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
         session.add(ReflectionRevision(reflection_id=reflection.id, title=reflection.title, body=reflection.body,
                                        created_at=day_of(datetime.now(UTC))))
     reflection.title, reflection.body = draft.title, draft.body
-    reflection.body_html = render_markdown(draft.body)
+    reflection.body_html, mentioned = await mentions.render_signed(session, draft.body,
+                                                                   draft.visibility == Visibility.NAMED)
     reflection.prompt_id, reflection.theme = draft.prompt_id, draft.theme
     before = reflection.visibility
     if draft.visibility != reflection.visibility:
@@ -296,6 +312,7 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     result = checked.screening
     await publishing.follow_up(session, REFLECTION, replace(checked, held=held), reflection.id,
                                record_screening=bool(result.crisis_fired or result.findings or not was_shared))
+    await tell_mentioned(session, viewer, reflection, mentioned)
     if was_shared and draft.visibility in SHARED:
         rate_limits.EDITS.note(viewer, "reflection")
     return reflection, result

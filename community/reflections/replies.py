@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.platform import publishing, rate_limits
+from community.platform import mentions, publishing, rate_limits
 from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
-from community.platform.notify.notifications import notify
+from community.platform.notify.notifications import group_key, notify
 from community.platform.safety import screening as screening_mod
-from community.platform.text import plain_text, render_markdown
+from community.platform.text import plain_text
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
 from community.reflections.actions import access_reflection, is_mine, next_anon_id, reflection_tag
@@ -129,7 +129,8 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
         anonymous=anonymous)
     # "author" only beside an anonymous piece: an anonymous reply marked "author" under a named reflection
     # would name its writer. There it takes a pseudonym like anyone else's.
-    reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),
+    body_html, mentioned = await mentions.render_signed(session, text, signed=not anonymous)
+    reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=body_html,
                             anonymous=anonymous, is_author=own and reflection.visibility == "anonymous",
                             position=_next_position(reflection.id))
     if checked.held:
@@ -143,17 +144,22 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     if anonymous:
         rate_limits.UNRECORDED.note(viewer, ANONYMOUS_REPLIES)
     await publishing.follow_up(session, REPLY, checked, reply.id)
+    await _tell_mentioned(session, viewer, reflection, reply, mentioned)
     if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
         url = f"/reflections/{reflection.id}#reply-{reply.id}"
         what = f"“{reflection.title}”" if reflection.title else "your reflection"
+        group = group_key("reflection_reply", "reflection", reflection.id)
         if reflection.visibility == "anonymous" and reflection.author_tag:
             # The reply already points at this reflection, and so at its tag: the target adds no link.
+            # Grouped with the tag's unread replies on this reflection: one scope, so nothing new is linked.
             await notify(session, tag=reflection.author_tag, anonymity=anonymity, kind="reflection_reply",
                          text=f"Someone replied to your anonymous reflection {what}.", url=url,
-                         target=("reflection_reply", reply.id))
+                         target=("reflection_reply", reply.id), group=group)
         elif reflection.visibility == "named" and reflection.author_id:
+            # No actor: a reply may be anonymous, and a group naming only the signed repliers would say which.
             await notify(session, user_id=reflection.author_id, kind="reflection_reply",
-                         text=f"Someone replied to {what}.", url=url, target=("reflection_reply", reply.id))
+                         text=f"Someone replied to {what}.", url=url, target=("reflection_reply", reply.id),
+                         group=group, subject=reflection.title)
     return reply, checked.screening
 
 
@@ -224,14 +230,32 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity
         reply.state = "hidden"  # the new wording waits for a moderator, as a new reply would
     session.add(ReflectionReplyRevision(reply_id=reply.id, body=reply.body, created_at=day_of(datetime.now(UTC))))
     reply.body = text
-    reply.body_html = render_markdown(text)
+    reply.body_html, mentioned = await mentions.render_signed(session, text, signed=reply.author_id is not None)
     now = datetime.now(UTC)
     # Anonymous replies keep the day only: no minute to match against anyone's activity.
     reply.edited_at = day_of(now) if reply.author_id is None else now
     await session.flush()
     rate_limits.EDITS.note(viewer, "reflection_reply")
     await publishing.follow_up(session, REPLY, replace(checked, held=held), reply.id)
+    reflection = await session.get(Reflection, reply.reflection_id)
+    if reflection is not None:
+        await _tell_mentioned(session, viewer, reflection, reply, mentioned)
     return reply, result
+
+
+async def _tell_mentioned(session: AsyncSession, viewer: Viewer, reflection: Reflection, reply: ReflectionReply,
+                          mentioned: mentions.Resolved) -> None:
+    """A signed, visible reply tells whom it mentions (once per reply). Only signed replies resolve mentions
+    (mentions.render_signed); a named reflection's title is named, an anonymous one's is not."""
+    if reply.author_id is None or reply.state != "visible" or not mentioned.members:
+        return
+    about = f"a reply to “{reflection.title}”" if reflection.visibility == "named" and reflection.title \
+        else "a reply to a reflection"
+    await mentions.tell(session, ("reflection_reply", reply.id), mentioned, writer_id=viewer.id,
+                        text=f"{viewer.display_name} mentioned you in {about}.",
+                        url=f"/reflections/{reflection.id}#reply-{reply.id}",
+                        group=group_key("mention", "reflection", reflection.id),
+                        subject=reflection.title if reflection.visibility == "named" else None)
 
 
 async def delete_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reply_id: int) -> int:

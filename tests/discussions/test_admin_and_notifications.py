@@ -39,7 +39,9 @@ async def test_notifications_page_mark_read_and_open(resident, attending, login,
     await reply_to(b, thread_id, "first")
     await reply_to(b, thread_id, "second")
     page = await a.get("/notifications")
-    assert len(re.findall(r'href="/notifications/\d+">[^<]*replied to your thread', page.text)) == 2 and 'class="badge"' in page.text
+    # Two replies in one thread: one grouped row (issue 16), which says how many.
+    rows = re.findall(r'href="/notifications/\d+">([^<]*)</a>', page.text)
+    assert len(rows) == 1 and "replied in “Notify me” (2 new)" in rows[0] and 'class="badge"' in page.text
     note_id = re.search(r'href="/notifications/(\d+)"', page.text).group(1)
     opened = await a.get(f"/notifications/{note_id}")
     assert opened.status_code == 303 and opened.headers["location"].startswith("/p/")

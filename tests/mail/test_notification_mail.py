@@ -95,7 +95,8 @@ async def test_replies_in_one_thread_are_one_digest_line(db, settings, member_fa
         await reply_to(other, thread_id, body=f"Reply number {n}, with care.")
     await run(db, settings, days=1.01)
     [digest] = await mails(db, "author@example.org")
-    assert "3 new in “Sitting with a family”" in digest.text_body
+    # The three replies are one grouped notification (issue 16), one line naming who replied and how many.
+    assert "Sam Okafor replied in “Sitting with a family” (3 new)" in digest.text_body
     assert "What helped you" not in digest.text_body and "with care" not in digest.text_body  # titles only
 
 

@@ -337,7 +337,7 @@ VIEWER_SQL = """
 SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
        u.suspended_at, u.suspended_until, s.id AS session_id, s.expires_at AS session_expires_at, k.tags AS anon_tags,
        (SELECT count(*) FROM notifications n
-         WHERE n.read_at IS NULL AND (n.user_id = u.id OR (n.recipient_tag = ANY(k.tags) AND n.id > u.anon_read_upto))
+         WHERE n.read_at IS NULL AND (n.user_id = u.id OR (n.recipient_tag = ANY(k.tags) AND n.last_id > u.anon_read_upto))
            AND """ + target_visible_sql("n", "u.id", "k.tags", "u.role IN ('moderator', 'admin')") + """) AS unread,
 """ + restrictions.IN_FORCE_COLUMNS.format(slots="$3::text[]") + """
 FROM sessions s JOIN users u ON u.id = s.user_id
@@ -391,7 +391,7 @@ async def count_tagged_unread(session: AsyncSession, tags: list[str], viewer: Vi
         return 0
     upto = select(User.anon_read_upto).where(User.id == viewer.id).scalar_subquery()
     return await session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.recipient_tag.in_(tags), Notification.read_at.is_(None), Notification.id > upto,
+        Notification.recipient_tag.in_(tags), Notification.read_at.is_(None), Notification.last_id > upto,
         visible_clause(viewer.id, viewer.is_moderator, tags))) or 0
 
 

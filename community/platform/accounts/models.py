@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -57,6 +58,8 @@ class User(Base):
     # "Mark all as read" for notifications addressed to the member's tags: the newest notification id then.
     anon_read_upto: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Notification mail may quote a few lines of signed thread posts (never anonymous or private writing).
+    mail_excerpts: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
 

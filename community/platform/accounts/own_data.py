@@ -24,7 +24,7 @@ from community.platform.anonymity import Anonymity
 from community.platform.errors import Invalid, NotFound
 from community.platform.pillar import OwnData
 from community.platform.review import audit, checkins
-from community.platform.review.models import Notification
+from community.platform.review.models import Mention, Notification
 from community.platform.viewer import Viewer
 
 CHOICES = {"remove": "Remove my shared writing", "anonymize": "Leave my shared writing, anonymously"}
@@ -93,6 +93,7 @@ async def delete_account(session: AsyncSession, passwords: Passwords, viewer: Vi
     await checkins.delete_mine(session, viewer, anonymity)
     await session.execute(delete(Notification).where(or_(
         Notification.user_id == viewer.id, Notification.recipient_tag.in_(tags))))
+    await session.execute(delete(Mention).where(Mention.user_id == viewer.id))  # who mentioned them, and where
     # Last, once every part has found the member's pieces through it: their keyring.
     await scopes.forget_member(session, anonymity, viewer.id)
     await revoke_sessions(session, viewer.id)

@@ -34,7 +34,7 @@ from community.platform.db import Database
 from community.platform.mail import preferences
 from community.platform.mail.models import MailDigestState
 from community.platform.mail.outbox import Mail, Outbox
-from community.platform.notify.notifications import target_visible_sql
+from community.platform.notify.notifications import group_text, target_visible_sql
 from community.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ INIT_SQL = text("""
 INSERT INTO mail_digest_state (user_id, immediate_through, daily_through, weekly_through, tag_through, daily_at,
                                weekly_at)
 SELECT u.id, m.top, m.top, m.top, m.tag_top, :now, :now
-  FROM users u CROSS JOIN (SELECT coalesce(max(id) FILTER (WHERE user_id IS NOT NULL), 0) AS top,
-                                  coalesce(max(id) FILTER (WHERE recipient_tag IS NOT NULL), 0) AS tag_top
+  FROM users u CROSS JOIN (SELECT coalesce(max(last_id) FILTER (WHERE user_id IS NOT NULL), 0) AS top,
+                                  coalesce(max(last_id) FILTER (WHERE recipient_tag IS NOT NULL), 0) AS tag_top
                              FROM notifications) m
  WHERE u.deleted_at IS NULL
 ON CONFLICT (user_id) DO NOTHING""")
@@ -63,8 +63,21 @@ WITH pairs(uid, slot) AS (SELECT * FROM unnest(CAST(:pair_uids AS bigint[]), CAS
                 FROM unnest(CAST(:uids AS bigint[])) AS m(uid)
                 LEFT JOIN pairs p ON p.uid = m.uid LEFT JOIN anon_scopes a ON a.slot = p.slot
                GROUP BY m.uid)
-SELECT rcpt.uid, n.id, n.kind, n.text, n.url, n.recipient_tag IS NOT NULL AS anonymous,
-       t.id AS thread_id, t.title AS thread_title, x.reflection_id, rf.title AS reflection_title
+SELECT rcpt.uid, n.last_id AS id, n.kind, n.text, n.url, n.recipient_tag IS NOT NULL AS anonymous,
+       t.id AS thread_id, t.title AS thread_title, x.reflection_id, rf.title AS reflection_title,
+       CASE WHEN n.recipient_tag IS NULL THEN n.count
+            WHEN cardinality(n.event_ids) = 0 THEN 1
+            ELSE (SELECT count(*) FROM unnest(n.event_ids) e WHERE e > greatest(s.tag_through, u.anon_read_upto))
+       END AS count,
+       cardinality(n.actor_ids) AS actors,
+       ARRAY(SELECT a.display_name FROM unnest(n.actor_ids[1:3]) WITH ORDINALITY AS g(id, ord)
+               JOIN users a ON a.id = g.id AND a.deleted_at IS NULL ORDER BY g.ord) AS names,
+       -- An excerpt only for a member who opted in, of a visible signed post in a visible thread that no
+       -- patient-identifier check ever held (never anonymous or private writing: those are not posts).
+       CASE WHEN u.mail_excerpts AND n.recipient_tag IS NULL AND p.state = 'visible' AND t.state = 'visible'
+                 AND NOT EXISTS (SELECT 1 FROM review_items ri WHERE ri.target_kind = 'post'
+                                   AND ri.target_id = p.id AND ri.source = 'phi')
+            THEN left(p.body_text, :excerpt_chars) END AS excerpt
   FROM rcpt
   JOIN users u ON u.id = rcpt.uid
   JOIN mail_digest_state s ON s.user_id = rcpt.uid
@@ -74,23 +87,29 @@ SELECT rcpt.uid, n.id, n.kind, n.text, n.url, n.recipient_tag IS NOT NULL AS ano
   LEFT JOIN reflection_replies x ON n.target_kind = 'reflection_reply' AND x.id = n.target_id
   LEFT JOIN reflections rf ON rf.id = x.reflection_id AND rf.visibility = 'named'
  WHERE n.read_at IS NULL AND n.created_at <= :cutoff
-   AND ((n.user_id IS NOT NULL AND n.id > least(s.immediate_through, s.daily_through, s.weekly_through))
-        OR (n.recipient_tag IS NOT NULL AND n.id > greatest(s.tag_through, u.anon_read_upto)))
+   AND ((n.user_id IS NOT NULL AND n.last_id > least(s.immediate_through, s.daily_through, s.weekly_through))
+        OR (n.recipient_tag IS NOT NULL AND n.last_id > greatest(s.tag_through, u.anon_read_upto)))
    AND """ + target_visible_sql("n", "u.id", "rcpt.tags", "u.role IN ('moderator', 'admin')") + """
- ORDER BY n.id""")
-TOPS_SQL = text("""SELECT coalesce(max(id) FILTER (WHERE user_id IS NOT NULL AND created_at <= :cutoff), 0),
-                          coalesce(max(id) FILTER (WHERE recipient_tag IS NOT NULL), 0) FROM notifications""")
+ ORDER BY n.last_id""")
+TOPS_SQL = text("""SELECT coalesce(max(last_id) FILTER (WHERE user_id IS NOT NULL AND created_at <= :cutoff), 0),
+                          coalesce(max(last_id) FILTER (WHERE recipient_tag IS NOT NULL), 0) FROM notifications""")
+
+
+# Characters of a signed post quoted in mail for members who opted in to excerpts.
+EXCERPT_CHARS = 240
 
 
 @dataclass
 class Note:
-    id: int
+    id: int  # the newest event's number (notifications.last_id): what the cursors compare with
     kind: str
     text: str
     url: str
     anonymous: bool
     group: tuple[str, Any]
     many: str  # how a group of several reads, with {n} for the count
+    count: int = 1  # events in the notification's group
+    excerpt: str | None = None
 
 
 @dataclass
@@ -105,26 +124,38 @@ class Member:
 
 def _note(row: Any) -> Note:
     """Anonymous writing's notifications lose their text and link here (see the module docstring)."""
+    count = max(1, row.count or 1)
     if row.anonymous:
         if row.kind == "reflection_reply":
-            return Note(row.id, row.kind, "A new reply to your reflection", "/notifications", True,
-                        ("anonymous", row.kind), "{n} new replies to your anonymous writing")
-        return Note(row.id, row.kind, "An update about your anonymous writing", "/notifications", True,
-                    ("anonymous", row.kind), "{n} updates about your anonymous writing")
+            text = "A new reply to your reflection" if count == 1 else f"{count} new replies to your reflection"
+            return Note(row.id, row.kind, text, "/notifications", True, ("anonymous", row.kind),
+                        "{n} new replies to your anonymous writing", count)
+        text = "An update about your anonymous writing" if count == 1 else \
+            f"{count} updates about your anonymous writing"
+        return Note(row.id, row.kind, text, "/notifications", True, ("anonymous", row.kind),
+                    "{n} updates about your anonymous writing", count)
     url = row.url or "/notifications"
+    subject = row.thread_title or row.reflection_title
+    text = group_text(row.kind, count, row.text, subject, list(row.names or []), row.actors or 0, False)
     if row.thread_id is not None:
-        return Note(row.id, row.kind, row.text, url, False, ("thread", row.thread_id),
-                    "{n} new in “" + row.thread_title.replace("{", "{{").replace("}", "}}") + "”")
+        return Note(row.id, row.kind, text, url, False, ("thread", row.thread_id),
+                    "{n} new in “" + row.thread_title.replace("{", "{{").replace("}", "}}") + "”", count,
+                    row.excerpt or None)
     if row.reflection_id is not None and row.reflection_title:
-        return Note(row.id, row.kind, row.text, url, False, ("reflection", row.reflection_id),
-                    "{n} new replies to “" + row.reflection_title.replace("{", "{{").replace("}", "}}") + "”")
-    return Note(row.id, row.kind, row.text, url, False, ("note", row.id), row.text)
+        return Note(row.id, row.kind, text, url, False, ("reflection", row.reflection_id),
+                    "{n} new replies to “" + row.reflection_title.replace("{", "{{").replace("}", "}}") + "”",
+                    count)
+    return Note(row.id, row.kind, text, url, False, ("note", row.id), text.replace("{", "{{").replace("}", "}}"),
+                count)
 
 
-def group_line(notes: list[Note]) -> dict[str, str]:
-    """A digest line: the one notification's text, or "12 new in ...", opening at the first unread."""
+def group_line(notes: list[Note]) -> dict[str, Any]:
+    """A digest line: the one notification's text (a grouped one says how many), or "12 new in ...", opening at
+    the first unread; with the first excerpt, if the member opted in to excerpts."""
     first = notes[0]
-    return {"text": first.text if len(notes) == 1 else first.many.format(n=len(notes)), "url": first.url}
+    total = sum(note.count for note in notes)
+    text = first.text if len(notes) == 1 else first.many.format(n=total)
+    return {"text": text, "url": first.url, "excerpt": next((n.excerpt for n in notes if n.excerpt), None)}
 
 
 async def _members(session: AsyncSession, anonymity: Anonymity, now: datetime) -> dict[int, Member]:
@@ -140,7 +171,8 @@ async def _members(session: AsyncSession, anonymity: Anonymity, now: datetime) -
         slots = {uid: scopes.viewer_slots(anonymity, uid, 0) for uid in due}
         result = await session.execute(NOTES_SQL, {
             "uids": list(members), "pair_uids": [uid for uid in due for _ in slots[uid]],
-            "pair_slots": [slot for uid in due for slot in slots[uid]], "cutoff": now - DELAY})
+            "pair_slots": [slot for uid in due for slot in slots[uid]], "cutoff": now - DELAY,
+            "excerpt_chars": EXCERPT_CHARS})
         for row in result:
             members[row.uid].notes.append(_note(row))
     return members
@@ -183,7 +215,7 @@ def digest_mail(member: Member, frequency: str, through: int, outbox_link: Any) 
         return None
     return Mail(member.email, "notify_digest", {
         "name": member.name, "frequency": frequency, "lines": [group_line(g) for g in groups.values()],
-        "count": sum(len(g) for g in groups.values()), "preferences_url": outbox_link("/account/email"),
+        "count": sum(note.count for g in groups.values() for note in g), "preferences_url": outbox_link("/account/email"),
         "kind_links": [(preferences.KINDS[k], outbox_link(member.id, k)) for k in sorted(kinds)]},
         unsubscribe_url=outbox_link(member.id, frequency))
 

@@ -4,10 +4,11 @@ signed unsubscribe links that change one kind without signing in."""
 from __future__ import annotations
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.accounts.models import User
 from community.platform.errors import Invalid
 from community.platform.mail.models import FREQUENCIES, MailPreference
 
@@ -62,6 +63,22 @@ async def save(session: AsyncSession, user_id: int, choices: dict[str, str]) -> 
         await session.execute(insert(MailPreference).values(user_id=user_id, kind=kind, frequency=frequency)
                               .on_conflict_do_update(index_elements=["user_id", "kind"],
                                                      set_={"frequency": frequency}))
+
+
+async def excerpts_of(session: AsyncSession, user_id: int) -> bool:
+    """Whether the member's notification mail quotes a few lines of signed thread posts (off unless chosen)."""
+    return bool(await session.scalar(select(User.mail_excerpts).where(User.id == user_id)))
+
+
+def check_excerpts(value: str) -> bool:
+    """The form's checkbox: "1" (on) or absent (off); anything else is a field message."""
+    if value not in ("", "1"):
+        raise Invalid(fields={"excerpts": "Tick the box to get excerpts, or leave it empty."})
+    return value == "1"
+
+
+async def save_excerpts(session: AsyncSession, user_id: int, on: bool) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(mail_excerpts=on))
 
 
 async def unsubscribe(session: AsyncSession, user_id: int, what: str) -> list[str]:

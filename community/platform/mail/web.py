@@ -73,16 +73,20 @@ async def email_preferences(request: Request) -> Response:
     if request.method == "GET":
         async with db_of(request).transaction() as session:
             chosen = await preferences.for_member(session, viewer.id)
-        return render(request, "account/email.html", {**context, "chosen": chosen})
+            excerpts = await preferences.excerpts_of(session, viewer.id)
+        return render(request, "account/email.html", {**context, "chosen": chosen, "excerpts": excerpts})
     form = await read_form(request)
     choices = {kind: form.get(f"kind_{kind}") for kind in preferences.KINDS if form.has(f"kind_{kind}")}
     try:
         form.check()
+        excerpts = preferences.check_excerpts(form.get("excerpts"))
         async with db_of(request).transaction() as session:
             await preferences.save(session, viewer.id, choices)
+            await preferences.save_excerpts(session, viewer.id, excerpts)
     except ActionError as exc:
         return form_error(request, "account/email.html", exc, form.as_dict(),
-                          {**context, "chosen": preferences.DEFAULTS | choices})
+                          {**context, "chosen": preferences.DEFAULTS | choices,
+                           "excerpts": form.get("excerpts") == "1"})
     return redirect(request, "/account/email", flash="Your email choices are saved.")
 
 

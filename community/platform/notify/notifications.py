@@ -15,17 +15,26 @@ them among signed activity; the list is ordered by (created_at, id).
 
 A member's tag rows are those addressed to any tag of their keyring (accounts.scopes): one tag per anonymous
 scope, never one for all of their writing.
+
+Grouping (issue 16): a notification given a `group_key` folds into its recipient's unread row of that key, in place
+(an upsert on a partial unique index, never a scan): "Ana, Ben and 55 others replied in ...", opening at the first
+unread. Member rows and tag rows are grouped by separate indexes, so no group mixes the two; a tag's group keeps
+the day, names nobody, and numbers its events from the tag sequence (`event_ids`, read against the watermark).
+`last_id` is a row's newest event number, what the unread watermark and notification mail compare with. A group's
+line names its signed actors as they are called now (the first event's own text is kept for a group of one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import String, and_, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import String, and_, bindparam, func, insert, literal_column, or_, select, tuple_, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.accounts import scopes
@@ -37,6 +46,7 @@ from community.platform.viewer import Viewer
 TARGET_KINDS = ("post", "reflection", "reflection_reply", "room_message")
 # Ids of tag-addressed notifications (migration 0018): not the sequence of member-addressed ones.
 TAG_SEQUENCE = "notifications_anon_id_seq"
+MEMBER_SEQUENCE = "notifications_id_seq"
 
 
 def target_visible_sql(n: str, uid: str, tags: str, staff: str) -> str:
@@ -73,29 +83,130 @@ def visible_clause(viewer_id: int, is_moderator: bool, tags: list[str]):  # type
 
 async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str | None = None,
                  anonymity: Anonymity | None = None, kind: str, text: str, url: str | None = None,
-                 target: tuple[str, int] | None = None) -> None:
+                 target: tuple[str, int] | None = None, group: str | None = None, subject: str | None = None,
+                 actor_id: int | None = None) -> None:
     """Exactly one of user_id (ordinary content) or tag (anonymous content's author) is given; a tag-addressed
     text is sealed, so `anonymity` comes with a tag.
 
     `target` is the content the notification is about, when its text names or quotes it: the notification is
     then shown only while the recipient may see that content. Addressed to a tag, a target must never tie the
     tag to anything more than the content already does (e.g. a reply on the tag's own reflection).
+
+    `group` (see group_key) folds the notification into the recipient's unread row of the same key, if there is
+    one (notify_grouped); `subject` is what a group's line names, `actor_id` a signed actor (never someone
+    writing anonymously).
     """
     assert (user_id is None) != (tag is None), "address a notification to a member id or to a sealed tag"
     assert tag is None or anonymity is not None, "a tag-addressed notification's text is sealed"
     assert target is None or target[0] in TARGET_KINDS, f"unknown notification target {target!r}"
-    values = dict(user_id=user_id, recipient_tag=tag, kind=kind, text=text[:500], url=url,
-                  target_kind=target[0] if target else None, target_id=target[1] if target else None)
+    values: dict[str, Any] = dict(user_id=user_id, recipient_tag=tag, kind=kind, text=text[:500], url=url,
+                                  target_kind=target[0] if target else None,
+                                  target_id=target[1] if target else None)
     if tag is not None and anonymity is not None:
         # Sealed text, an id of its own sequence, the day only: nothing to match with the member's activity.
-        values.update(text=anonymity.seal(text[:500]), id=func.nextval(TAG_SEQUENCE),
+        new_id = await session.scalar(select(func.nextval(TAG_SEQUENCE)))
+        values.update(text=anonymity.seal(text[:500]), id=new_id, last_id=new_id,
                       created_at=anonymity.day_of(datetime.now(UTC)))
+        if group is not None:
+            values.update(group_key=group, event_ids=[new_id])
+            await session.execute(_upsert_tag_group(values))
+            return
+        await session.execute(insert(Notification).values(**values))
+        return
+    if group is not None:
+        await notify_grouped(session, [values | {"group_key": group, "subject": subject,
+                                                 "actor_ids": [actor_id] if actor_id else []}])
+        return
     await session.execute(insert(Notification).values(**values))
+
+
+def group_key(kind: str, about: str, about_id: int) -> str:
+    """The key a recipient's unread notifications are grouped by: the kind and what it is about
+    ("reply:thread:12", "reflection_reply:reflection:7")."""
+    return f"{kind}:{about}:{about_id}"
+
+
+# Signed actors, newest first, each once, at most ACTORS_KEPT of them ("and 55 others" counts them).
+ACTORS_KEPT = 500
+EVENTS_KEPT = 200
+_ACTORS_SQL = (f"(CASE WHEN cardinality(excluded.actor_ids) = 0 THEN notifications.actor_ids ELSE "
+               f"(excluded.actor_ids || array_remove(notifications.actor_ids, excluded.actor_ids[1]))[1:{ACTORS_KEPT}] "
+               f"END)")
+
+
+async def notify_grouped(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Member-addressed notifications with a `group_key`, in one statement: each row is inserted, or, when its
+    recipient has an unread row of the same key, folded into it in place (an upsert on the partial unique index
+    uq_notifications_group_member, never a scan): the count grows, the time and `last_id` become the newest
+    event's (so mail sees the group again), the signed actor moves to the front; the text, link and target stay
+    the first event's, so opening the group jumps to the first unread. One row per recipient per call."""
+    if not rows:
+        return
+    keys = {"user_id", "recipient_tag", "kind", "text", "url", "target_kind", "target_id", "group_key", "subject",
+            "actor_ids"}
+    rows = [{k: row.get(k) for k in keys} | {"actor_ids": row.get("actor_ids") or [],
+                                             "subject": (row.get("subject") or None) and row["subject"][:200]}
+            for row in rows]
+    assert all(row["user_id"] is not None and row["recipient_tag"] is None and row["group_key"] for row in rows)
+    statement = pg_insert(Notification)  # executemany: one cached statement, sent in batches
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=[Notification.user_id, Notification.group_key],
+        index_where=sql_text("read_at IS NULL AND group_key IS NOT NULL AND user_id IS NOT NULL"),
+        set_={"count": Notification.count + 1, "created_at": func.now(),
+              "last_id": func.nextval(MEMBER_SEQUENCE), "actor_ids": literal_column(_ACTORS_SQL),
+              "subject": func.coalesce(statement.excluded.subject, Notification.subject)}), rows)
+
+
+def _upsert_tag_group(values: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """A tag's unread group takes the new event in place: its number (from the tag sequence) becomes the row's
+    `last_id` and joins `event_ids`, its time stays the day (uq_notifications_group_tag). The row's id stays."""
+    statement = pg_insert(Notification).values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=[Notification.recipient_tag, Notification.group_key],
+        index_where=sql_text("read_at IS NULL AND group_key IS NOT NULL AND recipient_tag IS NOT NULL"),
+        set_={"count": Notification.count + 1, "created_at": statement.excluded.created_at,
+              "last_id": statement.excluded.last_id,
+              "event_ids": literal_column(f"(notifications.event_ids || excluded.last_id)"
+                                          f"[greatest(cardinality(notifications.event_ids) - {EVENTS_KEPT - 2}, 1):]")})
+
+
+def people(names: list[str], total: int) -> str:
+    """ "Ana", "Ana and Ben", "Ana, Ben and Cy", "Ana, Ben and 55 others" (`total`: distinct actors; `names`: the
+    newest of them still members)."""
+    if not names:
+        return "Someone"
+    shown = names[:2] if total > 3 else names[:3]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    others = total - len(shown)
+    if others <= 0:
+        return listed
+    return f"{', '.join(shown)} and {others} other{'s' if others != 1 else ''}"
+
+
+def group_text(kind: str, count: int, text: str, subject: str | None, names: list[str], actors: int,
+               tagged: bool) -> str:
+    """What a notification row says: its own text for one event, a summary for a group. A tag's group names
+    nobody and no title (it is about the reader's own anonymous writing)."""
+    if count <= 1:
+        return text
+    if tagged:
+        if kind == "reflection_reply":
+            return f"{count} new replies to your anonymous reflection."
+        return f"{count} updates about your anonymous writing."
+    about = f"“{subject}”" if subject else "a conversation you follow"
+    if kind == "reflection_reply":
+        return f"{count} new replies to {about}."
+    who = people(names, actors)
+    more = f" ({count} new)" if count > max(actors, 1) else ""
+    if kind == "mention":
+        return f"{who} mentioned you in {about}{more}."
+    return f"{who} replied in {about}{more}."
 
 
 @dataclass(frozen=True, slots=True)
 class Shown:
-    """A notification as its recipient sees it: the text unsealed, read either by its own mark or the watermark."""
+    """A notification as its recipient sees it: the text unsealed (or a group's summary), read either by its own
+    mark or the watermark."""
 
     id: int
     kind: str
@@ -104,6 +215,7 @@ class Shown:
     created_at: datetime
     read_at: datetime | None
     tagged: bool = False  # addressed to a scope tag: its time is the day only, and is shown so
+    count: int = 1  # events in the group (for a tag's group: those after the reader's watermark)
 
 
 def _mine(viewer: Viewer, tags: list[str]):  # type: ignore[no-untyped-def]
@@ -119,11 +231,28 @@ async def _watermark(session: AsyncSession, viewer: Viewer) -> int:
     return await session.scalar(select(User.anon_read_upto).where(User.id == viewer.id)) or 0
 
 
-def _as_shown(row: Notification, anonymity: Anonymity, upto: int) -> Shown:
+async def _names(session: AsyncSession, rows: list[Notification]) -> dict[int, str]:
+    """Display names of the signed actors of the groups shown, in one query (groups name people as they are
+    called now)."""
+    wanted = {actor for row in rows if row.count > 1 for actor in row.actor_ids[:3]}
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(User.id, User.display_name).where(
+        User.id.in_(wanted), User.deleted_at.is_(None)))).all())
+
+
+def _as_shown(row: Notification, anonymity: Anonymity, upto: int, names: dict[int, str]) -> Shown:
     if row.recipient_tag is None:
-        return Shown(row.id, row.kind, row.text, row.url, row.created_at, row.read_at)
-    read_at = row.read_at or (row.created_at if row.id <= upto else None)
-    return Shown(row.id, row.kind, unseal_text(anonymity, row.text), row.url, row.created_at, read_at, tagged=True)
+        shown_names = [names[a] for a in row.actor_ids[:3] if a in names]
+        text = group_text(row.kind, row.count, row.text, row.subject, shown_names, len(row.actor_ids), False)
+        return Shown(row.id, row.kind, text, row.url, row.created_at, row.read_at, count=row.count)
+    read_at = row.read_at or (row.created_at if row.last_id <= upto else None)
+    count = row.count
+    if read_at is None and row.event_ids:  # what came after "mark all as read"
+        count = max(1, sum(1 for event in row.event_ids if event > upto))
+    text = unseal_text(anonymity, row.text)
+    return Shown(row.id, row.kind, group_text(row.kind, count, text, None, [], 0, True), row.url, row.created_at,
+                 read_at, tagged=True, count=count)
 
 
 def unseal_text(anonymity: Anonymity, stored: str) -> str:
@@ -143,8 +272,10 @@ async def list_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, 
         at = select(Notification.created_at).where(Notification.id == before).scalar_subquery()
         query = query.where(tuple_(Notification.created_at, Notification.id) < tuple_(at, before))
     rows = await session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
+    rows = list(rows)
     upto = await _watermark(session, viewer)
-    return [_as_shown(row, anonymity, upto) for row in rows]
+    names = await _names(session, rows)
+    return [_as_shown(row, anonymity, upto, names) for row in rows]
 
 
 async def access_notification(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
@@ -153,7 +284,9 @@ async def access_notification(session: AsyncSession, viewer: Viewer, anonymity: 
     tags = await scopes.tags_of(session, anonymity, viewer.id)
     row = (await session.scalars(select(Notification).where(Notification.id == note_id,
                                                             _shown(viewer, tags)))).first()
-    return None if row is None else _as_shown(row, anonymity, await _watermark(session, viewer))
+    if row is None:
+        return None
+    return _as_shown(row, anonymity, await _watermark(session, viewer), await _names(session, [row]))
 
 
 async def mark_read(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, ids: list[int] | None = None) -> None:
@@ -173,5 +306,5 @@ async def mark_read(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
                               .values(read_at=anonymity.day_of(now)))
         return
     await session.execute(update(Notification).where(mine, Notification.user_id == viewer.id).values(read_at=now))
-    newest = select(func.coalesce(func.max(Notification.id), 0)).scalar_subquery()
+    newest = select(func.coalesce(func.max(Notification.last_id), 0)).scalar_subquery()
     await session.execute(update(User).where(User.id == viewer.id).values(anon_read_upto=newest))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -124,6 +125,10 @@ class Notification(Base):
         # Recipients of unread notifications about a piece of content (migration 0009's triggers).
         Index("ix_notifications_unread_target", "target_kind", "target_id",
               postgresql_where=text("read_at IS NULL AND target_kind IS NOT NULL")),
+        Index("uq_notifications_group_member", "user_id", "group_key", unique=True,
+              postgresql_where=text("read_at IS NULL AND group_key IS NOT NULL AND user_id IS NOT NULL")),
+        Index("uq_notifications_group_tag", "recipient_tag", "group_key", unique=True,
+              postgresql_where=text("read_at IS NULL AND group_key IS NOT NULL AND recipient_tag IS NOT NULL")),
     )
 
     id: Mapped[int] = pk()
@@ -136,6 +141,31 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     target_kind: Mapped[str | None] = mapped_column(String(30))  # post | reflection | reflection_reply | ...
     target_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Grouping (notify.notifications.notify_grouped): while unread, one row per (recipient, group_key), where the
+    # key names the kind and what it is about ("reply:thread:12"); a new event updates it in place. A member's
+    # rows and a tag's rows are grouped by separate unique indexes, so a group never mixes the two.
+    group_key: Mapped[str | None] = mapped_column(String(80))
+    count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    # Signed actors, newest first, each once (never anyone writing anonymously): "Ana, Ben and 55 others".
+    actor_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False, server_default="{}")
+    subject: Mapped[str | None] = mapped_column(String(200))  # the thread's or named reflection's title
+    # Tag rows only: the number each event took from the tag sequence, so "mark all as read" (the watermark)
+    # counts what came after it.
+    event_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False, server_default="{}")
+    # The newest event's number, from the row's own id sequence (the id itself until the group grows):
+    # what notification mail's cursors compare with.
+    last_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class Mention(Base):
+    """Who a piece of writing has mentioned: a member is told once per piece, not again on every edit."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (PrimaryKeyConstraint("target_kind", "target_id", "user_id", name="pk_mentions"),)
+
+    target_kind: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
 
 
 class WatchedWord(Base):

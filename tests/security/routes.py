@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from tests.security.world import ROLES
+from tests.security.world import ROLES, fill
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,11 @@ def values_for(template: str, ids: dict[str, object]) -> dict[str, object]:
             value = ids[value[1:-1]]
         out[key] = value
     return out
+
+
+def concrete(endpoint: Endpoint, ids: dict[str, object]) -> str:
+    """The endpoint's path with the world's objects in it."""
+    return fill(endpoint.path, ids, values_for(endpoint.path, ids))
 
 
 # method  path template                                              anonymous resident attending moderator admin

@@ -7,8 +7,8 @@ says 403 or 404 is a role reaching what it should not. Each request runs in a sa
 
 from __future__ import annotations
 
-from tests.security.routes import TABLE, discover, values_for
-from tests.security.world import ROLES, build_world, fill, isolated, outcome
+from tests.security.routes import TABLE, concrete, discover
+from tests.security.world import ROLES, isolated, outcome
 
 NOT_REQUESTED = ("WS", "MOUNT")
 
@@ -29,14 +29,14 @@ def test_every_route_is_in_the_table(app):
         "\n".join(f"{e.method} {e.path}" for e in stale)
 
 
-async def test_each_role_gets_the_status_the_table_writes_down(app, db, make_client):
-    world = await build_world(db, make_client)
+async def test_each_role_gets_the_status_the_table_writes_down(secured):
+    world, db = secured.world, secured.db
     wrong = []
     requested = 0
-    for endpoint in discover(app):
+    for endpoint in secured.endpoints:
         if endpoint.method in NOT_REQUESTED:
             continue
-        path = fill(endpoint.path, world.ids, values_for(endpoint.path, world.ids))
+        path = concrete(endpoint, world.ids)
         got = []
         for role in ROLES:
             client = world.clients[role]

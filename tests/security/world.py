@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import select, text
@@ -153,15 +154,25 @@ def fill(template: str, ids: dict[str, Any], overrides: dict[str, Any] | None = 
     return re.sub(r"{([^}:]+)(?::[^}]+)?}", one, template)
 
 
+@asynccontextmanager
+async def rolled_back(db) -> AsyncIterator[None]:
+    """A savepoint on the test's own connection (tests/conftest.py's `db`, or the suite's `secured`), rolled back
+    at the end of the block, whatever happened in it."""
+    savepoint = await db._bind.begin_nested()
+    try:
+        yield
+    finally:
+        await savepoint.rollback()
+
+
 async def isolated(db, client: Client, send: Callable[[], Awaitable[Any]]) -> Any:
     """Runs one request inside a savepoint that is rolled back, and puts the client's cookies back: every request
     of a matrix meets the same world, whatever the one before it did (deleted a post, signed out, ended a room)."""
     saved = dict(client.cookies)
-    savepoint = await db._bind.begin_nested()  # the test's own connection (tests/conftest.py's `db`)
     try:
-        return await send()
+        async with rolled_back(db):
+            return await send()
     finally:
-        await savepoint.rollback()
         client.cookies.clear()
         for name, value in saved.items():
             client.cookies.set(name, value)
@@ -172,3 +183,4 @@ def outcome(response) -> str:
     if response.status_code == 303 and response.headers.get("location", "").startswith("/signin"):
         return "in"
     return str(response.status_code)
+

@@ -39,6 +39,7 @@ class Form:
     fields: dict[str, str] = field(default_factory=dict)   # name -> the value the page gave it
     kinds: dict[str, str] = field(default_factory=dict)    # name -> input type (text, hidden, number, textarea…)
     options: dict[str, list[str]] = field(default_factory=dict)
+    client: object = None  # who was shown the form (the fuzz posts it as them)
 
 
 class _FormParser(HTMLParser):
@@ -141,6 +142,7 @@ async def harvest(endpoints: list[Endpoint], clients, paths: list[str]) -> Harve
                 endpoint = match_route(endpoints, "POST" if form.method == "POST" else "GET", target.path)
                 if endpoint is None:
                     continue
+                form.client = client
                 if form.method == "POST":
                     found.forms.setdefault(endpoint, []).append(form)
                 else:

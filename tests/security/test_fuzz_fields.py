@@ -52,7 +52,7 @@ async def test_no_query_parameter_value_answers_5xx(secured):
         for role, role_trials in trials.items():
             client = world.clients[role]
             for params in role_trials:
-                response = await isolated(db, client, lambda: client.get(path, params=params))
+                response = await isolated(db, client, client.get(path, params=params))
                 sent += 1
                 if response.status_code >= 500:
                     failures.append((endpoint.path, role, {k: v[:20] for k, v in params.items()},
@@ -79,7 +79,7 @@ async def test_no_form_field_value_answers_5xx(secured):
                 for odd in values_for_field(name, value, form.kinds.get(name, ""), form.options.get(name, [])):
                     client = form.client
                     data = {**base, name: odd}
-                    response = await isolated(db, client, lambda: client.post_form(path, data))
+                    response = await isolated(db, client, client.post_form(path, data))
                     sent += 1
                     if response.status_code >= 500:
                         failures.append((endpoint.path, name, str(odd)[:20], response.status_code))

@@ -41,9 +41,9 @@ async def test_each_role_gets_the_status_the_table_writes_down(secured):
         for role in ROLES:
             client = world.clients[role]
             if endpoint.method == "GET":
-                response = await isolated(db, client, lambda: client.get(path))
+                response = await isolated(db, client, client.get(path))
             else:
-                response = await isolated(db, client, lambda: client.post_form(path, {}))
+                response = await isolated(db, client, client.post_form(path, {}))
             got.append(outcome(response))
             requested += 1
         if tuple(got) != TABLE.get(endpoint):

@@ -9,9 +9,9 @@ tests/conftest.py's `create_member` and `sign_in`, so a change to how staff sign
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
@@ -165,13 +165,13 @@ async def rolled_back(db) -> AsyncIterator[None]:
         await savepoint.rollback()
 
 
-async def isolated(db, client: Client, send: Callable[[], Awaitable[Any]]) -> Any:
+async def isolated(db, client: Client, request: Awaitable[Any]) -> Any:
     """Runs one request inside a savepoint that is rolled back, and puts the client's cookies back: every request
     of a matrix meets the same world, whatever the one before it did (deleted a post, signed out, ended a room)."""
     saved = dict(client.cookies)
     try:
         async with rolled_back(db):
-            return await send()
+            return await request  # an httpx call, not yet awaited: it runs here, inside the savepoint
     finally:
         client.cookies.clear()
         for name, value in saved.items():

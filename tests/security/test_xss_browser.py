@@ -1,8 +1,8 @@
 """The XSS corpus (tests/data/xss_corpus.txt) written through every writing surface of a real server, and the
 pages that show it rendered in Debian's Chromium with the CSP bypassed: no script runs.
 
-Surfaces: thread title and body, reply, edit, reflection (named and anonymous; title and body), reflection reply
-(named and anonymous), room message (over the real WebSocket), profile fields (display name, specialty,
+Surfaces: thread title and body, reply, edit, reflection (named and anonymous; title and body) and its edit,
+reflection reply (named and anonymous) and its edit, room message (over the real WebSocket), profile fields (display name, specialty,
 pronouns), a session's title, description, theme and ground rules, flag notes, moderation reasons (a warning, a
 check-in), check-in replies, category name and description, a prompt, an invitation's cohort, an unmasking
 reason, and the search box and sign-in `next` reflected in pages. Many vectors go in one piece (batches), so a
@@ -212,6 +212,14 @@ async def _reflections(site: Site, body: list[str], heads: list[str], short: lis
     for n, piece in enumerate(short):
         extra = {"anonymous": "yes"} if n % 2 else {}
         await site.post("other", f"/reflections/{site.ids['named']}/replies", {"body": piece, **extra})
+    # The edit surfaces: the anonymous reflection and the first reply, written again.
+    await site.post("writer", f"/reflections/{site.ids['anonymous']}/edit", {
+        "title": heads[1 % len(heads)], "body": "\n\n".join(body[half:]).replace("mark", "mark edited", 1),
+        "visibility": "anonymous", "prompt_id": "", "theme": ""})
+    first_reply = await site.sql("SELECT min(id) FROM reflection_replies WHERE reflection_id = :r", r=site.ids["named"])
+    await site.post("other", f"/reflections/replies/{first_reply}/edit",
+                    {"body": short[0].replace("mark", "mark edited", 1)})
+    site.ids["half"] = half
 
 
 async def _room_messages(site: Site, pieces: list[str], key: str = "writer") -> None:
@@ -271,8 +279,8 @@ def pages(site: Site, body: list[str], short: list[str], heads: list[str]) -> li
         ("writer", f"/search?q={heads[0][:80]}", []),
         ("writer", "/search?q=xssbody0mark", [first[0]]),
         ("writer", "/reflections", []),
-        ("writer", f"/reflections/{ids['named']}", [s.split("\n", 1)[0] for s in short]),
-        ("writer", f"/reflections/{ids['anonymous']}", []),
+        ("writer", f"/reflections/{ids['named']}", ["xssreply0mark edited", *(s.split("\n", 1)[0] for s in short)]),
+        ("writer", f"/reflections/{ids['anonymous']}", [f"xssbody{ids['half']}mark edited"]),
         ("writer", f"/reflections/{ids['named']}/edit", []),
         ("writer", "/journal", []),
         ("writer", "/notifications", []),

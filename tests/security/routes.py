@@ -130,6 +130,8 @@ GET   /admin/watched-words                                       in   403  403  
 POST  /admin/watched-words                                       in   403  403  403  400
 POST  /admin/watched-words/test                                  in   403  403  403  400
 POST  /admin/watched-words/{word_id:dbid}/delete                 in   403  403  403  303
+GET   /members/suggest                                           in   200  200  200  200
+GET   /members/{handle}                                          in   200  200  200  200
 GET   /notifications                                             in   200  200  200  200
 POST  /notifications/read                                        in   303  303  303  303
 GET   /notifications/{note_id:dbid}                              in   404  404  404  404  # the writer's notification: nobody else's

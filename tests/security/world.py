@@ -93,14 +93,14 @@ async def _room(world: World, db) -> None:
     await _ok(await world.writers["writer"].post_form(f"/rooms/{room_id}/join", {"accept": "1", "as": "name"}),
               "join")
     async with db.transaction() as session:
-        pid = await session.scalar(select(RoomParticipant.id).where(RoomParticipant.room_id == room_id)
-                                   .order_by(RoomParticipant.id.desc()))
+        row_id, pid = (await session.execute(select(RoomParticipant.id, RoomParticipant.local_id).where(
+            RoomParticipant.room_id == room_id).order_by(RoomParticipant.id.desc()))).first()
         seq = await session.scalar(text("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = :r RETURNING last_seq"),
                                    {"r": room_id})
         await session.execute(text("INSERT INTO room_messages (room_id, seq, participant_id, body_text, body_html) "
                                    "VALUES (:r, :s, :p, 'Hello all', '<p>Hello all</p>')"),
-                              {"r": room_id, "s": seq, "p": pid})
-    world.ids.update(room_id=room_id, pid=pid, seq=seq)
+                              {"r": room_id, "s": seq, "p": row_id})
+    world.ids.update(room_id=room_id, pid=pid, seq=seq)  # pid: the room-local id the paths take
 
 
 async def build_world(db, make_client) -> World:
@@ -115,8 +115,8 @@ async def build_world(db, make_client) -> World:
     for key, member in people.items():
         world.writers[key] = await sign_in(make_client(), db, member)
     ids = world.ids
-    ids.update(user_id=people["writer"].id, host_id=people["host"].id, admin2_id=people["admin2"].id,
-               slug=CATEGORY)
+    ids.update(user_id=people["writer"].id, handle=people["writer"].handle, host_id=people["host"].id,
+               admin2_id=people["admin2"].id, slug=CATEGORY)
     writer, writer2 = world.writers["writer"], world.writers["writer2"]
     ids["thread_id"], _ = await start_thread(writer, title="Nights on the ward", body="How do you all sleep?")
     await reply_to(writer2, ids["thread_id"], body="Blackout curtains help me.")

@@ -73,19 +73,23 @@ def visible_clause(viewer_id: int, is_moderator: bool, tags: list[str]):  # type
 
 async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str | None = None,
                  anonymity: Anonymity | None = None, kind: str, text: str, url: str | None = None,
-                 target: tuple[str, int] | None = None) -> None:
+                 target: tuple[str, int] | None = None, day_only: bool = False) -> None:
     """Exactly one of user_id (ordinary content) or tag (anonymous content's author) is given; a tag-addressed
     text is sealed, so `anonymity` comes with a tag.
 
     `target` is the content the notification is about, when its text names or quotes it: the notification is
     then shown only while the recipient may see that content. Addressed to a tag, a target must never tie the
     tag to anything more than the content already does (e.g. a reply on the tag's own reflection).
+    `day_only`: a member's notice written in an anonymous action's transaction (a mentor told of an anonymous
+    booking) keeps the day only, so its time cannot be matched with the anonymous member's activity.
     """
     assert (user_id is None) != (tag is None), "address a notification to a member id or to a sealed tag"
     assert tag is None or anonymity is not None, "a tag-addressed notification's text is sealed"
     assert target is None or target[0] in TARGET_KINDS, f"unknown notification target {target!r}"
     values = dict(user_id=user_id, recipient_tag=tag, kind=kind, text=text[:500], url=url,
                   target_kind=target[0] if target else None, target_id=target[1] if target else None)
+    if day_only:
+        values.update(created_at=Anonymity.day_of(datetime.now(UTC)))
     if tag is not None and anonymity is not None:
         # Sealed text, an id of its own sequence, the day only: nothing to match with the member's activity.
         values.update(text=anonymity.seal(text[:500]), id=func.nextval(TAG_SEQUENCE),

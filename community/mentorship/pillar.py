@@ -1,0 +1,31 @@
+"""The mentorship pillar, as create_app wires it: member cards, the mentor directory, office hours and mentor
+conversations; the conversation-message adapter, seed mentors, no-shows and reminders.
+
+It holds office hours in private rooms without importing the rooms pillar: `build` takes the private-room seam
+(platform.meetings.PrivateRooms), and app.PILLARS passes the rooms pillar's (`rooms.pillar.PRIVATE_ROOMS`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.mentorship import office_hours, reminders, seed
+from community.mentorship.moderation import MentorMessageAdapter
+from community.mentorship.web import conversations, pages
+from community.mentorship.web.bookings import Bookings
+from community.platform.meetings import PrivateRooms
+from community.platform.pillar import Pillar
+
+
+def build(rooms: PrivateRooms) -> Pillar:
+    async def no_shows(session: AsyncSession) -> dict[str, int]:
+        return await office_hours.mark_no_shows(session, rooms)
+
+    return Pillar(
+        name="mentorship",
+        routes=(*pages.routes, *Bookings(rooms).routes, *conversations.routes),
+        adapters=lambda anonymity: (MentorMessageAdapter(),),
+        seeders=(seed.seed,),
+        housekeeping=(no_shows,),
+        mail_jobs=(reminders.send_reminders,),
+    )

@@ -30,6 +30,7 @@ from community.platform.anonymity import Anonymity
 from community.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from community.platform.meetings import PrivateRooms
 from community.platform.notify.notifications import notify
+from community.platform.numbers import parse_int
 from community.platform.times import parse_moment
 from community.platform.viewer import Viewer
 
@@ -98,9 +99,11 @@ def _minute(value: str, field: str) -> int:
     return hours * 60 + minutes
 
 
-async def publish_hours(session: AsyncSession, viewer: Viewer, *, weekday: int | None, start: str, end: str,
-                        slot_minutes: int | None, retention: str) -> OfficeHours:
-    """A weekly window in the mentor's time zone; only members listed in the directory publish office hours."""
+async def publish_hours(session: AsyncSession, viewer: Viewer, *, weekday_field: str, start: str, end: str,
+                        slot_field: str, retention: str) -> OfficeHours:
+    """A weekly window in the mentor's time zone; only members listed in the directory publish office hours.
+    Every field is checked, so the form shows every message at once."""
+    weekday, slot_minutes = parse_int(weekday_field.strip(), max_digits=2), parse_int(slot_field.strip(), max_digits=4)
     profile = await session.get(MentorProfile, viewer.id)
     if profile is None or not profile.listed:
         raise Forbidden("Join the mentor directory first: office hours are booked from your directory card.")

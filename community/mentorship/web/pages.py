@@ -97,10 +97,8 @@ async def publish_hours(request: Request) -> Response:
         form.check()
         async with db_of(request).transaction() as session:
             await office_hours.publish_hours(
-                session, viewer, weekday=form.int("weekday", low=0, high=6, message="Choose a day of the week."),
-                start=form.get("start"), end=form.get("end"),
-                slot_minutes=form.int("slot_minutes", low=10, high=120, message="Slots last 10 to 120 minutes."),
-                retention=form.get("retention"))
+                session, viewer, weekday_field=form.get("weekday"), start=form.get("start"), end=form.get("end"),
+                slot_field=form.get("slot_minutes"), retention=form.get("retention"))
     except ActionError as exc:
         return form_error(request, "mentorship/mine.html", exc, form.as_dict(),
                           await _mine_context(request, form.as_dict()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.mentorship import office_hours, reminders, seed
+from community.mentorship import office_hours, own_data, reminders, seed
 from community.mentorship.moderation import MentorMessageAdapter
 from community.mentorship.web import conversations, pages
 from community.mentorship.web.bookings import Bookings
@@ -28,4 +28,5 @@ def build(rooms: PrivateRooms) -> Pillar:
         seeders=(seed.seed,),
         housekeeping=(no_shows,),
         mail_jobs=(reminders.send_reminders,),
+        own_data=own_data.own_data(rooms),
     )

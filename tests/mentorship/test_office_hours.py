@@ -16,6 +16,7 @@ from community.platform.mail.models import OutboxMessage
 from community.platform.review.models import Notification
 from community.rooms.models import Room, RoomParticipant
 from community.rooms.private import PRIVATE_ROOMS
+from tests.conftest import PASSWORD
 from tests.mentorship.conftest import booking_id_of, first_slot, make_mentor
 
 
@@ -210,3 +211,21 @@ async def test_a_private_room_is_only_for_its_two(member_factory, login, db):
     async with db.transaction() as session:
         assert await session.scalar(text("SELECT count(*) FROM room_participants WHERE room_id = :r"),
                                     {"r": room_id}) == 2
+
+
+async def test_leaving_cancels_bookings_and_forgets_the_seal(member_factory, login, db):
+    mentor = await member_factory("attending", name="Dr. Kofi Mensah")
+    m = await login(mentor)
+    await make_mentor(m)
+    r = await login(await member_factory())
+    bid = booking_id_of(await r.post_form(f"/mentors/{mentor.id}/book", {"slot": await first_slot(db, mentor.id),
+                                                                         "as": "pseudonym"}))
+    exported = await r.get("/account/data/export.json")
+    assert exported.status_code == 200 and "Dr. Kofi Mensah" in exported.text
+    response = await r.post_form("/account/data/delete", {"password": PASSWORD, "choice": "anonymize"})
+    assert response.status_code == 303, response.text[:2000]
+    async with db.transaction() as session:
+        booking = await session.get(Booking, bid)
+        assert booking.state == "cancelled" and booking.sealed_booker is None and booking.booker_tag is None
+        assert (await session.get(Room, booking.room_id)).state == "ended"
+    assert "cancelled the office hour" in (await m.get("/notifications")).text

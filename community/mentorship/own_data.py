@@ -14,7 +14,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.mentorship import office_hours
-from community.mentorship.models import Booking, Conversation, ConversationMessage, MemberCard, MentorProfile, OfficeHours
+from community.mentorship.models import (
+    Booking,
+    Conversation,
+    ConversationMessage,
+    MemberCard,
+    MentorProfile,
+    OfficeHours,
+)
 from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
 from community.platform.meetings import PrivateRooms

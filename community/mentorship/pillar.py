@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.platform.mail.outbox import Outbox
-from community.settings import Settings
-
 from community.mentorship import office_hours, own_data, reminders, seed
 from community.mentorship.moderation import MentorMessageAdapter
 from community.mentorship.web import conversations, pages
 from community.mentorship.web.bookings import Bookings
+from community.platform.mail.outbox import Outbox
 from community.platform.meetings import PrivateRooms
 from community.platform.pillar import Pillar
+from community.settings import Settings
 
 
 def build(rooms: PrivateRooms) -> Pillar:

@@ -10,7 +10,7 @@ from playwright.async_api import expect
 
 from community.platform.accounts.web import COMMON_ZONES
 from tests.browser.conftest import DEVICES, new_member, unique
-from tests.browser.flows import room_message, say_in_room
+from tests.browser.flows import post_by, room_message, say_in_room, start_thread
 
 
 def _zone_and_start() -> tuple[str, datetime]:
@@ -91,3 +91,26 @@ async def test_anonymous_office_hour_in_a_private_room(server, new_page, device)
     other, _ = await new_member(new_page, server, "moderator", "Priya", **DEVICES["desktop"])
     assert (await other.goto(booking_url)).status == 404
     assert (await other.goto(room_url)).status == 403
+
+
+async def test_a_name_on_a_signed_post_opens_the_member_card(server, new_page):
+    writer, w = await new_member(new_page, server, "attending", "Marta", **DEVICES["desktop"])
+    await writer.goto(server.url + "/account")
+    await writer.get_by_label("Specialty").fill("Palliative care")
+    await writer.get_by_label("Pronouns").fill("she/her")
+    await writer.get_by_role("button", name="Save profile").click()
+    await writer.goto(server.url + "/account/card")
+    await writer.locator("fieldset").filter(has_text="Pronouns").get_by_label("Nobody").check()
+    await writer.get_by_role("button", name="Save my card").click()
+    thread_url = await start_thread(writer, server, f"Cards {unique('card')}", "Who else finds nights long?")
+
+    reader, _ = await new_member(new_page, server, "resident", "Ravi", **DEVICES["phone"])
+    await reader.goto(thread_url)
+    await post_by(reader, w["name"]).get_by_role("link", name=w["name"]).click()
+    card = reader.get_by_role("dialog", name="Member card")
+    await expect(card).to_be_visible()
+    await expect(card).to_contain_text("Palliative care")
+    await expect(card).not_to_contain_text("she/her")
+    assert reader.url == thread_url  # the card opened in place
+    await card.get_by_role("button", name="Close").click()
+    await expect(card).to_be_hidden()

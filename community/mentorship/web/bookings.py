@@ -9,8 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from community.mentorship import office_hours
-from community.mentorship import profiles
+from community.mentorship import office_hours, profiles
 from community.platform.errors import ActionError
 from community.platform.meetings import PrivateRooms
 from community.platform.numbers import parse_int

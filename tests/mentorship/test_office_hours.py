@@ -229,3 +229,18 @@ async def test_leaving_cancels_bookings_and_forgets_the_seal(member_factory, log
         assert booking.state == "cancelled" and booking.sealed_booker is None and booking.booker_tag is None
         assert (await session.get(Room, booking.room_id)).state == "ended"
     assert "cancelled the office hour" in (await m.get("/notifications")).text
+
+
+async def test_moving_onto_a_held_slot_is_refused_by_the_index(member_factory, login, db):
+    mentor = await member_factory("attending")
+    m = await login(mentor)
+    await make_mentor(m)
+    a, b = await login(await member_factory()), await login(await member_factory())
+    first = await first_slot(db, mentor.id)
+    bid = booking_id_of(await a.post_form(f"/mentors/{mentor.id}/book", {"slot": first}))
+    second = await first_slot(db, mentor.id)
+    assert booking_id_of(await b.post_form(f"/mentors/{mentor.id}/book", {"slot": second, "as": "pseudonym"}))
+    response = await a.post_form(f"/mentorship/bookings/{bid}/move", {"slot": second})
+    assert response.status_code == 409 and "just booked that slot" in response.text
+    async with db.transaction() as session:
+        assert (await session.get(Booking, bid)).starts_at.isoformat() == first.split("|")[1]

@@ -162,7 +162,7 @@ async def free_slots(session: AsyncSession, mentor_id: int, at: datetime | None 
 async def _listed_mentor(session: AsyncSession, mentor_id: int) -> User:
     row = (await session.execute(select(User, MentorProfile.listed).join(
         MentorProfile, MentorProfile.user_id == User.id).where(User.id == mentor_id))).first()
-    if row is None or not row[1] or row[0].deleted_at is not None:
+    if row is None or not row[1] or row[0].deleted_at is not None or row[0].suspended_at is not None:
         raise NotFound("This mentor is not in the directory.")
     return row[0]
 

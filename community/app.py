@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from community.discussions import pillar as discussions
+from community.mentorship import pillar as mentorship
 from community.platform.accounts import admin_web, members_web, own_data_web
 from community.platform.accounts import web as accounts_web
 from community.platform.accounts.security import Passwords
@@ -59,9 +60,12 @@ from community.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The three pillars, by name: their routes, lifespans, moderation adapters, seeders, housekeeping jobs, own data
+# The four pillars, by name: their routes, lifespans, moderation adapters, seeders, housekeeping jobs, own data
 # and home-page sections are wired here and nowhere else. A pillar that fails to import stops start-up.
-PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PILLAR)
+# Mentorship holds office hours in the rooms pillar's private rooms, through the platform's seam
+# (platform.meetings.PrivateRooms), handed over here: neither pillar imports the other.
+PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PILLAR,
+                               mentorship.build(rooms.PRIVATE_ROOMS))
 
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
 PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,

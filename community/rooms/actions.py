@@ -43,6 +43,8 @@ from community.rooms.policy import MESSAGE, MESSAGES_PER_MINUTE
 
 CHANNEL = "room_events"
 OPEN_EARLY = timedelta(minutes=30)  # a host may open a scheduled session this long before its start
+PRIVATE_OPEN_EARLY = timedelta(minutes=5)  # a private room opens when either of its two arrives, from this early
+PRIVATE_ROOM = "This is a private room for the two people it was booked for."
 RETENTION_CHOICES = {"keep": None, "0": 0, "1": 1, "24": 24, "72": 72, "168": 168}
 
 _ADJECTIVES = ("Quiet", "Steady", "Gentle", "Patient", "Calm", "Warm", "Kind", "Brave", "Thoughtful", "Bright",
@@ -81,7 +83,11 @@ async def add_event(session: AsyncSession, room_id: int, kind: str, data: dict[s
 # ---- rooms --------------------------------------------------------------------------------------------------
 
 def can_moderate(viewer: Viewer, room: Room) -> bool:
-    return viewer.is_moderator or (room.host_id is not None and room.host_id == viewer.id)
+    """The host, and moderators; in a private room only its host (moderators act on flagged messages through
+    the review queue, never by walking into a conversation for two)."""
+    if room.host_id is not None and room.host_id == viewer.id:
+        return True
+    return viewer.is_moderator and not room.private
 
 
 def is_overdue(room: Room, at: datetime | None = None) -> bool:
@@ -118,7 +124,7 @@ async def list_rooms(session: AsyncSession, viewer: Viewer) -> dict[str, list[tu
                .group_by(RoomPresence.room_id).subquery())
     rows = (await session.execute(
         select(Room, func.coalesce(present.c.n, 0)).outerjoin(present, present.c.room_id == Room.id)
-        .where(Room.state != "ended", or_(Room.ends_at.is_(None), Room.ends_at > at))
+        .where(Room.state != "ended", Room.private.is_(False), or_(Room.ends_at.is_(None), Room.ends_at > at))
         .order_by(Room.kind.desc(), Room.starts_at.nulls_first(), Room.id).limit(200))).all()
     live, upcoming = [], []
     for room, count in rows:
@@ -217,6 +223,8 @@ async def join_room(session: AsyncSession, anonymity: Anonymity, viewer: Viewer,
         if existing.removed_at:
             raise Forbidden("You were removed from this session and cannot rejoin it.")
         return existing
+    if room.private:
+        raise Forbidden(PRIVATE_ROOM)
     if room.state == "ended":
         raise Forbidden("This session has ended.")
     if not accept:
@@ -278,10 +286,12 @@ async def access_participant(session: AsyncSession, anonymity: Anonymity, viewer
 
 
 async def maybe_open(session: AsyncSession, viewer: Viewer, room: Room) -> int | None:
-    """A scheduled session opens when its host or a moderator arrives (not long before its start)."""
-    if room.state != "scheduled" or not can_moderate(viewer, room):
+    """A scheduled session opens when its host or a moderator arrives (not long before its start); a private
+    room when either of its two participants arrives (the socket has checked that the viewer is one)."""
+    if room.state != "scheduled" or not (room.private or can_moderate(viewer, room)):
         return None
-    if room.starts_at is not None and room.starts_at - OPEN_EARLY > now():
+    early = PRIVATE_OPEN_EARLY if room.private else OPEN_EARLY
+    if room.starts_at is not None and room.starts_at - early > now():
         return None
     locked = (await session.scalars(select(Room).where(Room.id == room.id).with_for_update())).one()
     if locked.state != "scheduled":
@@ -315,6 +325,8 @@ async def enter_presence(session: AsyncSession, room: Room, participant: RoomPar
     """A presence lease for one socket; its process renews it while the socket is open (see leases.py)."""
     if await room_is_full(session, room, participant, viewer):
         raise Forbidden(ROOM_FULL)
+    if room.private and not participant.entered:  # a booking's no-show check asks whether the guest came
+        participant.entered = True
     presence_id = await session.scalar(insert(RoomPresence).values(
         room_id=room.id, participant_id=participant.id, process=process,
         expires_at=func.now() + timedelta(seconds=lease_seconds)).returning(RoomPresence.id))

@@ -36,7 +36,7 @@ async def follow(session: AsyncSession, viewer: Viewer, room_id: int, *, on: boo
     """Follows (or stops following) a session that has not started yet."""
     room = await access_room(session, viewer, room_id)
     if on:
-        if room.kind != "scheduled" or room.state != "scheduled" or room.starts_at is None:
+        if room.kind != "scheduled" or room.state != "scheduled" or room.starts_at is None or room.private:
             raise Invalid("Only a session that has not started yet can be followed.")
         await session.execute(insert(RoomFollow).values(user_id=viewer.id, room_id=room.id)
                               .on_conflict_do_nothing())
@@ -60,7 +60,8 @@ async def upcoming(session: AsyncSession, viewer: Viewer, limit: int = 50) -> li
     rows = await session.execute(
         select(Room, Room.id.in_(followed), User.display_name, Room.host_id.in_(hosts))
         .outerjoin(User, User.id == Room.host_id)
-        .where(Room.kind == "scheduled", Room.state == "scheduled", Room.starts_at > now() - DEFAULT_LENGTH)
+        .where(Room.kind == "scheduled", Room.state == "scheduled", Room.private.is_(False),
+               Room.starts_at > now() - DEFAULT_LENGTH)
         .order_by(Room.starts_at).limit(limit))
     return [Upcoming(room, bool(f), name, bool(h)) for room, f, name, h in rows]
 
@@ -86,7 +87,7 @@ async def announce_new_sessions(session: AsyncSession, outbox: Outbox, settings:
         select(Room.id, Room.title, Room.starts_at, User.display_name, HostFollow.user_id)
         .join(User, User.id == Room.host_id)
         .outerjoin(HostFollow, HostFollow.host_id == Room.host_id)
-        .where(Room.kind == "scheduled", Room.state == "scheduled", Room.starts_at > now(),
+        .where(Room.kind == "scheduled", Room.state == "scheduled", Room.starts_at > now(), Room.private.is_(False),
                ~select(RoomAnnouncement.room_id).where(RoomAnnouncement.room_id == Room.id).exists()))).all()
     if not rows:
         return {"new sessions announced": 0}

@@ -56,6 +56,8 @@ class Room(Base):
     host_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
     retention_hours: Mapped[int | None] = mapped_column(Integer)  # None: keep the history
     allow_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    # A room for two made through platform.meetings (office hours): only its participants, made with it, enter.
+    private: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     state: Mapped[str] = mapped_column(String(20), nullable=False, server_default="scheduled")
     locked: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     slow_mode_seconds: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
@@ -89,6 +91,7 @@ class RoomParticipant(Base):
     muted_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    entered: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")  # private rooms only
 
 
 class RoomMessage(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from community.platform.pillar import Pillar
 from community.rooms import actions, calendar, own_data, rekey, seed
 from community.rooms.moderation import RoomMessageAdapter
+from community.rooms.private import PRIVATE_ROOMS  # noqa: F401  (the pillar's PrivateRooms, for app.PILLARS)
 from community.rooms.web import calendar as calendar_web
 from community.rooms.web import pages
 

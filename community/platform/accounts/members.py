@@ -1,45 +1,24 @@
-"""Members as other members see them: the member card (name, handle, role, specialty) and the composer's @
-autocomplete. Neither lists e-mail addresses, nor suspended or deleted members, nor anything anyone wrote:
-a card shows who someone is, never their writing (so it cannot point at what they wrote anonymously)."""
+"""Members as the composer's @ autocomplete shows them: handle, name and role. It lists no e-mail addresses, no
+suspended or deleted members, and nothing anyone wrote (the member card is the mentorship pillar's, profiles.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.accounts.models import User
-from community.platform.errors import Invalid, NotFound
+from community.platform.errors import Invalid
 
 SUGGEST_LIMIT = 8
 QUERY_MAX = 30
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    handle: str
-    display_name: str
-    role: str
-    specialty: str | None = None
-    training_year: str | None = None
-    pronouns: str | None = None
 
 
 def _active(now: datetime):  # type: ignore[no-untyped-def]
     """Not deleted, not suspended now (a suspension over anonymous writing is not on the row, and stays so)."""
     return (User.deleted_at.is_(None)
             & (User.suspended_at.is_(None) | (User.suspended_until.isnot(None) & (User.suspended_until <= now))))
-
-
-async def access_card(session: AsyncSession, handle: str) -> Card:
-    row = (await session.execute(
-        select(User.handle, User.display_name, User.role, User.specialty, User.training_year, User.pronouns)
-        .where(func.lower(User.handle) == handle.lower()[:QUERY_MAX], _active(datetime.now(UTC))))).first()
-    if row is None:
-        raise NotFound("There is no member with that handle.")
-    return Card(*row)
 
 
 def check_query(raw: str) -> str:

@@ -1,5 +1,5 @@
-"""Member cards (/members/<handle>, where a mention links) and the composer's @ autocomplete
-(/members/suggest?q=, JSON, used by static/js/mentions.js)."""
+"""The composer's @ autocomplete (/members/suggest?q=, JSON, used by static/js/mentions.js). A mention links to
+the member's card, /members/<handle>, which the mentorship pillar serves with each field's visibility."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from community.platform.accounts import members
 from community.platform.errors import Invalid
 from community.platform.rate_limits import RecentEdits
 from community.platform.web.common import db_of, settings_of, viewer_of
-from community.platform.web.templates import render
 
 SUGGEST_SURFACE = "member_suggest"
 
@@ -20,13 +19,6 @@ def lookups_of(request: Request) -> RecentEdits:
     """The per-process counter of autocomplete lookups, built by create_app."""
     counter: RecentEdits = request.app.state.suggest_lookups
     return counter
-
-
-async def card(request: Request) -> Response:
-    viewer_of(request)
-    async with db_of(request).transaction() as session:
-        member = await members.access_card(session, request.path_params["handle"])
-    return render(request, "account/member.html", {"member": member})
 
 
 async def suggest(request: Request) -> Response:
@@ -47,5 +39,4 @@ async def suggest(request: Request) -> Response:
 
 routes = [
     Route("/members/suggest", suggest),
-    Route("/members/{handle}", card),
 ]

@@ -19,14 +19,15 @@ KINDS = {
     "mentions": "Mentions of me",
     "outcomes": "Outcomes of my flags and of my writing",
     "checkins": "Check-ins from moderators",
-    "room_reminders": "Room reminders and new sessions by hosts I follow",
+    "room_reminders": "Room reminders, new sessions by hosts I follow, and my office-hour bookings",
 }
 DEFAULTS = {"replies": "daily", "mentions": "immediately", "outcomes": "immediately", "checkins": "immediately",
             "room_reminders": "immediately"}
 # In-app notification kind -> the kind of email it belongs to (a kind not listed here is never mailed).
 NOTIFICATION_KINDS = {"reply": "replies", "reflection_reply": "replies", "mention": "mentions",
                       "moderation": "outcomes", "warning": "outcomes", "check_in": "checkins",
-                      "room_reminder": "room_reminders", "room_session": "room_reminders"}
+                      "room_reminder": "room_reminders", "room_session": "room_reminders",
+                      "office_hours": "room_reminders"}
 # An unsubscribe token may also name a whole digest ("daily" / "weekly"): every kind sent in it goes off.
 DIGESTS = ("daily", "weekly")
 

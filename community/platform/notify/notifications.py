@@ -84,7 +84,7 @@ def visible_clause(viewer_id: int, is_moderator: bool, tags: list[str]):  # type
 async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str | None = None,
                  anonymity: Anonymity | None = None, kind: str, text: str, url: str | None = None,
                  target: tuple[str, int] | None = None, group: str | None = None, subject: str | None = None,
-                 actor_id: int | None = None) -> None:
+                 actor_id: int | None = None, day_only: bool = False) -> None:
     """Exactly one of user_id (ordinary content) or tag (anonymous content's author) is given; a tag-addressed
     text is sealed, so `anonymity` comes with a tag.
 
@@ -95,6 +95,8 @@ async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str 
     `group` (see group_key) folds the notification into the recipient's unread row of the same key, if there is
     one (notify_grouped); `subject` is what a group's line names, `actor_id` a signed actor (never someone
     writing anonymously).
+    `day_only`: a member's notice written in an anonymous action's transaction (a mentor told of an anonymous
+    booking) keeps the day only, so its time cannot be matched with the anonymous member's activity.
     """
     assert (user_id is None) != (tag is None), "address a notification to a member id or to a sealed tag"
     assert tag is None or anonymity is not None, "a tag-addressed notification's text is sealed"
@@ -102,6 +104,8 @@ async def notify(session: AsyncSession, *, user_id: int | None = None, tag: str 
     values: dict[str, Any] = dict(user_id=user_id, recipient_tag=tag, kind=kind, text=text[:500], url=url,
                                   target_kind=target[0] if target else None,
                                   target_id=target[1] if target else None)
+    if day_only:
+        values.update(created_at=Anonymity.day_of(datetime.now(UTC)))
     if tag is not None and anonymity is not None:
         # Sealed text, an id of its own sequence, the day only: nothing to match with the member's activity.
         new_id = await session.scalar(select(func.nextval(TAG_SEQUENCE)))

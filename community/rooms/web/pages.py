@@ -93,6 +93,8 @@ async def room_page(request: Request) -> Response:
         participant = await rooms_actions.find_participant(session, anonymity, viewer, room_id)
         if participant is not None and participant.removed_at is not None:
             raise Forbidden("You were removed from this session and cannot rejoin it.")
+        if participant is None and room.private:
+            raise Forbidden(rooms_actions.PRIVATE_ROOM)
         if participant is not None and await rooms_actions.room_is_full(session, room, participant, viewer):
             raise Forbidden(rooms_actions.ROOM_FULL)
         messages, earlier = await rooms_actions.message_page(session, room_id) if participant else ([], False)

@@ -1,0 +1,1 @@
+"""The mentorship pillar's pages."""

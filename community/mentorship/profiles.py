@@ -46,12 +46,18 @@ def _shown(audience: str, viewer: Viewer, owner_id: int) -> bool:
     return viewer.id == owner_id or audience == "members" or (audience == "staff" and viewer.is_moderator)
 
 
+def _not_suspended():  # type: ignore[no-untyped-def]
+    """A suspended member has no card while suspended, as they are left out of @ suggestions (a suspension over
+    anonymous writing is not on the row, and stays so)."""
+    return User.suspended_at.is_(None) | (User.suspended_until.isnot(None) & (User.suspended_until <= func.now()))
+
+
 async def card_for(session: AsyncSession, viewer: Viewer, handle: str) -> Card:
     row = (await session.execute(select(User, MemberCard, MentorProfile)
                                  .outerjoin(MemberCard, MemberCard.user_id == User.id)
                                  .outerjoin(MentorProfile, MentorProfile.user_id == User.id)
                                  .where(func.lower(User.handle) == handle.lower()[:30],
-                                        User.deleted_at.is_(None)))).first()
+                                        User.deleted_at.is_(None), _not_suspended()))).first()
     if row is None:
         raise NotFound("There is no member with this handle.")
     user, card, mentor = row

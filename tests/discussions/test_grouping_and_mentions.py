@@ -209,7 +209,8 @@ async def test_member_card_and_handles_on_posts(db, member_factory, login):
     assert (await viewer.get("/members/nobody_here_at_all")).status_code == 404
     thread_id, _ = await start_thread(await login(sam), "Handles shown")
     page = await viewer.get(f"/t/{thread_id}")
-    assert f'<a class="handle" href="/members/{sam.handle}">@{sam.handle}</a>' in page.text
+    assert (f'<a href="/members/{sam.handle}" class="member-card-link">Sam Card</a> '
+            f'<span class="handle">@{sam.handle}</span>') in page.text
     async with db.transaction() as session:
         await session.execute(update(User).where(User.id == sam.id).values(suspended_at=datetime.now(UTC)))
     assert (await viewer.get(f"/members/{sam.handle}")).status_code == 404

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from community.mentorship.models import OfficeHours
 from community.platform.accounts.models import AdminApproval, User
 from community.platform.mail.models import OutboxMessage
 from community.platform.review.models import Checkin, Notification, ReviewItem, WatchedWord
@@ -23,6 +24,7 @@ from community.reflections.models import Prompt, ReflectionReply
 from community.rooms.models import Room, RoomParticipant
 from tests.conftest import Client, create_member, sign_in
 from tests.discussions.conftest import CATEGORY, post_ids, reply_to, start_thread
+from tests.mentorship.conftest import booking_id_of, first_slot, make_mentor
 from tests.reflections.conftest import write
 
 # The roles a visitor can have, in the order of the route table's columns.
@@ -103,6 +105,21 @@ async def _room(world: World, db) -> None:
     world.ids.update(room_id=room_id, pid=pid, seq=seq)  # pid: the room-local id the paths take
 
 
+async def _mentorship(world: World, db) -> None:
+    """The host as a listed mentor with office hours, a signed booking and a conversation of the writer's."""
+    host, writer = world.writers["host"], world.writers["writer"]
+    await make_mentor(host)
+    mentor_id = world.ids["host_id"]
+    async with db.transaction() as session:
+        hours_id = await session.scalar(select(OfficeHours.id).where(OfficeHours.mentor_id == mentor_id))
+    booked = await writer.post_form(f"/mentors/{mentor_id}/book", {"slot": await first_slot(db, mentor_id)})
+    asked = await writer.post_form(f"/mentors/{mentor_id}/ask", {"body": "Could we talk about nights?"})
+    conversation = re.search(r"/mentorship/conversations/(\d+)$", asked.headers.get("location", ""))
+    assert conversation, asked.text[:500]
+    world.ids.update(mentor_id=mentor_id, hours_id=hours_id, booking_id=booking_id_of(booked),
+                     conversation_id=int(conversation.group(1)))
+
+
 async def build_world(db, make_client) -> World:
     """Every object the router's paths name, and who writes each, in order."""
     world = World()
@@ -128,6 +145,7 @@ async def build_world(db, make_client) -> World:
     await _staff_objects(world, db, world.writers["staff"], world.writers["admin2"], ids["post_id"],
                          ids["reflection_id"])
     await _room(world, db)
+    await _mentorship(world, db)
     async with db.transaction() as session:
         ids["reply_id"] = await session.scalar(select(ReflectionReply.id).where(
             ReflectionReply.reflection_id == ids["reflection_id"]))

@@ -19,8 +19,9 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from community.discussions import pillar as discussions
-from community.platform.accounts import admin_web, own_data_web
+from community.platform.accounts import admin_web, factors_web, own_data_web
 from community.platform.accounts import web as accounts_web
+from community.platform.accounts.factors import Factors
 from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
 from community.platform.db import Database
@@ -40,6 +41,7 @@ from community.platform.review.targets import Review, Targets
 from community.platform.safety import web as safety_web
 from community.platform.web import pages
 from community.platform.web.common import SignInRequired, redirect, sign_in_url
+from community.platform.web.factor_guard import SecondFactorGuard
 from community.platform.web.middleware import (
     DATABASE_DOWN,
     RETRY_AFTER_SECONDS,
@@ -63,7 +65,7 @@ log = logging.getLogger(__name__)
 PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PILLAR)
 
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
-PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,
+PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *factors_web.routes, *admin_web.routes, *review_web.routes,
                                           *notify_web.routes, *safety_web.routes, *own_data_web.routes,
                                           *checkins_web.routes, *mail_web.routes)
 
@@ -200,6 +202,8 @@ def create_app(settings: Settings, *, db: Database | None = None,
         Middleware(SecurityHeaders, settings=settings),
         Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
         Middleware(ViewerMiddleware, settings=settings, db=database, anonymity=anonymity, cache=viewer_cache),
+        # Half-sessions and staff without a checked second factor reach only the second-factor pages.
+        Middleware(SecondFactorGuard, settings=settings),
         # Innermost: a 500 page passes through all of the above (headers, no-store, the access log). The
         # Exception handler below stays as the last resort, for an error in the middleware itself.
         Middleware(ServerErrors, handler=on_server_error),
@@ -212,6 +216,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.db = database
     app.state.templates = templates
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+    app.state.factors = Factors(settings, app.state.passwords, outbox)
     app.state.anonymity = anonymity
     app.state.pulse = pulse
     app.state.outbox = outbox

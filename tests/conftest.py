@@ -213,15 +213,20 @@ async def create_member(db: Database, role: str = "resident", *, name: str | Non
         return user
 
 
-async def sign_in(client: Client, db: Database, user) -> Client:
-    """Creates a session row directly and sets the cookie: fast, no argon2."""
+async def sign_in(client: Client, db: Database, user, *, factor_at=True) -> Client:
+    """Creates a session row directly and sets the cookie: fast, no argon2.
+
+    The session has passed a second factor just now (`factor_at=True`), as a moderator's or admin's must have
+    before any page (web.factor_guard); pass a time for an older check, or None for a session that has not checked
+    one (tests/accounts/test_factors.py)."""
     from datetime import UTC, datetime, timedelta
 
     from community.platform.accounts.models import Session
 
     token = new_token()
+    checked = datetime.now(UTC) if factor_at is True else factor_at
     async with db.transaction() as session:
-        session.add(Session(token_hash=token_hash(token), user_id=user.id,
+        session.add(Session(token_hash=token_hash(token), user_id=user.id, factor_at=checked,
                             expires_at=datetime.now(UTC) + timedelta(days=1)))
     client.cookies.set("session", token)
     await client.ensure_csrf()

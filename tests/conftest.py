@@ -233,6 +233,19 @@ async def sign_in(client: Client, db: Database, user, *, factor_at=True) -> Clie
     return client
 
 
+async def enrol_totp(client: Client, *, at: float | None = None) -> str:
+    """Sets up an authenticator app through the real pages, as a member would; returns its secret (base32)."""
+    import pyotp
+
+    page = await client.get("/account/security/totp")
+    assert page.status_code == 200, page.text[:500]
+    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", page.text).group(1)
+    code = pyotp.TOTP(secret).at(at if at is not None else time.time())
+    done = await client.post_form("/account/security/totp", {"code": code})
+    assert done.status_code == 200 and "recovery codes" in done.text, done.text[:500]
+    return secret
+
+
 @pytest.fixture
 def member_factory(db: Database):
     async def factory(role: str = "resident", **kwargs):

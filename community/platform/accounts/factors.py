@@ -70,9 +70,10 @@ def now() -> datetime:
 
 
 def needs_step_up(viewer: Viewer, at: datetime | None = None) -> bool:
-    """True when a sensitive action must first check a second factor: staff always (they have one), members who
-    have one; never a member without one (there is nothing to ask)."""
-    if not (viewer.is_moderator or viewer.has_factor):
+    """True when a sensitive action must first check a second factor: whenever the member has one and this
+    session has not checked it in the last STEP_UP_MINUTES. A member without one has nothing to be asked (staff
+    without one reach nothing but setting one up: web.factor_guard)."""
+    if not viewer.has_factor:
         return False
     return viewer.factor_at is None or viewer.factor_at < (at or now()) - timedelta(minutes=STEP_UP_MINUTES)
 

@@ -230,5 +230,5 @@ routes = [
     Route("/join/{token}", join, methods=["GET", "POST"]),
     Route("/link/{token}", one_time_link, methods=["GET", "POST"]),
     Route("/account", profile, methods=["GET", "POST"]),
-    Route("/account/password", sensitive(password), methods=["GET", "POST"]),
+    Route("/account/password", sensitive(password, pages=True), methods=["GET", "POST"]),
 ]

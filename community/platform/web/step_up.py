@@ -108,6 +108,8 @@ def sensitive(endpoint: Endpoint, *, pages: bool = False, when: Callable[[Form],
 
 async def _again(request: Request, viewer: Viewer, form: Form, problem: str, status: int,
                  headers: dict[str, str] | None = None) -> Response:
-    fields = [(k, v) for k, v in form.items() if k not in FACTOR_FIELDS]
+    # Passwords are never written into a page (as web.common.form_error): a password form asks for them again.
+    fields = [(k, v) for k, v in form.items() if k not in FACTOR_FIELDS and "password" not in k
+              and k not in ("current", "new", "confirm")]
     return await step_up_page(request, viewer, action=here(request), fields=fields, error=problem,
                               status_code=status, headers=headers)

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import asyncpg
 import httpx
+import pyotp
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -235,8 +236,6 @@ async def sign_in(client: Client, db: Database, user, *, factor_at=True) -> Clie
 
 async def enrol_totp(client: Client, *, at: float | None = None) -> str:
     """Sets up an authenticator app through the real pages, as a member would; returns its secret (base32)."""
-    import pyotp
-
     page = await client.get("/account/security/totp")
     assert page.status_code == 200, page.text[:500]
     secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", page.text).group(1)

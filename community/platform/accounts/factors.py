@@ -102,13 +102,14 @@ class Enrolment:
 
 
 class Factors:
-    """What second factors need, built once by create_app: the sealing key, password hasher (recovery codes),
+    """What second factors need, built once by create_app: the sealing key, a hasher for recovery codes,
     the relying party for passkeys, the outbox (replay warnings) and a clock (tests control it)."""
 
-    def __init__(self, settings: Settings, passwords: Passwords, outbox: Outbox,
-                 clock: object = time.time) -> None:
+    def __init__(self, settings: Settings, outbox: Outbox, clock: object = time.time) -> None:
         self.settings = settings
-        self.passwords = passwords
+        # Recovery codes are random (about 59 bits), not chosen by people: argon2id at OWASP's lightest settings
+        # (19 MiB, 2 passes) is plenty, and ten of them are hashed at once (settings may go lower, for tests).
+        self.passwords = Passwords(min(settings.argon2_time_cost, 2), min(settings.argon2_memory_kib, 19456))
         self.outbox = outbox
         self.clock = clock
         self.origin = settings.origin

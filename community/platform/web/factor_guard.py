@@ -22,7 +22,6 @@ from community.settings import Settings
 # Paths a half-session may reach; staff without a checked factor also reach setting one up.
 PENDING_OPEN = ("/signin", "/signout", "/healthz", "/static/", "/forgot", "/link/", "/guidelines")
 ENROL_OPEN = (*PENDING_OPEN, "/account/security")
-ENROL_MESSAGE = "Moderators and admins need a second factor. Please set one up to continue."
 CHECK_MESSAGE = "Please confirm it is you with your second factor."
 
 
@@ -44,7 +43,8 @@ class SecondFactorGuard:
         viewer = scope.get("user")
         if viewer is None or not viewer.is_moderator or viewer.factor_at is not None or _open(path, ENROL_OPEN):
             return None
-        return ("/signin/factor", CHECK_MESSAGE) if viewer.has_factor else ("/account/security", ENROL_MESSAGE)
+        # The set-up page says why itself; the check page is told by a flash.
+        return ("/signin/factor", CHECK_MESSAGE) if viewer.has_factor else ("/account/security", "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -62,8 +62,9 @@ class SecondFactorGuard:
             query = scope.get("query_string", b"").decode("latin-1")
             back = scope.get("path", "/") + (f"?{query}" if query else "")
             url += "?next=" + quote(back, safe="/")
-        flash = cookie_header(FLASH_COOKIE, self.flash_signer.dumps(message), self.settings, max_age=60)
-        await send({"type": "http.response.start", "status": 303,
-                    "headers": [(b"location", url.encode("latin-1")), (b"set-cookie", flash.encode("latin-1")),
-                                (b"content-length", b"0"), (b"cache-control", b"no-store")]})
+        headers = [(b"location", url.encode("latin-1")), (b"content-length", b"0"), (b"cache-control", b"no-store")]
+        if message:
+            flash = cookie_header(FLASH_COOKIE, self.flash_signer.dumps(message), self.settings, max_age=60)
+            headers.append((b"set-cookie", flash.encode("latin-1")))
+        await send({"type": "http.response.start", "status": 303, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

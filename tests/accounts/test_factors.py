@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -17,6 +18,8 @@ from community.platform.accounts.models import RecoveryCode, SecondFactor, Sessi
 from community.platform.accounts.security import seal_secret, unseal_secret
 from community.platform.mail.models import OutboxMessage
 from community.platform.review.models import Notification
+from community.platform.viewer import Viewer
+from community.platform.web.factor_guard import SecondFactorGuard
 from community.reflections.models import UnmaskRequest
 from tests.conftest import PASSWORD
 from tests.reflections.conftest import write
@@ -255,3 +258,32 @@ async def test_secrets_are_sealed_with_the_secret_key(settings):
     assert seal_secret(settings.secret_key, "JBSWY3DPEHPK3PXP") != sealed  # a fresh nonce each time
     with pytest.raises(InvalidTag):
         unseal_secret("another key" + "z" * 40, sealed)
+
+
+async def test_the_guard_closes_sockets_and_opens_only_signing_in_to_a_half_session(settings):
+    """web.factor_guard on its own: where each kind of session may go, and a socket refused before its handshake."""
+    staff = Viewer(id=1, display_name="M", handle="m", role="moderator", email="m@example.org")
+    checked = Viewer(id=1, display_name="M", handle="m", role="moderator", email="m@example.org",
+                     has_factor=True, factor_at=datetime.now(UTC))
+    member = Viewer(id=2, display_name="R", handle="r", role="resident", email="r@example.org")
+    guard = SecondFactorGuard(lambda scope, receive, send: None, settings)
+
+    def where(path: str, **scope) -> str | None:
+        target = guard.target({"type": "http", "path": path, **scope})
+        return target and target[0]
+
+    assert where("/review", user=staff) == "/account/security"
+    assert where("/account/security/totp", user=staff) is None
+    assert where("/review", user=replace(staff, has_factor=True)) == "/signin/factor"
+    assert where("/review", user=checked) is None and where("/journal", user=member) is None
+    assert where("/journal", pending_viewer=member) == "/signin/factor"
+    assert where("/signinx", pending_viewer=member) == "/signin/factor"
+    for path in ("/signin/factor", "/signout", "/static/css/site.css", "/link/abc", "/signin"):
+        assert where(path, pending_viewer=member) is None, path
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await guard({"type": "websocket", "path": "/rooms/1/socket", "user": staff}, None, send)
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": "second factor required"}]

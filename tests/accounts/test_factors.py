@@ -287,3 +287,18 @@ async def test_the_guard_closes_sockets_and_opens_only_signing_in_to_a_half_sess
 
     await guard({"type": "websocket", "path": "/rooms/1/socket", "user": staff}, None, send)
     assert sent == [{"type": "websocket.close", "code": 1008, "reason": "second factor required"}]
+
+
+async def test_own_data_lists_factors_without_secrets_and_deletion_removes_them(member_factory, login, app, db):
+    member = await member_factory("resident")
+    client = await login(member)
+    secret, codes = await enrol(client, app)
+    exported = await client.get("/account/data/export.json")
+    assert exported.status_code == 200
+    assert [f["kind"] for f in exported.json()["second_factors"]] == ["totp"]
+    assert secret not in exported.text and codes[0] not in exported.text
+    gone = await client.post_form("/account/data/delete", {"password": PASSWORD, "choice": "remove"})
+    assert gone.status_code == 303, gone.text[:300]
+    async with db.transaction() as session:
+        assert (await session.scalars(select(SecondFactor).where(SecondFactor.user_id == member.id))).all() == []
+        assert (await session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == member.id))).all() == []

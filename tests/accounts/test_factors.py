@@ -14,6 +14,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, update
 
+from community.platform.accounts.factors import reset_all
 from community.platform.accounts.models import RecoveryCode, SecondFactor, Session, User
 from community.platform.accounts.security import seal_secret, unseal_secret
 from community.platform.mail.models import OutboxMessage
@@ -302,3 +303,14 @@ async def test_own_data_lists_factors_without_secrets_and_deletion_removes_them(
     async with db.transaction() as session:
         assert (await session.scalars(select(SecondFactor).where(SecondFactor.user_id == member.id))).all() == []
         assert (await session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == member.id))).all() == []
+
+
+async def test_reset_factors_removes_them_and_ends_the_sessions(member_factory, login, app, db):
+    admin = await member_factory("admin")
+    client = await login(admin)
+    await enrol(client, app)
+    async with db.transaction() as session:
+        assert await reset_all(session, await session.get(User, admin.id)) == 1
+        assert (await session.scalars(select(Session).where(Session.user_id == admin.id))).all() == []
+    sent = await client.get("/admin")
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/signin")

@@ -383,6 +383,17 @@ class Factors:
                            target_label=viewer.display_name, details={"kind": row.kind})
 
 
+async def reset_all(session: AsyncSession, user: User) -> int:
+    """`community reset-factors`: for a member who lost every factor and recovery code. Removes them all and ends
+    every session; a moderator or admin sets a new one up at their next sign-in. Returns how many were removed."""
+    removed = await session.execute(delete(SecondFactor).where(SecondFactor.user_id == user.id))
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    await session.execute(delete(Session).where(Session.user_id == user.id))
+    await audit.record(session, None, "member.factors_reset", target_type="user", target_id=user.id,
+                       target_label=user.display_name, details={"removed": removed.rowcount or 0})
+    return removed.rowcount or 0
+
+
 def _throttle_key(user_id: int) -> str:
     """Wrong second-factor codes are counted in login_attempts under this key (never an email address)."""
     return f"factor:{user_id}"

@@ -140,6 +140,14 @@ def cmd_reset_factors(args: argparse.Namespace) -> None:
     print(f"reset-factors: {removed} second factor(s) removed for {args.email}; their sessions are ended.")
 
 
+def _factors_parser(sub: Any) -> None:
+    factors_reset = sub.add_parser("reset-factors", help="remove a member's second factors and recovery codes",
+                                   description="For a member who lost every second factor and recovery code: "
+                                               "signs them out everywhere; staff set a new one up at next sign-in.")
+    factors_reset.add_argument("--email", required=True)
+    factors_reset.set_defaults(func=cmd_reset_factors)
+
+
 def cmd_reset_link(args: argparse.Namespace) -> None:
 
     settings = _settings()
@@ -334,11 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                            description="For members who forgot their password; no mail server needed.")
     reset.add_argument("--email", required=True)
     reset.set_defaults(func=cmd_reset_link)
-    factors_reset = sub.add_parser("reset-factors", help="remove a member's second factors and recovery codes",
-                                   description="For a member who lost every second factor and recovery code: "
-                                               "signs them out everywhere; staff set a new one up at next sign-in.")
-    factors_reset.add_argument("--email", required=True)
-    factors_reset.set_defaults(func=cmd_reset_factors)
+    _factors_parser(sub)
 
     sub.add_parser("housekeeping", help="run retention jobs once (expired sessions, room transcripts)",
                    description="Safe to run from cron on one host or many: jobs take advisory locks."

@@ -20,8 +20,9 @@ from starlette.staticfiles import StaticFiles
 
 from community.discussions import pillar as discussions
 from community.mentorship import pillar as mentorship
-from community.platform.accounts import admin_web, members_web, own_data_web
+from community.platform.accounts import admin_web, factors_web, members_web, own_data_web
 from community.platform.accounts import web as accounts_web
+from community.platform.accounts.factors import Factors
 from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
 from community.platform.db import Database
@@ -42,6 +43,7 @@ from community.platform.review.targets import Review, Targets
 from community.platform.safety import web as safety_web
 from community.platform.web import pages
 from community.platform.web.common import SignInRequired, redirect, sign_in_url
+from community.platform.web.factor_guard import SecondFactorGuard
 from community.platform.web.middleware import (
     DATABASE_DOWN,
     RETRY_AFTER_SECONDS,
@@ -68,7 +70,7 @@ PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PIL
                                mentorship.build(rooms.PRIVATE_ROOMS))
 
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
-PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,
+PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *factors_web.routes, *admin_web.routes, *review_web.routes,
                                           *notify_web.routes, *safety_web.routes, *own_data_web.routes,
                                           *checkins_web.routes, *mail_web.routes, *members_web.routes)
 
@@ -179,6 +181,22 @@ def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: Viewe
     return lifespan
 
 
+def _middleware(settings: Settings, templates: Templates, database: Database, anonymity: Anonymity,
+                viewer_cache: ViewerCache | None) -> list[Middleware]:
+    """Outermost first."""
+    return [
+        Middleware(AccessLog),
+        Middleware(SecurityHeaders, settings=settings),
+        Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
+        Middleware(ViewerMiddleware, settings=settings, db=database, anonymity=anonymity, cache=viewer_cache),
+        # Half-sessions and staff without a checked second factor reach only the second-factor pages.
+        Middleware(SecondFactorGuard, settings=settings),
+        # Innermost: a 500 page passes through all of the above (headers, no-store, the access log). The
+        # Exception handler below stays as the last resort, for an error in the middleware itself.
+        Middleware(ServerErrors, handler=on_server_error),
+    ]
+
+
 def create_app(settings: Settings, *, db: Database | None = None,
                pillars: Sequence[Pillar] = PILLARS) -> Starlette:
     """Builds the app; `db` may be injected (tests bind it to a rolled-back transaction)."""
@@ -200,15 +218,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
               if db is None and settings.database_url else None)
     lifespan = _lifespan(pillars, database, viewer_cache, owns_database=db is None, settings=settings, pulse=pulse,
                          outbox=outbox, sender=sender)
-    middleware = [
-        Middleware(AccessLog),
-        Middleware(SecurityHeaders, settings=settings),
-        Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
-        Middleware(ViewerMiddleware, settings=settings, db=database, anonymity=anonymity, cache=viewer_cache),
-        # Innermost: a 500 page passes through all of the above (headers, no-store, the access log). The
-        # Exception handler below stays as the last resort, for an error in the middleware itself.
-        Middleware(ServerErrors, handler=on_server_error),
-    ]
+    middleware = _middleware(settings, templates, database, anonymity, viewer_cache)
     app = Starlette(debug=False, routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,
                     lifespan=lifespan)
     # Same routes, same order, but only those that can match the first path segment are tried.
@@ -217,6 +227,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.db = database
     app.state.templates = templates
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+    app.state.factors = Factors(settings, outbox)
     app.state.anonymity = anonymity
     app.state.pulse = pulse
     app.state.outbox = outbox

@@ -1,5 +1,5 @@
-"""The `community` command: serve, mailer, migrate, seed, create-admin, invite, reset-link, housekeeping, and
-anonymity rekey."""
+"""The `community` command: serve, mailer, migrate, seed, create-admin, invite, reset-link, reset-factors,
+housekeeping, and anonymity rekey."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from community import seed
 from community.app import PILLARS
 from community.platform import housekeeping
 from community.platform.accounts import actions as accounts
-from community.platform.accounts import rekey, scopes
+from community.platform.accounts import factors, rekey, scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.db import Database, ensure_database, start_embedded, with_database
@@ -125,6 +125,27 @@ def cmd_invite(args: argparse.Namespace) -> None:
     token = _with_session(url, work)
     _print_link(settings, f"Invitation for a {args.role} (valid {args.days} days, single use):\n"
                           f"{settings.base_url}/join/{token}")
+
+
+def cmd_reset_factors(args: argparse.Namespace) -> None:
+    url = _database_url(_settings())
+
+    async def work(session: Any) -> int:
+        user = (await session.scalars(select(User).where(func.lower(User.email) == args.email.lower()))).first()
+        if user is None:
+            raise SystemExit(f"No member with email {args.email}")
+        return await factors.reset_all(session, user)
+
+    removed = _with_session(url, work)
+    print(f"reset-factors: {removed} second factor(s) removed for {args.email}; their sessions are ended.")
+
+
+def _factors_parser(sub: Any) -> None:
+    factors_reset = sub.add_parser("reset-factors", help="remove a member's second factors and recovery codes",
+                                   description="For a member who lost every second factor and recovery code: "
+                                               "signs them out everywhere; staff set a new one up at next sign-in.")
+    factors_reset.add_argument("--email", required=True)
+    factors_reset.set_defaults(func=cmd_reset_factors)
 
 
 def cmd_reset_link(args: argparse.Namespace) -> None:
@@ -321,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                            description="For members who forgot their password; no mail server needed.")
     reset.add_argument("--email", required=True)
     reset.set_defaults(func=cmd_reset_link)
+    _factors_parser(sub)
 
     sub.add_parser("housekeeping", help="run retention jobs once (expired sessions, room transcripts)",
                    description="Safe to run from cron on one host or many: jobs take advisory locks."

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import asyncpg
 import httpx
+import pyotp
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -213,19 +214,35 @@ async def create_member(db: Database, role: str = "resident", *, name: str | Non
         return user
 
 
-async def sign_in(client: Client, db: Database, user) -> Client:
-    """Creates a session row directly and sets the cookie: fast, no argon2."""
+async def sign_in(client: Client, db: Database, user, *, factor_at=True) -> Client:
+    """Creates a session row directly and sets the cookie: fast, no argon2.
+
+    The session has passed a second factor just now (`factor_at=True`), as a moderator's or admin's must have
+    before any page (web.factor_guard); pass a time for an older check, or None for a session that has not checked
+    one (tests/accounts/test_factors.py)."""
     from datetime import UTC, datetime, timedelta
 
     from community.platform.accounts.models import Session
 
     token = new_token()
+    checked = datetime.now(UTC) if factor_at is True else factor_at
     async with db.transaction() as session:
-        session.add(Session(token_hash=token_hash(token), user_id=user.id,
+        session.add(Session(token_hash=token_hash(token), user_id=user.id, factor_at=checked,
                             expires_at=datetime.now(UTC) + timedelta(days=1)))
     client.cookies.set("session", token)
     await client.ensure_csrf()
     return client
+
+
+async def enrol_totp(client: Client, *, at: float | None = None) -> str:
+    """Sets up an authenticator app through the real pages, as a member would; returns its secret (base32)."""
+    page = await client.get("/account/security/totp")
+    assert page.status_code == 200, page.text[:500]
+    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", page.text).group(1)
+    code = pyotp.TOTP(secret).at(at if at is not None else time.time())
+    done = await client.post_form("/account/security/totp", {"code": code})
+    assert done.status_code == 200 and "recovery codes" in done.text, done.text[:500]
+    return secret
 
 
 @pytest.fixture

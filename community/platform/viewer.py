@@ -21,6 +21,10 @@ class Viewer:
     created_at: datetime | None = None
     unread: int = 0  # unread notifications, loaded with the session in one query
     session_expires_at: datetime | None = None
+    # Second factors (accounts.factors): whether the member has one, and when this session last checked one.
+    has_factor: bool = False
+    factor_at: datetime | None = None
+    factor_pending: bool = False  # a half-session: password given, second factor not yet
 
     @property
     def is_moderator(self) -> bool:

@@ -9,8 +9,8 @@ import pytest
 
 from community.cli import build_parser
 
-SUBCOMMANDS = ["serve", "mailer", "migrate", "seed", "create-admin", "invite", "reset-link", "housekeeping",
-               "anonymity"]
+SUBCOMMANDS = ["serve", "mailer", "migrate", "seed", "create-admin", "invite", "reset-link", "reset-factors",
+               "housekeeping", "anonymity"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

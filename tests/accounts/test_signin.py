@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from community.platform.accounts import actions as accounts
 from community.platform.accounts.models import Session
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, enrol_totp
 
 
 async def sign_in_form(client, email, password=PASSWORD, **extra):
@@ -148,6 +148,10 @@ async def test_first_admin_setup_link(db, make_client):
     assert page.status_code == 200 and "Welcome" in page.text
     pw = "the first admin password"
     assert (await c.post_form(f"/link/{token}", {"new": pw, "confirm": pw})).status_code == 303
+    # An admin reaches nothing before setting up a second factor (web.factor_guard), then everything.
+    sent = await c.get("/admin/invitations")
+    assert sent.status_code == 303 and sent.headers["location"] == "/account/security?next=/admin/invitations"
+    await enrol_totp(c)
     assert (await c.get("/admin/invitations")).status_code == 200
 
 

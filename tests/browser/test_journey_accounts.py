@@ -2,16 +2,11 @@
 
 import re
 
-from tests.browser.conftest import PASSWORD, admin_setup_link
+from tests.browser.conftest import PASSWORD, admin_page
 
 
 async def test_admin_invites_resident_who_joins(server, new_page):
-    admin = await new_page()
-    await admin.goto(await admin_setup_link(server))
-    await admin.get_by_label("New password", exact=True).fill(PASSWORD)
-    await admin.get_by_label("Repeat the new password").fill(PASSWORD)
-    await admin.get_by_role("button", name="Save and sign in").click()
-    await admin.wait_for_url(server.url + "/")
+    admin = await admin_page(new_page, server)  # the CLI's link, a password, then an authenticator app
     await admin.get_by_role("link", name="Admin", exact=True).click()
     await admin.get_by_role("link", name="Invitations").first.click()
     await admin.get_by_label("Role").select_option("resident")

@@ -7,7 +7,7 @@ import re
 import time
 
 from community.platform.mail.catcher import CaughtMail, caught
-from tests.browser.conftest import PASSWORD, admin_setup_link
+from tests.browser.conftest import PASSWORD, admin_page
 
 NEW_PASSWORD = "another long and calm password"
 
@@ -26,12 +26,7 @@ async def mail_to(server, address: str, subject_part: str, within: float = 30) -
 async def test_invited_by_mail_joins_then_resets_the_password_by_mail(server, new_page):
     stamp = int(time.time() * 1000)
     addresses = [f"cohort{stamp}.{n}@example.org" for n in range(3)]
-    admin = await new_page()
-    await admin.goto(await admin_setup_link(server))
-    await admin.get_by_label("New password", exact=True).fill(PASSWORD)
-    await admin.get_by_label("Repeat the new password").fill(PASSWORD)
-    await admin.get_by_role("button", name="Save and sign in").click()
-    await admin.wait_for_url(server.url + "/")
+    admin = await admin_page(new_page, server)  # the CLI's link, a password, then an authenticator app
     await admin.goto(server.url + "/admin/invitations")
     await admin.get_by_role("link", name="Invite by email").click()
     await admin.get_by_label("Addresses").fill("\n".join(addresses))

@@ -132,6 +132,17 @@ POST  /admin/watched-words/test                                  in   403  403  
 POST  /admin/watched-words/{word_id:dbid}/delete                 in   403  403  403  303
 GET   /members/suggest                                           in   200  200  200  200
 GET   /members/{handle:str}                                      in   200  200  200  200
+GET   /signin/factor                                             in   303  303  303  303
+POST  /signin/factor                                             in   400  400  400  400
+POST  /signin/factor/passkey-options                             401  404  404  404  404
+GET   /account/security                                          in   200  200  200  200
+GET   /account/security/totp                                     in   200  200  200  200
+POST  /account/security/totp                                     in   400  400  400  400
+GET   /account/security/passkey                                  in   200  200  200  200
+POST  /account/security/passkey                                  in   400  400  400  400
+POST  /account/security/passkey-options                          in   200  200  200  200
+POST  /account/security/factors/{factor_id:dbid}/remove          in   404  404  404  404
+POST  /account/security/recovery                                 in   400  400  400  400
 GET   /account/card                                              in   200  200  200  200
 POST  /account/card                                              in   400  400  400  400
 GET   /mentors                                                   in   200  200  200  200

@@ -14,10 +14,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from community.mentorship.models import OfficeHours
-from community.platform.accounts.models import AdminApproval, User
+from community.platform.accounts.models import AdminApproval, SecondFactor, User
 from community.platform.mail.models import OutboxMessage
 from community.platform.review.models import Checkin, Notification, ReviewItem, WatchedWord
 from community.reflections.models import Prompt, ReflectionReply
@@ -147,6 +147,10 @@ async def build_world(db, make_client) -> World:
     await _room(world, db)
     await _mentorship(world, db)
     async with db.transaction() as session:
+        # A passkey row of the writer's: another member's factor, which no viewer may remove.
+        ids["factor_id"] = await session.scalar(insert(SecondFactor).values(
+            user_id=people["writer"].id, kind="passkey", label="Writer's key", credential_id="world-key",
+            public_key="x").returning(SecondFactor.id))
         ids["reply_id"] = await session.scalar(select(ReflectionReply.id).where(
             ReflectionReply.reflection_id == ids["reflection_id"]))
         ids["note_id"] = await session.scalar(select(Notification.id).where(

@@ -20,6 +20,7 @@ from community.platform.accounts.models import (
     LoginAttempt,
     OneTimeLink,
     ResetRequest,
+    SecondFactor,
     Session,
     User,
 )
@@ -310,14 +311,25 @@ def suspension_message(user: User) -> str:
     return f"This account is suspended{until}. Reason given: {user.suspended_reason or 'not stated'}."
 
 
-async def create_session(session: AsyncSession, user_id: int, days: int, *, replace_token: str | None = None) -> str:
-    """A fresh session token (rotation): the previous session of this browser, if any, is revoked."""
+async def create_session(session: AsyncSession, user_id: int, days: int, *, replace_token: str | None = None,
+                         factor_pending: bool = False, factor_at: datetime | None = None) -> str:
+    """A fresh session token (rotation): the previous session of this browser, if any, is revoked.
+
+    `factor_pending`: a half-session that reaches only the second-factor page (accounts.factors); `factor_at`:
+    when this browser last checked a second factor (kept across a password change)."""
     if replace_token:
         await session.execute(delete(Session).where(Session.token_hash == token_hash(replace_token)))
     token = new_token()
-    session.add(Session(token_hash=token_hash(token), user_id=user_id, expires_at=now() + timedelta(days=days)))
+    session.add(Session(token_hash=token_hash(token), user_id=user_id, expires_at=now() + timedelta(days=days),
+                        factor_pending=factor_pending, factor_at=factor_at))
     await session.flush()
     return token
+
+
+async def needs_second_factor(session: AsyncSession, user_id: int) -> bool:
+    """Whether signing in as this member takes a second factor after the password (they have one)."""
+    return bool(await session.scalar(select(SecondFactor.id).where(SecondFactor.user_id == user_id,
+                                                                   SecondFactor.confirmed_at.is_not(None)).limit(1)))
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
@@ -336,6 +348,8 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
 VIEWER_SQL = """
 SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
        u.suspended_at, u.suspended_until, s.id AS session_id, s.expires_at AS session_expires_at, k.tags AS anon_tags,
+       s.factor_at, s.factor_pending,
+       EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_factor,
        (SELECT count(*) FROM notifications n
          WHERE n.read_at IS NULL AND (n.user_id = u.id OR (n.recipient_tag = ANY(k.tags) AND n.last_id > u.anon_read_upto))
            AND """ + target_visible_sql("n", "u.id", "k.tags", "u.role IN ('moderator', 'admin')") + """) AS unread,
@@ -382,7 +396,8 @@ async def load_viewer_and_tags(connection: Any, token: str, slots: list[str] | N
     return Loaded(Viewer(id=row["id"], display_name=row["display_name"], handle=row["handle"], role=row["role"],
                          email=row["email"], timezone=row["timezone"], session_id=row["session_id"],
                          silenced_until=silenced, created_at=row["created_at"], unread=row["unread"],
-                         session_expires_at=row["session_expires_at"]), tuple(row["anon_tags"]))
+                         session_expires_at=row["session_expires_at"], has_factor=row["has_factor"],
+                         factor_at=row["factor_at"], factor_pending=row["factor_pending"]), tuple(row["anon_tags"]))
 
 
 async def count_tagged_unread(session: AsyncSession, tags: list[str], viewer: Viewer) -> int:

@@ -21,7 +21,8 @@ from community.platform.review import audit_log
 from community.platform.times import parse_moment
 from community.platform.viewer import Viewer
 from community.platform.web.common import admin_of, db_of, form_error, redirect, settings_of, staff_of
-from community.platform.web.forms import read_form
+from community.platform.web.forms import Form, read_form
+from community.platform.web.step_up import sensitive
 from community.platform.web.templates import render
 
 PAGE = 50
@@ -250,14 +251,19 @@ async def admin_home(request: Request) -> Response:
     return render(request, "admin/index.html")
 
 
+def _staff_invitation(form: Form) -> bool:
+    return form.get("role") in ("moderator", "admin")
+
+
 routes = [
     Route("/admin", admin_home),
     Route("/admin/members", members),
     Route("/admin/members/{user_id:dbid}", member),
-    Route("/admin/members/{user_id:dbid}/{action}", member_action, methods=["POST"]),
-    Route("/admin/approvals/{approval_id:dbid}", approval, methods=["POST"]),
-    Route("/admin/invitations", invitations, methods=["GET", "POST"]),
-    Route("/admin/invitations/mail", invite_by_mail, methods=["GET", "POST"]),
+    # Sensitive actions take a second factor checked in the last minutes (platform.web.step_up).
+    Route("/admin/members/{user_id:dbid}/{action}", sensitive(member_action), methods=["POST"]),
+    Route("/admin/approvals/{approval_id:dbid}", sensitive(approval), methods=["POST"]),
+    Route("/admin/invitations", sensitive(invitations, when=_staff_invitation), methods=["GET", "POST"]),
+    Route("/admin/invitations/mail", sensitive(invite_by_mail), methods=["GET", "POST"]),
     Route("/admin/invitations/{invitation_id:dbid}/revoke", revoke_invitation, methods=["POST"]),
     Route("/admin/invitations/{invitation_id:dbid}/resend", resend_invitation, methods=["POST"]),
     Route("/admin/audit", audit),

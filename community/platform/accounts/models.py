@@ -93,6 +93,53 @@ class Session(Base):
     created_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Second factors (accounts.factors): a half-session after the password, before the second factor, reaches
+    # only the second-factor page; `factor_at` is this session's last second-factor check (step-up: within
+    # factors.STEP_UP_MINUTES for sensitive actions); `challenge` is the WebAuthn challenge it was last given.
+    factor_pending: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    factor_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    challenge: Mapped[str | None] = mapped_column(String(128))
+    challenge_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SecondFactor(Base):
+    """A member's authenticator app (TOTP) or passkey / security key (WebAuthn).
+
+    The TOTP secret is sealed (AES-GCM under a key derived from SECRET_KEY, security.seal_secret); `last_step`
+    is the newest time-step accepted, so each code works once. A TOTP row without `confirmed_at` is an
+    enrolment waiting for its first code and counts for nothing."""
+
+    __tablename__ = "second_factors"
+    __table_args__ = (
+        CheckConstraint("kind IN ('totp','passkey')", name="kind"),
+        Index("ix_second_factors_user", "user_id"),
+    )
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    label: Mapped[str] = mapped_column(String(60), nullable=False)
+    sealed_secret: Mapped[str | None] = mapped_column(Text)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    credential_id: Mapped[str | None] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[str | None] = mapped_column(Text)
+    sign_count: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = created_at()
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecoveryCode(Base):
+    """One-time recovery codes, stored as argon2 hashes; a used one keeps its row with `used_at`."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user", "user_id"),)
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    code_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OneTimeLink(Base):

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.accounts import scopes
 from community.platform.accounts.actions import revoke_sessions
-from community.platform.accounts.models import User
+from community.platform.accounts.models import RecoveryCode, SecondFactor, User
 from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Invalid, NotFound
@@ -52,6 +52,11 @@ async def export_data(session: AsyncSession, viewer: Viewer, anonymity: Anonymit
         "member": {"display_name": user.display_name, "handle": user.handle, "email": user.email,
                    "role": user.role, "specialty": user.specialty, "training_year": user.training_year,
                    "pronouns": user.pronouns, "timezone": user.timezone, "joined": _jsonable(user.created_at)},
+        # What they are and when they were used; never a secret or a key.
+        "second_factors": [{"kind": f.kind, "label": f.label, "added": _jsonable(f.created_at),
+                            "last_used": _jsonable(f.last_used_at)}
+                           for f in await session.scalars(select(SecondFactor).where(
+                               SecondFactor.user_id == viewer.id, SecondFactor.confirmed_at.is_not(None)))],
     }
     for part in parts:
         data.update(_jsonable(await part.export(session, viewer, anonymity)))
@@ -97,6 +102,9 @@ async def delete_account(session: AsyncSession, passwords: Passwords, viewer: Vi
     # Last, once every part has found the member's pieces through it: their keyring.
     await scopes.forget_member(session, anonymity, viewer.id)
     await revoke_sessions(session, viewer.id)
+    # Their second factors and recovery codes go too (a passkey's public key names a device of theirs).
+    await session.execute(delete(SecondFactor).where(SecondFactor.user_id == viewer.id))
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == viewer.id))
     user.email = f"deleted-{user.id}@deleted.invalid"
     user.display_name, user.handle = "Former member", f"former_{user.id}"
     user.password_hash = user.specialty = user.training_year = user.pronouns = user.cohort = None

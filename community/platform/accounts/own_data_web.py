@@ -20,6 +20,7 @@ from community.platform.web.common import (
     viewer_of,
 )
 from community.platform.web.forms import read_form
+from community.platform.web.step_up import sensitive
 from community.platform.web.templates import render
 
 
@@ -63,8 +64,10 @@ async def delete_account(request: Request) -> Response:
 
 
 routes = [
-    Route("/account/data", page),
-    Route("/account/data/export.json", export),
-    Route("/account/data/export.zip", export),
-    Route("/account/data/delete", delete_account, methods=["POST"]),
+    # Exports and deletion take a recent second factor (platform.web.step_up); the page asks on arrival, so
+    # that its download links then work for the next minutes.
+    Route("/account/data", sensitive(page, pages=True)),
+    Route("/account/data/export.json", sensitive(export, pages=True)),
+    Route("/account/data/export.zip", sensitive(export, pages=True)),
+    Route("/account/data/delete", sensitive(delete_account), methods=["POST"]),
 ]

@@ -8,14 +8,17 @@ holds in every variant. Scoring with zxcvbn would cover more, at the price of a 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 COMMON_PASSWORDS = Path(__file__).with_name("data") / "common_passwords.txt"
 MIN_PASSWORD_LENGTH = 12
@@ -114,3 +117,21 @@ def sign(secret: str, *parts: str) -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _purpose_key(secret: str, purpose: str) -> bytes:
+    """A key per purpose derived from one secret, as anonymity.py derives its keys from ANON_KEY."""
+    return hashlib.sha256(f"{purpose}\x1f{secret}".encode()).digest()
+
+
+def seal_secret(secret_key: str, value: str) -> str:
+    """AES-GCM (random nonce) under a key derived from SECRET_KEY: second-factor secrets at rest. A database copy
+    alone cannot produce codes; changing SECRET_KEY makes members enrol their authenticator apps again."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(_purpose_key(secret_key, "second-factor")).encrypt(nonce, value.encode(), b"community-2fa-v1")
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal_secret(secret_key: str, token: str) -> str:
+    raw = base64.urlsafe_b64decode(token.encode())
+    return AESGCM(_purpose_key(secret_key, "second-factor")).decrypt(raw[:12], raw[12:], b"community-2fa-v1").decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -23,6 +25,7 @@ from community.platform.web.common import (
     viewer_of,
 )
 from community.platform.web.forms import read_form
+from community.platform.web.step_up import sensitive
 from community.platform.web.templates import render
 
 COMMON_ZONES = ("UTC", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
@@ -36,6 +39,8 @@ async def signin(request: Request) -> Response:
     if request.method == "GET":
         if request.scope.get("user"):
             return redirect(request, next_url)
+        if request.scope.get("pending_viewer"):
+            return redirect(request, "/signin/factor?next=" + quote(next_url, safe="/"))
         return render(request, "auth/signin.html", {"next": next_url})
     form = await read_form(request)
     data = form.as_dict()
@@ -47,15 +52,21 @@ async def signin(request: Request) -> Response:
                                                email=data.get("email", ""), password=data.get("password", ""),
                                                client=client_of(request))
             await restrictions.refuse_if_suspended(session, anonymity_of(request), user.id)
+            # With a second factor, a half-session that reaches only /signin/factor (web.factor_guard).
+            pending = await accounts.needs_second_factor(session, user.id)
             token = await accounts.create_session(session, user.id, settings_of(request).session_days,
-                                                  replace_token=request.scope.get("session_token"))
+                                                  replace_token=request.scope.get("session_token"),
+                                                  factor_pending=pending)
     except ActionError as exc:
         # A failed attempt must be recorded even though the sign-in failed: save it in its own transaction.
         if exc.status_code == 400 and not form.errors:
             async with db_of(request).transaction() as session:
                 await accounts.record_failure(session, data.get("email", ""), client_of(request))
         return form_error(request, "auth/signin.html", exc, data, {"next": next_url})
-    response = redirect(request, next_url, flash=f"Welcome back, {user.display_name}.")
+    if pending:
+        response = redirect(request, "/signin/factor?next=" + quote(next_url, safe="/"))
+    else:
+        response = redirect(request, next_url, flash=f"Welcome back, {user.display_name}.")
     set_session(request, response, token)
     return response
 
@@ -121,10 +132,17 @@ async def one_time_link(request: Request) -> Response:
             if accounts.is_suspended(user):
                 raise Forbidden(accounts.suspension_message(user))
             await restrictions.refuse_if_suspended(session, anonymity_of(request), user.id)
+            # A reset link proves the mailbox, not the second factor: that is still asked for.
+            pending = await accounts.needs_second_factor(session, user.id)
             session_token = await accounts.create_session(session, user.id, settings_of(request).session_days,
-                                                          replace_token=request.scope.get("session_token"))
+                                                          replace_token=request.scope.get("session_token"),
+                                                          factor_pending=pending)
     except ActionError as exc:
         return form_error(request, "auth/link.html", exc, data, context)
+    if pending:
+        response = redirect(request, "/signin/factor", flash="Your password is set. One more step to sign in.")
+        set_session(request, response, session_token)
+        return response
     response = redirect(request, "/", flash="Your password is set and you are signed in.")
     set_session(request, response, session_token)
     return response
@@ -187,7 +205,8 @@ async def password(request: Request) -> Response:
                                            current=data.get("current", ""), new=data.get("new", ""),
                                            confirm=data.get("confirm", ""))
             # Every other session was revoked; this browser gets a fresh one.
-            token = await accounts.create_session(session, viewer.id, settings_of(request).session_days)
+            token = await accounts.create_session(session, viewer.id, settings_of(request).session_days,
+                                                  factor_at=viewer.factor_at)
     except ActionError as exc:
         return form_error(request, "account/password.html", exc, data)
     response = redirect(request, "/account", flash="Your password is changed. Other devices were signed out.")
@@ -211,5 +230,5 @@ routes = [
     Route("/join/{token}", join, methods=["GET", "POST"]),
     Route("/link/{token}", one_time_link, methods=["GET", "POST"]),
     Route("/account", profile, methods=["GET", "POST"]),
-    Route("/account/password", password, methods=["GET", "POST"]),
+    Route("/account/password", sensitive(password, pages=True), methods=["GET", "POST"]),
 ]

@@ -29,6 +29,10 @@ class Form:
     def getlist(self, name: str) -> list[str]:
         return [value for key, value in self._items if key == name]
 
+    def items(self) -> list[tuple[str, str]]:
+        """Every field in order, repeated names included (the step-up page posts them again)."""
+        return list(self._items)
+
     def has(self, name: str) -> bool:
         return any(key == name for key, _ in self._items)
 

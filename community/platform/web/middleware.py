@@ -407,16 +407,16 @@ class ViewerMiddleware:
                 viewer = await self._load(token, stamp)
             except DATABASE_DOWN as exc:
                 return await send_unavailable(scope, send, exc)
-        scope["user"] = viewer
+        # A half-session (second factor not yet checked) is not signed in; web.factor_guard sends it on.
+        pending = viewer is not None and viewer.factor_pending
+        scope["user"], scope["pending_viewer"] = (None, viewer) if pending else (viewer, None)
         scope["session_token"] = token if viewer else None
-        csrf = cookies.get(CSRF_COOKIE)
-        new_csrf = None
+        csrf, new_csrf = cookies.get(CSRF_COOKIE), None
         if not csrf or len(csrf) > 100:
             csrf = new_csrf = secrets.token_urlsafe(24)
         scope["csrf_token"] = csrf
         CURRENT_CSRF.set(csrf)
-        flash_raw = cookies.get(FLASH_COOKIE)
-        if flash_raw:
+        if flash_raw := cookies.get(FLASH_COOKIE):
             scope["flash"] = self._read_flash(flash_raw)
         stale_session = bool(token) and viewer is None
 

@@ -19,6 +19,7 @@ from community.platform.web.common import (
     targets_of,
 )
 from community.platform.web.forms import read_form
+from community.platform.web.step_up import sensitive
 from community.platform.web.templates import render
 from community.reflections import page_moderation as moderation
 from community.reflections.models import ReflectionReply
@@ -133,8 +134,10 @@ async def unmask_view(request: Request) -> Response:
 
 routes = [
     Route("/reflections/moderate/{kind}/{target_id:dbid}/{action}", moderate, methods=["POST"]),
-    Route("/reflections/unmask/{kind}/{target_id:dbid}", unmask_request, methods=["GET", "POST"]),
+    # Unmasking takes a fresh second factor from both admins (platform.web.step_up): two accounts' passwords
+    # in one person's hands are not enough.
+    Route("/reflections/unmask/{kind}/{target_id:dbid}", sensitive(unmask_request), methods=["GET", "POST"]),
     Route("/admin/unmask", unmask_list),
-    Route("/admin/unmask/{request_id:dbid}", unmask_view),
-    Route("/admin/unmask/{request_id:dbid}/decide", unmask_decide, methods=["POST"]),
+    Route("/admin/unmask/{request_id:dbid}", sensitive(unmask_view, pages=True)),
+    Route("/admin/unmask/{request_id:dbid}/decide", sensitive(unmask_decide), methods=["POST"]),
 ]

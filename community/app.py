@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from community.discussions import pillar as discussions
-from community.platform.accounts import admin_web, own_data_web
+from community.platform.accounts import admin_web, own_data_web, sessions_web
 from community.platform.accounts import web as accounts_web
 from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
@@ -63,9 +63,9 @@ log = logging.getLogger(__name__)
 PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PILLAR)
 
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
-PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,
-                                          *notify_web.routes, *safety_web.routes, *own_data_web.routes,
-                                          *checkins_web.routes, *mail_web.routes)
+PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *sessions_web.routes, *admin_web.routes,
+                                          *review_web.routes, *notify_web.routes, *safety_web.routes,
+                                          *own_data_web.routes, *checkins_web.routes, *mail_web.routes)
 
 
 def collect_routes(pillars: Sequence[Pillar]) -> list[BaseRoute]:

@@ -47,16 +47,18 @@ async def signin(request: Request) -> Response:
                                                email=data.get("email", ""), password=data.get("password", ""),
                                                client=client_of(request))
             await restrictions.refuse_if_suspended(session, anonymity_of(request), user.id)
-            token = await accounts.create_session(session, user.id, settings_of(request).session_days,
-                                                  replace_token=request.scope.get("session_token"))
+            token, max_age = await accounts.start_session(session, settings_of(request), user.id,
+                                                          user_agent=request.headers.get("user-agent"),
+                                                          replace_token=request.scope.get("session_token"))
     except ActionError as exc:
         # A failed attempt must be recorded even though the sign-in failed: save it in its own transaction.
         if exc.status_code == 400 and not form.errors:
             async with db_of(request).transaction() as session:
-                await accounts.record_failure(session, data.get("email", ""), client_of(request))
+                await accounts.record_failure(session, request.app.state.outbox, settings_of(request),
+                                              data.get("email", ""), client_of(request))
         return form_error(request, "auth/signin.html", exc, data, {"next": next_url})
     response = redirect(request, next_url, flash=f"Welcome back, {user.display_name}.")
-    set_session(request, response, token)
+    set_session(request, response, token, max_age)
     return response
 
 
@@ -90,13 +92,14 @@ async def join(request: Request) -> Response:
             user = await accounts.register(session, request.app.state.passwords, token=token,
                                            display_name=data.get("display_name", ""), email=data.get("email", ""),
                                            password=data.get("password", ""), accept=data.get("accept") == "yes")
-            session_token = await accounts.create_session(session, user.id, settings_of(request).session_days,
-                                                          replace_token=request.scope.get("session_token"))
+            session_token, max_age = await accounts.start_session(
+                session, settings_of(request), user.id, user_agent=request.headers.get("user-agent"),
+                replace_token=request.scope.get("session_token"))
     except ActionError as exc:
         return form_error(request, "auth/signup.html", exc, data, {"token": token, "role": role})
     response = redirect(request, "/account?welcome=1",
                         flash=f"Welcome, {user.display_name}. You can add a few details to your profile.")
-    set_session(request, response, session_token)
+    set_session(request, response, session_token, max_age)
     return response
 
 
@@ -121,12 +124,13 @@ async def one_time_link(request: Request) -> Response:
             if accounts.is_suspended(user):
                 raise Forbidden(accounts.suspension_message(user))
             await restrictions.refuse_if_suspended(session, anonymity_of(request), user.id)
-            session_token = await accounts.create_session(session, user.id, settings_of(request).session_days,
-                                                          replace_token=request.scope.get("session_token"))
+            session_token, max_age = await accounts.start_session(
+                session, settings_of(request), user.id, user_agent=request.headers.get("user-agent"),
+                replace_token=request.scope.get("session_token"))
     except ActionError as exc:
         return form_error(request, "auth/link.html", exc, data, context)
     response = redirect(request, "/", flash="Your password is set and you are signed in.")
-    set_session(request, response, session_token)
+    set_session(request, response, session_token, max_age)
     return response
 
 
@@ -187,11 +191,12 @@ async def password(request: Request) -> Response:
                                            current=data.get("current", ""), new=data.get("new", ""),
                                            confirm=data.get("confirm", ""))
             # Every other session was revoked; this browser gets a fresh one.
-            token = await accounts.create_session(session, viewer.id, settings_of(request).session_days)
+            token, max_age = await accounts.start_session(session, settings_of(request), viewer.id,
+                                                          user_agent=request.headers.get("user-agent"))
     except ActionError as exc:
         return form_error(request, "account/password.html", exc, data)
     response = redirect(request, "/account", flash="Your password is changed. Other devices were signed out.")
-    set_session(request, response, token)
+    set_session(request, response, token, max_age)
     return response
 
 

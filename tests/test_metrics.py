@@ -9,10 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from community.app import create_app
 from community.platform.mail.models import OutboxMessage
-from community.platform.metrics import SNAPSHOT_SECONDS
+from community.platform.metrics import SNAPSHOT_NAMES, SNAPSHOT_SECONDS
 from community.platform.review.models import ReviewItem
 from community.settings import Settings, SettingsError
 from tests.conftest import Client
@@ -115,3 +116,22 @@ def test_metrics_and_session_settings_are_read():
     assert settings.metrics_token == TOKEN and settings.metrics_networks == ("10.0.0.0/8", "127.0.0.1")
     assert (settings.staff_session_hours, settings.staff_idle_minutes) == (8, 15)
     assert settings.prometheus_multiproc_dir == "/tmp/somewhere"
+
+
+async def test_every_alert_rule_names_metrics_the_app_exports(settings, db):
+    """deploy/alerts.yml parses, and each community_* series it uses is in a real scrape."""
+    rules = yaml.safe_load((Path(__file__).resolve().parent.parent / "deploy" / "alerts.yml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    assert {"UrgentItemUnclaimed", "OutboxStuck", "RoomHubLag", "HighErrorRate", "HighP99Latency"} <= {
+        rule["alert"] for rule in alerts}
+    app = create_app(settings.with_(metrics_token=TOKEN), db=db)
+    async with _client(app) as client:
+        await client.get("/healthz")
+        exported = (await client.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})).text
+    app.state.metrics.hub_lag.observe(0.01)  # histograms show their series once observed
+    app.state.metrics.pool_wait.observe(0.01)
+    exported += app.state.metrics.exposition({key: 0.0 for key in SNAPSHOT_NAMES}).decode()
+    names = {line.split("{")[0].split(" ")[0] for line in exported.splitlines() if line.startswith("community_")}
+    for rule in alerts:
+        used = set(re.findall(r"\bcommunity_[a-z_]+", rule["expr"]))
+        assert used <= names, (rule["alert"], used - names)

@@ -66,6 +66,11 @@ async def test_the_account_page_lists_sessions_and_signs_one_out(app, db, member
         assert (await laptop.get("/account")).status_code == 200  # the laptop is not
         again = await laptop.post_form(f"/account/sessions/{phone_row.id}/end")
         assert again.status_code == 404 and "already ended" in again.text
+        (laptop_row,) = await _sessions_of(db, user.id)
+        here = await laptop.post_form(f"/account/sessions/{laptop_row.id}/end")  # signing out this device
+        assert here.status_code == 303 and here.headers["location"] == "/signin"
+        assert any(c.startswith("session=;") or c.startswith('session="";') for c in here.headers.get_list("set-cookie"))
+        assert await _sessions_of(db, user.id) == []
 
 
 async def test_sign_out_all_others_keeps_this_one(app, db, member_factory):

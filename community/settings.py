@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -121,6 +122,9 @@ class Settings:
     # Sealing key for anonymous authorship; never stored in the database.
     anon_key: str = ""
     session_days: int = 30
+    # Moderators' and admins' sessions (ASVS L2 3.3.2): at most this long, and ended after this long idle.
+    staff_session_hours: int = 12
+    staff_idle_minutes: int = 30
     invite_days: int = 7
     max_body_bytes: int = 1024 * 1024
     login_max_failures: int = 5
@@ -166,6 +170,12 @@ class Settings:
     mail_retry_seconds: float = 30.0
     # Password reset by mail: requests per address per hour (per client: 4x as many).
     reset_max_per_hour: int = 3
+    # /metrics (platform.metrics): a bearer token, and/or networks allowed without one. Neither set: 404.
+    metrics_token: str = ""
+    metrics_networks: tuple[str, ...] = ()
+    # Where the workers of `community serve --workers N` keep their metric files (prometheus_client's
+    # multiprocess mode); empty in a single process. `serve` sets it under VAR_DIR when it starts workers.
+    prometheus_multiproc_dir: str = ""
 
     @property
     def mail_catcher(self) -> bool:
@@ -234,6 +244,7 @@ class Settings:
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip(),
             admin_email=env.get("ADMIN_EMAIL", "admin@community.local").strip() or "admin@community.local",
             **_mail_settings(env),
+            **_session_and_metrics_settings(env),
         )
 
 
@@ -255,6 +266,29 @@ def _mail_settings(env: dict[str, str]) -> dict[str, object]:
             "mail_max_attempts": _int(env, "MAIL_MAX_ATTEMPTS", 8, low=1),
             "mail_retry_seconds": _seconds(env, "MAIL_RETRY_SECONDS", 30.0),
             "reset_max_per_hour": _int(env, "RESET_MAX_PER_HOUR", 3, low=1)}
+
+
+def _session_and_metrics_settings(env: dict[str, str]) -> dict[str, object]:
+    """Staff session limits, and who may read /metrics."""
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and (len(token) < 16 or any(ch.isspace() or not ch.isprintable() for ch in token)):
+        raise SettingsError("METRICS_TOKEN must be at least 16 printable characters without spaces (or unset)")
+    return {"staff_session_hours": _int(env, "STAFF_SESSION_HOURS", 12, low=1),
+            "staff_idle_minutes": _int(env, "STAFF_IDLE_MINUTES", 30, low=1),
+            "metrics_token": token, "metrics_networks": _networks(env.get("METRICS_NETWORKS")),
+            "prometheus_multiproc_dir": env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()}
+
+
+def _networks(value: str | None) -> tuple[str, ...]:
+    """METRICS_NETWORKS: comma-separated addresses or CIDR networks, such as 10.0.0.0/8,127.0.0.1."""
+    items = tuple(part.strip() for part in (value or "").split(",") if part.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"METRICS_NETWORKS has {item!r}, which is not an address or a network such as "
+                                "10.0.0.0/8") from None
+    return items
 
 
 SMTP_SCHEMES = ("smtp://", "smtp+starttls://", "smtps://")

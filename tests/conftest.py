@@ -150,11 +150,12 @@ class Client(httpx.AsyncClient):
     """An in-process browser: keeps cookies and adds the CSRF token to form posts."""
 
     async def ensure_csrf(self) -> str:
-        token = self.cookies.get("csrf")
+        """The CSRF cookie's value (named `__Host-csrf` when the app's BASE_URL is https)."""
+        token = self.cookies.get("csrf") or self.cookies.get("__Host-csrf")
         if not token:
             await self.get("/healthz")
             await self.get("/signin")
-            token = self.cookies.get("csrf")
+            token = self.cookies.get("csrf") or self.cookies.get("__Host-csrf")
         return token or ""
 
     async def post_form(self, url: str, data: dict | None = None, **kwargs) -> httpx.Response:

@@ -7,7 +7,7 @@ import collections
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,10 @@ class Database:
             )
         else:
             self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def observe_pool_waits(self, observe: Callable[[float], None]) -> None:
+        """`observe(seconds)` for every wait for a raw connection (the metrics' pool-wait histogram)."""
+        self._gate.observe_wait = observe
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -181,20 +185,26 @@ class FairGate:
     never leaves a slot free while someone waits, so waits are served in arrival order.
     """
 
-    __slots__ = ("_free", "_waiters")
+    __slots__ = ("_free", "_waiters", "observe_wait")
 
     def __init__(self, slots: int) -> None:
         self._free = slots
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        # Told how long each wait lasted (the app sets it to its pool-wait histogram, platform.metrics).
+        self.observe_wait: Callable[[float], None] | None = None
 
     async def acquire(self) -> None:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
+        started = loop.time()
         try:
             await waiter
+            if self.observe_wait is not None:
+                self.observe_wait(loop.time() - started)
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # the slot was handed over just as we were cancelled: pass it on

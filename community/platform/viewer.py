@@ -20,7 +20,8 @@ class Viewer:
     silenced_until: datetime | None = None
     created_at: datetime | None = None
     unread: int = 0  # unread notifications, loaded with the session in one query
-    session_expires_at: datetime | None = None
+    session_expires_at: datetime | None = None  # the earlier of its end and its idle limit (staff)
+    session_seen_at: datetime | None = None  # the session's last_seen_at as loaded
     # Second factors (accounts.factors): whether the member has one, and when this session last checked one.
     has_factor: bool = False
     factor_at: datetime | None = None

@@ -118,7 +118,7 @@ class Subscriber:
 
 class _Room:
     __slots__ = ("id", "subscribers", "delivered", "ready", "failed", "dirty", "task", "presence_dirty",
-                 "presence_task", "people", "fresh")
+                 "presence_task", "people", "fresh", "notified_at")
 
     def __init__(self, room_id: int) -> None:
         self.id = room_id
@@ -132,6 +132,7 @@ class _Room:
         self.presence_task: asyncio.Task[None] | None = None
         self.people: dict[int, dict[str, Any]] = {}  # the last presence list read, by pid
         self.fresh: set[Subscriber] = set()  # subscribed since that read: they get the whole list next
+        self.notified_at: float | None = None  # when the oldest NOTIFY not yet delivered arrived (loop time)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -145,8 +146,11 @@ async def _keep_connection(conn: asyncpg.Connection) -> None:
 
 class Hub:
     def __init__(self, db: Database, url: str, *, queue_size: int = 256, batch: int = 1000,
-                 send_timeout: float = 20.0, io_connections: int = 4) -> None:
+                 send_timeout: float = 20.0, io_connections: int = 4,
+                 observe_lag: Callable[[float], None] | None = None) -> None:
         self.db = db
+        # Told, per read, how long the NOTIFY that asked for it waited to reach the sockets' queues (metrics).
+        self.observe_lag = observe_lag
         self.url = url
         self.queue_size = queue_size
         self.batch = batch
@@ -285,6 +289,8 @@ class Hub:
         if kind == "p":
             self._kick_presence(room)
         elif seq > room.delivered:  # not already delivered by `deliver` (a send from this process)
+            if room.notified_at is None:
+                room.notified_at = asyncio.get_running_loop().time()
             self._kick(room)
 
     def deliver(self, room_id: int, frame: dict[str, Any]) -> None:
@@ -330,8 +336,14 @@ class Hub:
                 for sub in tuple(room.subscribers):
                     sub.offer(item)
                 room.delivered = seq
+            self._lag_observed(room)
             if len(rows) >= self.batch:
                 room.dirty = True
+
+    def _lag_observed(self, room: _Room) -> None:
+        if room.notified_at is not None and self.observe_lag is not None:
+            self.observe_lag(asyncio.get_running_loop().time() - room.notified_at)
+        room.notified_at = None
 
     async def _pump_presence(self, room: _Room) -> None:
         while room.presence_dirty and room.subscribers:

@@ -36,7 +36,7 @@ async def test_secure_cookie_when_https(settings, db, member_factory):
     async with Client(transport=httpx.ASGITransport(app=app), base_url="https://community.example.org") as c:
         response = await sign_in_form(c, user.email)
         assert response.status_code == 303
-        assert any("Secure" in h for h in response.headers.get_list("set-cookie") if h.startswith("session="))
+        assert any("Secure" in h for h in response.headers.get_list("set-cookie") if h.startswith("__Host-session="))
         assert "strict-transport-security" in response.headers
 
 

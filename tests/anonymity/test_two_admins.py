@@ -17,6 +17,7 @@ from community.platform.accounts.models import AdminApproval, User
 from community.platform.accounts.security import Passwords
 from community.platform.review.models import AuditEntry
 from community.reflections.models import UnmaskRequest
+from community.settings import Settings
 from tests.reflections.conftest import write
 
 
@@ -67,7 +68,8 @@ async def test_an_invitation_records_who_invited_and_a_role_change_who_promoted(
                                          accept=True)
         resident = await member_factory()
     async with db.transaction() as session:
-        await accounts.change_role(session, actor, resident.id, "admin", "Helping with the program.")
+        await accounts.change_role(session, actor, resident.id, "admin", "Helping with the program.",
+                                   settings=Settings())
         promoted = await session.get(User, resident.id)
         joined = await session.get(User, joined.id)
     assert joined.invited_by == admin.id and joined.role_changed_by == admin.id

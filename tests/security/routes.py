@@ -143,6 +143,11 @@ POST  /account/security/passkey                                  in   400  400  
 POST  /account/security/passkey-options                          in   200  200  200  200
 POST  /account/security/factors/{factor_id:dbid}/remove          in   404  404  404  404
 POST  /account/security/recovery                                 in   400  400  400  400
+GET   /account/sessions                                          in   200  200  200  200
+POST  /account/sessions/others/end                               in   303  303  303  303
+POST  /account/sessions/length                                   in   303  303  303  303
+POST  /account/sessions/{session_id:dbid}/end                    in   404  404  404  404
+GET   /metrics                                                   404  404  404  404  404
 GET   /account/card                                              in   200  200  200  200
 POST  /account/card                                              in   400  400  400  400
 GET   /mentors                                                   in   200  200  200  200

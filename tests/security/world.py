@@ -151,6 +151,8 @@ async def build_world(db, make_client) -> World:
         ids["factor_id"] = await session.scalar(insert(SecondFactor).values(
             user_id=people["writer"].id, kind="passkey", label="Writer's key", credential_id="world-key",
             public_key="x").returning(SecondFactor.id))
+        ids["session_id"] = await session.scalar(text("SELECT id FROM sessions WHERE user_id = :u"),
+                                                 {"u": people["writer"].id})  # another member's session
         ids["reply_id"] = await session.scalar(select(ReflectionReply.id).where(
             ReflectionReply.reflection_id == ids["reflection_id"]))
         ids["note_id"] = await session.scalar(select(Notification.id).where(

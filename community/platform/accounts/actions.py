@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.accounts import restrictions, scopes
+from community.platform.accounts.devices import device_label
 from community.platform.accounts.models import (
     ROLES,
     TRAINING_YEARS,
@@ -272,8 +273,49 @@ async def check_throttle(session: AsyncSession, settings: Settings, email: str, 
                               f"{int(wait) + 1} seconds.", int(wait) + 1)
 
 
-async def record_failure(session: AsyncSession, email: str, client: str) -> None:
-    session.add(LoginAttempt(email=email.strip().lower()[:254], client=client[:64]))
+async def record_failure(session: AsyncSession, outbox: Outbox, settings: Settings, email: str,
+                         client: str) -> None:
+    """Records a wrong password; the failure that brings the account's delay on may also mail its member."""
+    key = email.strip().lower()[:254]
+    session.add(LoginAttempt(email=key, client=client[:64]))
+    await session.flush()
+    await alert_on_burst(session, outbox, settings, key)
+
+
+# The start of the account's current burst of failures: its latest failure that no other failure preceded by
+# less than the window (a burst ends when the account has been quiet for a whole window).
+BURST_START_SQL = text("""
+SELECT max(a.at) FROM login_attempts a
+WHERE a.email = :email AND NOT EXISTS (
+  SELECT 1 FROM login_attempts b
+  WHERE b.email = :email AND b.at < a.at AND b.at >= a.at - make_interval(mins => :minutes))
+""")
+
+
+async def alert_on_burst(session: AsyncSession, outbox: Outbox, settings: Settings, key: str) -> bool:
+    """Mails the member once per burst of wrong passwords on their account, when the burst reaches
+    `login_max_failures` (where the delay starts). The mail says the account is not locked and what to do; it
+    names no address or client. True when it was queued."""
+    window = timedelta(minutes=settings.login_window_minutes)
+    failures = await session.scalar(select(func.count()).where(LoginAttempt.email == key,
+                                                               LoginAttempt.at > now() - window)) or 0
+    if failures < settings.login_max_failures:
+        return False
+    user = (await session.scalars(select(User).where(func.lower(User.email) == key, User.deleted_at.is_(None))
+                                  .with_for_update())).first()
+    if user is None:
+        return False
+    started = await session.scalar(BURST_START_SQL, {"email": key, "minutes": settings.login_window_minutes})
+    if user.signin_alert_at is not None and (started is None or user.signin_alert_at >= started):
+        return False
+    user.signin_alert_at = func.now()  # the database's clock, as login_attempts.at uses
+    await outbox.enqueue(session, to=user.email, template="signin_failures",
+                         context={"name": user.display_name, "failures": failures,
+                                  "minutes": settings.login_window_minutes,
+                                  "password_url": f"{settings.base_url}/account/password",
+                                  "sessions_url": f"{settings.base_url}/account/sessions",
+                                  "forgot_url": f"{settings.base_url}/forgot"})
+    return True
 
 
 async def authenticate(session: AsyncSession, passwords: Passwords, settings: Settings, *, email: str,
@@ -311,8 +353,36 @@ def suspension_message(user: User) -> str:
     return f"This account is suspended{until}. Reason given: {user.suspended_reason or 'not stated'}."
 
 
-async def create_session(session: AsyncSession, user_id: int, days: int, *, replace_token: str | None = None,
-                         factor_pending: bool = False, factor_at: datetime | None = None) -> str:
+# last_seen_at is written at most this often (not on every request), so a staff session's idle limit holds to
+# within it: the session ends between STAFF_IDLE_MINUTES minus this and STAFF_IDLE_MINUTES after its last request.
+SEEN_EVERY = timedelta(minutes=2)
+# What a member may choose for their sessions on the account page, in hours (None: SESSION_DAYS).
+SESSION_CHOICES: tuple[tuple[int | None, str], ...] = ((None, "the usual length"), (168, "7 days"),
+                                                       (24, "1 day"), (8, "8 hours"))
+
+
+@dataclass(frozen=True)
+class SessionTerms:
+    """How long a new session lasts, and after how long without a request it ends (None: no idle limit)."""
+
+    lifetime: timedelta
+    idle_minutes: int | None
+
+
+def session_terms(settings: Settings, role: str, chosen_hours: int | None) -> SessionTerms:
+    """Staff (ASVS L2 3.3.2): at most STAFF_SESSION_HOURS, and STAFF_IDLE_MINUTES idle. Members: SESSION_DAYS,
+    or the shorter length they chose."""
+    chosen = timedelta(hours=chosen_hours) if chosen_hours else None
+    if role in ("moderator", "admin"):
+        lifetime = timedelta(hours=settings.staff_session_hours)
+        return SessionTerms(min(lifetime, chosen) if chosen else lifetime, settings.staff_idle_minutes)
+    lifetime = timedelta(days=settings.session_days)
+    return SessionTerms(min(lifetime, chosen) if chosen else lifetime, None)
+
+
+async def create_session(session: AsyncSession, user_id: int, days: float, *, replace_token: str | None = None,
+                         device: str | None = None, idle_minutes: int | None = None, factor_pending: bool = False,
+                         factor_at: datetime | None = None) -> str:
     """A fresh session token (rotation): the previous session of this browser, if any, is revoked.
 
     `factor_pending`: a half-session that reaches only the second-factor page (accounts.factors); `factor_at`:
@@ -321,7 +391,8 @@ async def create_session(session: AsyncSession, user_id: int, days: int, *, repl
         await session.execute(delete(Session).where(Session.token_hash == token_hash(replace_token)))
     token = new_token()
     session.add(Session(token_hash=token_hash(token), user_id=user_id, expires_at=now() + timedelta(days=days),
-                        factor_pending=factor_pending, factor_at=factor_at))
+                        device=device, idle_minutes=idle_minutes, factor_pending=factor_pending,
+                        factor_at=factor_at))
     await session.flush()
     return token
 
@@ -332,22 +403,101 @@ async def needs_second_factor(session: AsyncSession, user_id: int) -> bool:
                                                                    SecondFactor.confirmed_at.is_not(None)).limit(1)))
 
 
+async def start_session(session: AsyncSession, settings: Settings, user_id: int, *, user_agent: str | None,
+                        replace_token: str | None = None, factor_pending: bool = False,
+                        factor_at: datetime | None = None) -> tuple[str, int]:
+    """A session on the member's terms (session_terms); returns its token and its lifetime in seconds (the
+    cookie's Max-Age)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such member.")
+    terms = session_terms(settings, user.role, user.session_hours)
+    token = await create_session(session, user_id, terms.lifetime / timedelta(days=1), replace_token=replace_token,
+                                 device=device_label(user_agent), idle_minutes=terms.idle_minutes,
+                                 factor_pending=factor_pending, factor_at=factor_at)
+    return token, int(terms.lifetime.total_seconds())
+
+
 async def end_session(session: AsyncSession, token: str) -> None:
     await session.execute(delete(Session).where(Session.token_hash == token_hash(token)))
 
 
-async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int | None = None) -> None:
+async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int | None = None) -> int:
     query = delete(Session).where(Session.user_id == user_id)
     if keep_id is not None:
         query = query.where(Session.id != keep_id)
-    await session.execute(query)
+    result = await session.execute(query)
+    return result.rowcount or 0
+
+
+def session_alive_clause() -> Any:
+    """A session that has neither expired nor sat idle past its limit (the same rule VIEWER_SQL applies)."""
+    return (Session.expires_at > func.now()) & or_(
+        Session.idle_minutes.is_(None),
+        text("sessions.last_seen_at + sessions.idle_minutes * interval '1 minute' > now()"))
+
+
+async def list_sessions(session: AsyncSession, viewer: Viewer) -> list[Session]:
+    """The member's live sessions, the most recently used first."""
+    rows = await session.scalars(select(Session).where(Session.user_id == viewer.id, session_alive_clause())
+                                 .order_by(Session.last_seen_at.desc(), Session.id.desc()))
+    return list(rows)
+
+
+async def end_one_session(session: AsyncSession, viewer: Viewer, session_id: int) -> None:
+    """Signs out one of the member's own sessions (any other member's, or none: NotFound)."""
+    result = await session.execute(delete(Session).where(Session.id == session_id, Session.user_id == viewer.id))
+    if not result.rowcount:
+        raise NotFound("That session has already ended.")
+
+
+async def set_session_length(session: AsyncSession, settings: Settings, viewer: Viewer, value: str) -> int | None:
+    """The member's choice of session length (hours, or "" for the usual); their live sessions are shortened to
+    it at once, measured from when each began."""
+    choices = {str(hours or ""): hours for hours, _ in SESSION_CHOICES}
+    if value not in choices:
+        raise Invalid(fields={"hours": "Choose one of the lengths listed."})
+    hours = choices[value]
+    user = await session.get(User, viewer.id)
+    if user is None:
+        raise NotFound()
+    user.session_hours = hours
+    terms = session_terms(settings, user.role, hours)
+    await session.execute(update(Session).where(Session.user_id == user.id).values(
+        expires_at=func.least(Session.expires_at, Session.created_at + terms.lifetime)))
+    return hours
+
+
+async def apply_staff_terms(session: AsyncSession, settings: Settings, user: User) -> None:
+    """After a role change: a new moderator's or admin's live sessions take the staff limits at once."""
+    if user.role not in ("moderator", "admin"):
+        return
+    terms = session_terms(settings, user.role, user.session_hours)
+    await session.execute(update(Session).where(Session.user_id == user.id).values(
+        expires_at=func.least(Session.expires_at, Session.created_at + terms.lifetime),
+        idle_minutes=terms.idle_minutes))
+
+
+TOUCH_SQL = "UPDATE sessions SET last_seen_at = now() WHERE id = $1"
+
+
+async def touch_session(connection: Any, viewer: Viewer) -> bool:
+    """Records the request on the session when its last_seen_at is SEEN_EVERY old; True when it wrote."""
+    seen = viewer.session_seen_at
+    if viewer.session_id is None or seen is None or now() - seen < SEEN_EVERY:
+        return False
+    await connection.execute(TOUCH_SQL, viewer.session_id)
+    return True
 
 
 # The unread count leaves out notifications about content the member may no longer see (hidden, removed).
 # $2: the member's keyring slots (accounts.scopes.viewer_slots), $3: their restriction slots; NULL when not known.
 VIEWER_SQL = """
 SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_until, u.created_at,
-       u.suspended_at, u.suspended_until, s.id AS session_id, s.expires_at AS session_expires_at, k.tags AS anon_tags,
+       u.suspended_at, u.suspended_until, s.id AS session_id, s.last_seen_at AS session_seen_at,
+       CASE WHEN s.idle_minutes IS NULL THEN s.expires_at
+            ELSE least(s.expires_at, s.last_seen_at + s.idle_minutes * interval '1 minute') END AS session_expires_at,
+       k.tags AS anon_tags,
        s.factor_at, s.factor_pending,
        EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_factor,
        (SELECT count(*) FROM notifications n
@@ -357,6 +507,7 @@ SELECT u.id, u.display_name, u.handle, u.role, u.email, u.timezone, u.silenced_u
 FROM sessions s JOIN users u ON u.id = s.user_id
 """ + scopes.VIEWER_TAGS.format(slots="$2::text[]") + """
 WHERE s.token_hash = $1 AND s.expires_at > now() AND u.deleted_at IS NULL
+  AND (s.idle_minutes IS NULL OR s.last_seen_at + s.idle_minutes * interval '1 minute' > now())
 """
 
 
@@ -396,8 +547,9 @@ async def load_viewer_and_tags(connection: Any, token: str, slots: list[str] | N
     return Loaded(Viewer(id=row["id"], display_name=row["display_name"], handle=row["handle"], role=row["role"],
                          email=row["email"], timezone=row["timezone"], session_id=row["session_id"],
                          silenced_until=silenced, created_at=row["created_at"], unread=row["unread"],
-                         session_expires_at=row["session_expires_at"], has_factor=row["has_factor"],
-                         factor_at=row["factor_at"], factor_pending=row["factor_pending"]), tuple(row["anon_tags"]))
+                         session_expires_at=row["session_expires_at"], session_seen_at=row["session_seen_at"],
+                         has_factor=row["has_factor"], factor_at=row["factor_at"],
+                         factor_pending=row["factor_pending"]), tuple(row["anon_tags"]))
 
 
 async def count_tagged_unread(session: AsyncSession, tags: list[str], viewer: Viewer) -> int:
@@ -584,7 +736,8 @@ async def access_member(session: AsyncSession, actor: Viewer, user_id: int) -> U
     return user
 
 
-async def change_role(session: AsyncSession, actor: Viewer, user_id: int, role: str, reason: str) -> User:
+async def change_role(session: AsyncSession, actor: Viewer, user_id: int, role: str, reason: str, *,
+                      settings: Settings) -> User:
     user = await access_member(session, actor, user_id)
     role = check_role(role)
     reason_text = check_reason(reason)
@@ -593,6 +746,7 @@ async def change_role(session: AsyncSession, actor: Viewer, user_id: int, role: 
     old = user.role
     if role != old:
         user.role, user.role_changed_at, user.role_changed_by = role, now(), actor.id
+        await apply_staff_terms(session, settings, user)
     await audit.record(session, actor, "member.role", target_type="user", target_id=user.id,
                        target_label=user.display_name, reason=reason_text, details={"from": old, "to": role})
     return user

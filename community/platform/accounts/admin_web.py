@@ -67,7 +67,8 @@ async def _run(request: Request, session: AsyncSession, viewer: Viewer, user_id:
                data: dict[str, str], days: int | None) -> str | Response:
     """One action on a member: a flash message, or the page (a reset link is shown once, on its response)."""
     if action == "role":
-        await accounts.change_role(session, viewer, user_id, data.get("role", ""), data.get("reason", ""))
+        await accounts.change_role(session, viewer, user_id, data.get("role", ""), data.get("reason", ""),
+                                   settings=settings_of(request))
         return "The role is changed."
     if action == "suspend":
         await accounts.suspend(session, viewer, user_id, data.get("reason", ""), days)

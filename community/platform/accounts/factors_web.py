@@ -55,11 +55,12 @@ async def factor(request: Request) -> Response:
         return redirect(request, next_url, flash="Thank you: confirmed.")
     # The half-session becomes a whole one under a new token (no token from before the check stays useful).
     async with db_of(request).transaction() as session:
-        token = await accounts.create_session(session, viewer.id, settings_of(request).session_days,
-                                              replace_token=request.scope.get("session_token"),
-                                              factor_at=accounts.now())
+        token, max_age = await accounts.start_session(session, settings_of(request), viewer.id,
+                                                      user_agent=request.headers.get("user-agent"),
+                                                      replace_token=request.scope.get("session_token"),
+                                                      factor_at=accounts.now())
     response = redirect(request, next_url, flash=f"Welcome back, {viewer.display_name}.")
-    set_session(request, response, token)
+    set_session(request, response, token, max_age)
     return response
 
 

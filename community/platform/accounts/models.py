@@ -60,6 +60,11 @@ class User(Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Notification mail may quote a few lines of signed thread posts (never anonymous or private writing).
     mail_excerpts: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    # How long the member's new sessions last, when they chose shorter than SESSION_DAYS (staff sessions are
+    # capped by STAFF_SESSION_HOURS whatever this says).
+    session_hours: Mapped[int | None] = mapped_column(SmallInteger)
+    # When the member was last mailed about a burst of wrong passwords on their account (one mail per burst).
+    signin_alert_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
 
@@ -93,6 +98,12 @@ class Session(Base):
     created_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the account page shows: "Firefox on macOS" (from the User-Agent; the header itself is not kept), and
+    # the last request, written at most every accounts.actions.SEEN_EVERY. A session with idle_minutes (staff)
+    # ends that long after last_seen_at.
+    device: Mapped[str | None] = mapped_column(String(60))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    idle_minutes: Mapped[int | None] = mapped_column(SmallInteger)
     # Second factors (accounts.factors): a half-session after the password, before the second factor, reaches
     # only the second-factor page; `factor_at` is this session's last second-factor check (step-up: within
     # factors.STEP_UP_MINUTES for sensitive actions); `challenge` is the WebAuthn challenge it was last given.

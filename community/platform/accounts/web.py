@@ -54,20 +54,22 @@ async def signin(request: Request) -> Response:
             await restrictions.refuse_if_suspended(session, anonymity_of(request), user.id)
             # With a second factor, a half-session that reaches only /signin/factor (web.factor_guard).
             pending = await accounts.needs_second_factor(session, user.id)
-            token = await accounts.create_session(session, user.id, settings_of(request).session_days,
-                                                  replace_token=request.scope.get("session_token"),
-                                                  factor_pending=pending)
+            token, max_age = await accounts.start_session(session, settings_of(request), user.id,
+                                                          user_agent=request.headers.get("user-agent"),
+                                                          replace_token=request.scope.get("session_token"),
+                                                          factor_pending=pending)
     except ActionError as exc:
         # A failed attempt must be recorded even though the sign-in failed: save it in its own transaction.
         if exc.status_code == 400 and not form.errors:
             async with db_of(request).transaction() as session:
-                await accounts.record_failure(session, data.get("email", ""), client_of(request))
+                await accounts.record_failure(session, request.app.state.outbox, settings_of(request),
+                                              data.get("email", ""), client_of(request))
         return form_error(request, "auth/signin.html", exc, data, {"next": next_url})
     if pending:
         response = redirect(request, "/signin/factor?next=" + quote(next_url, safe="/"))
     else:
         response = redirect(request, next_url, flash=f"Welcome back, {user.display_name}.")
-    set_session(request, response, token)
+    set_session(request, response, token, max_age)
     return response
 
 
@@ -101,13 +103,14 @@ async def join(request: Request) -> Response:
             user = await accounts.register(session, request.app.state.passwords, token=token,
                                            display_name=data.get("display_name", ""), email=data.get("email", ""),
                                            password=data.get("password", ""), accept=data.get("accept") == "yes")
-            session_token = await accounts.create_session(session, user.id, settings_of(request).session_days,
-                                                          replace_token=request.scope.get("session_token"))
+            session_token, max_age = await accounts.start_session(
+                session, settings_of(request), user.id, user_agent=request.headers.get("user-agent"),
+                replace_token=request.scope.get("session_token"))
     except ActionError as exc:
         return form_error(request, "auth/signup.html", exc, data, {"token": token, "role": role})
     response = redirect(request, "/account?welcome=1",
                         flash=f"Welcome, {user.display_name}. You can add a few details to your profile.")
-    set_session(request, response, session_token)
+    set_session(request, response, session_token, max_age)
     return response
 
 
@@ -134,17 +137,17 @@ async def one_time_link(request: Request) -> Response:
             await restrictions.refuse_if_suspended(session, anonymity_of(request), user.id)
             # A reset link proves the mailbox, not the second factor: that is still asked for.
             pending = await accounts.needs_second_factor(session, user.id)
-            session_token = await accounts.create_session(session, user.id, settings_of(request).session_days,
-                                                          replace_token=request.scope.get("session_token"),
-                                                          factor_pending=pending)
+            session_token, max_age = await accounts.start_session(
+                session, settings_of(request), user.id, user_agent=request.headers.get("user-agent"),
+                replace_token=request.scope.get("session_token"), factor_pending=pending)
     except ActionError as exc:
         return form_error(request, "auth/link.html", exc, data, context)
     if pending:
         response = redirect(request, "/signin/factor", flash="Your password is set. One more step to sign in.")
-        set_session(request, response, session_token)
+        set_session(request, response, session_token, max_age)
         return response
     response = redirect(request, "/", flash="Your password is set and you are signed in.")
-    set_session(request, response, session_token)
+    set_session(request, response, session_token, max_age)
     return response
 
 
@@ -205,12 +208,13 @@ async def password(request: Request) -> Response:
                                            current=data.get("current", ""), new=data.get("new", ""),
                                            confirm=data.get("confirm", ""))
             # Every other session was revoked; this browser gets a fresh one.
-            token = await accounts.create_session(session, viewer.id, settings_of(request).session_days,
-                                                  factor_at=viewer.factor_at)
+            token, max_age = await accounts.start_session(session, settings_of(request), viewer.id,
+                                                          user_agent=request.headers.get("user-agent"),
+                                                          factor_at=viewer.factor_at)
     except ActionError as exc:
         return form_error(request, "account/password.html", exc, data)
     response = redirect(request, "/account", flash="Your password is changed. Other devices were signed out.")
-    set_session(request, response, token)
+    set_session(request, response, token, max_age)
     return response
 
 

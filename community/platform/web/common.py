@@ -14,7 +14,7 @@ from community.platform.db import Database
 from community.platform.errors import ActionError, Forbidden, Invalid, RateLimited
 from community.platform.review.targets import Review, Targets
 from community.platform.viewer import Viewer
-from community.platform.web.middleware import FLASH_COOKIE, SESSION_COOKIE, cookie_header
+from community.platform.web.middleware import FLASH_COOKIE, SESSION_COOKIE, cookie_header, cookie_name
 from community.platform.web.templates import render
 from community.settings import Settings
 
@@ -96,15 +96,18 @@ def redirect(request: Request, url: str, *, flash: str | None = None, status_cod
     return response
 
 
-def set_session(request: Request, response: Response, token: str) -> None:
+def set_session(request: Request, response: Response, token: str, max_age: int) -> None:
+    """The session cookie, lasting as long as the session (`max_age` seconds: accounts.start_session says)."""
     settings = settings_of(request)
-    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, token, settings,
-                                                        max_age=settings.session_days * 86400))
+    response.headers.append("set-cookie", cookie_header(cookie_name(SESSION_COOKIE, settings), token, settings,
+                                                        max_age=max_age))
     request.scope["session_set"] = True
 
 
 def clear_session(request: Request, response: Response) -> None:
-    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", settings_of(request), max_age=0))
+    settings = settings_of(request)
+    response.headers.append("set-cookie", cookie_header(cookie_name(SESSION_COOKIE, settings), "", settings,
+                                                        max_age=0))
     request.scope["session_set"] = True
 
 

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "session"
 CSRF_COOKIE = "csrf"
+# Under HTTPS the session and CSRF cookies are named with this prefix: browsers then accept them only when
+# Secure, for Path=/ and with no Domain, so a sibling subdomain or a plain-HTTP page cannot set or shadow them.
+HOST_PREFIX = "__Host-"
 FLASH_COOKIE = "flash"
 STAMP_COOKIE = "stamp"  # changes with each of the member's own writes; see web.viewer_cache
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -66,6 +69,11 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+def cookie_name(base: str, settings: Settings) -> str:
+    """The session's or CSRF cookie's name: `__Host-session` under HTTPS (BASE_URL https://), else `session`."""
+    return HOST_PREFIX + base if settings.https else base
 
 
 def cookie_header(name: str, value: str, settings: Settings, *, max_age: int | None = None,
@@ -245,6 +253,7 @@ class RequestGuard:
         self.app = app
         self.settings = settings
         self.error_page = error_page  # (status, title, message) -> html
+        self.csrf_cookie = cookie_name(CSRF_COOKIE, settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
@@ -297,7 +306,7 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
     def _token_ok(self, scope: Scope, body: bytes) -> bool:
-        expected = cookies_of(scope).get(CSRF_COOKIE)
+        expected = cookies_of(scope).get(self.csrf_cookie)
         if not expected:
             return False
         supplied = header(scope, b"x-csrf-token")
@@ -340,6 +349,8 @@ class ViewerMiddleware:
         self.db = db
         self.cache = cache
         self.flash_signer = URLSafeSerializer(settings.secret_key, salt="flash")
+        self.session_cookie = cookie_name(SESSION_COOKIE, settings)
+        self.csrf_cookie = cookie_name(CSRF_COOKIE, settings)
         # session token -> (member id, its keyring slots, its restriction slots), so that they are known before
         # the one query.
         self._member_of_token: OrderedDict[str, tuple[int, list[str], list[str]]] = OrderedDict()
@@ -387,6 +398,16 @@ class ViewerMiddleware:
         silenced = max((t for t in (viewer.silenced_until, held.silenced_until) if t is not None), default=None)
         return replace(viewer, unread=unread, silenced_until=silenced), tuple(tags)
 
+    async def _touch(self, viewer: Viewer | None) -> Viewer | None:
+        """Writes the session's last_seen_at when it is accounts.SEEN_EVERY old: one write per session every few
+        minutes, not one per request. The write's NOTIFY refreshes the cached snapshots (web.viewer_cache)."""
+        if viewer is None or viewer.session_seen_at is None or \
+                accounts.now() - viewer.session_seen_at < accounts.SEEN_EVERY:
+            return viewer
+        async with self.db.raw() as connection:
+            await accounts.touch_session(connection, viewer)
+        return viewer
+
     def _read_flash(self, raw: str) -> Any:
         try:
             return self.flash_signer.loads(raw)
@@ -400,18 +421,18 @@ class ViewerMiddleware:
             return
         cookies = cookies_of(scope)
         viewer = None
-        token = cookies.get(SESSION_COOKIE)
+        token = cookies.get(self.session_cookie)
         stamp = cookies.get(STAMP_COOKIE, "")
         if token and len(token) < 200:
             try:
-                viewer = await self._load(token, stamp)
+                viewer = await self._touch(await self._load(token, stamp))
             except DATABASE_DOWN as exc:
                 return await send_unavailable(scope, send, exc)
         # A half-session (second factor not yet checked) is not signed in; web.factor_guard sends it on.
         pending = viewer is not None and viewer.factor_pending
         scope["user"], scope["pending_viewer"] = (None, viewer) if pending else (viewer, None)
         scope["session_token"] = token if viewer else None
-        csrf, new_csrf = cookies.get(CSRF_COOKIE), None
+        csrf, new_csrf = cookies.get(self.csrf_cookie), None
         if not csrf or len(csrf) > 100:
             csrf = new_csrf = secrets.token_urlsafe(24)
         scope["csrf_token"] = csrf
@@ -424,7 +445,7 @@ class ViewerMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 if new_csrf:
-                    headers.append("set-cookie", cookie_header(CSRF_COOKIE, new_csrf, self.settings,
+                    headers.append("set-cookie", cookie_header(self.csrf_cookie, new_csrf, self.settings,
                                                                max_age=60 * 60 * 24 * 365))
                 # A flash waits through redirects (/p/1 -> /t/1#p1) until a page shows it.
                 if flash_raw and not scope.get("flash_set") and not 300 <= message["status"] < 400:
@@ -437,7 +458,7 @@ class ViewerMiddleware:
                     headers.append("set-cookie", cookie_header(STAMP_COOKIE, secrets.token_urlsafe(6), self.settings,
                                                                max_age=self.settings.session_days * 86400))
                 if stale_session and not scope.get("session_set"):
-                    headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", self.settings, max_age=0))
+                    headers.append("set-cookie", cookie_header(self.session_cookie, "", self.settings, max_age=0))
                 headers.setdefault("cache-control", "no-store" if viewer else "no-cache")
                 headers.append("vary", "Cookie")
             await send(message)

@@ -235,7 +235,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         return
     hub = Hub(app.state.db, settings.database_url, queue_size=settings.rooms_queue_size,
-              send_timeout=app.state.room_limits.send_timeout)
+              send_timeout=app.state.room_limits.send_timeout, observe_lag=app.state.metrics.hub_lag.observe)
     await hub.start()
     app.state.room_hub = hub
     restore = _on_shutdown_signal(hub)

@@ -24,6 +24,8 @@ from community.platform.accounts import web as accounts_web
 from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
 from community.platform.db import Database
+from community.platform.drafts import web as drafts_web
+from community.platform.drafts.store import Drafts
 from community.platform.errors import ActionError, RateLimited
 from community.platform.logs import configure_logging
 from community.platform.mail import digests
@@ -65,7 +67,7 @@ PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PIL
 # The platform's own pages; its catch-all pages (home, guidelines, health) go last.
 PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *admin_web.routes, *review_web.routes,
                                           *notify_web.routes, *safety_web.routes, *own_data_web.routes,
-                                          *checkins_web.routes, *mail_web.routes)
+                                          *checkins_web.routes, *mail_web.routes, *drafts_web.routes)
 
 
 def collect_routes(pillars: Sequence[Pillar]) -> list[BaseRoute]:
@@ -219,6 +221,8 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
     app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
     app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)
+    app.state.drafts = Drafts(anonymity, [kind for pillar in pillars for kind in pillar.draft_kinds],
+                              [(pillar.name, pillar.own_drafts) for pillar in pillars if pillar.own_drafts])
     app.state.migration_heads = head_revisions(settings.database_url or "")
     return app
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
 from community.platform.anonymity import Anonymity
+from community.platform.drafts.store import DraftKind, OwnDrafts
 from community.platform.review.targets import TargetAdapter
 from community.platform.viewer import Viewer
 
@@ -69,3 +70,5 @@ class Pillar:
     home: HomeSection | None = None
     rekey: Rekey | None = None
     mail_jobs: Sequence[MailJob] = ()
+    draft_kinds: Sequence[DraftKind] = ()   # the composer slots whose drafts live in the drafts table
+    own_drafts: OwnDrafts | None = None     # drafts the pillar keeps in its own table, for "My drafts"

@@ -24,6 +24,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.drafts import store as drafts
+from community.platform.drafts.store import DraftKey
 from community.platform.errors import Forbidden, Invalid
 from community.platform.review import items as review
 from community.platform.review import watched
@@ -147,8 +149,11 @@ async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: s
 
 
 async def follow_up(session: AsyncSession, surface: Surface, checked: Checked, target_id: int, *,
-                    record_screening: bool = True) -> None:
-    """Step 7: what moderators must see about the piece just written (crisis, identifiers, watched words)."""
+                    record_screening: bool = True, draft: DraftKey | None = None) -> None:
+    """Step 7: the writer's draft of the piece is gone (in the transaction that published it, so a published
+    piece never comes back as a draft); what moderators must see about it (crisis, identifiers, watched words)."""
+    if draft is not None:
+        await drafts.discard(session, draft)
     if not checked.shared:
         return
     if record_screening:

@@ -19,6 +19,7 @@ from community.platform import publishing, rate_limits
 from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
+from community.platform.drafts.store import DraftKey
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.notify.notifications import notify
 from community.platform.safety import screening as screening_mod
@@ -115,7 +116,8 @@ async def access_shared(session: AsyncSession, viewer: Viewer, anonymity: Anonym
 
 async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int, *,
                        settings: Settings, body: str, anonymous: bool,
-                       confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
+                       confirmed: bool = False,
+                       draft: DraftKey | None = None) -> tuple[ReflectionReply, screening_mod.Screening]:
     reflection = await access_shared(session, viewer, anonymity, reflection_id)
     text = publishing.check_body(REPLY, body)
     own = is_mine(reflection, viewer, anonymity)
@@ -142,7 +144,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     await session.flush()
     if anonymous:
         rate_limits.UNRECORDED.note(viewer, ANONYMOUS_REPLIES)
-    await publishing.follow_up(session, REPLY, checked, reply.id)
+    await publishing.follow_up(session, REPLY, checked, reply.id, draft=draft)
     if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
         url = f"/reflections/{reflection.id}#reply-{reply.id}"
         what = f"“{reflection.title}”" if reflection.title else "your reflection"

@@ -51,7 +51,9 @@ async def _member_context(session: AsyncSession, viewer: Viewer, user_id: int) -
     pending = await two_admins.pending_for(session, user_id)
     names = dict((await session.execute(select(User.id, User.display_name).where(
         User.id.in_({p.requested_by for p in pending})))).all()) if pending else {}
+    silenced = user.silenced_until is not None and user.silenced_until > datetime.now(UTC)
     return {"member": user, "roles": ROLES, "history": await audit_log.for_target(session, "user", user_id),
+            "silenced": silenced,
             "pending": [(p, names.get(p.requested_by, "an admin")) for p in pending], "asks": two_admins.ACTIONS}
 
 
@@ -74,6 +76,9 @@ async def _run(request: Request, session: AsyncSession, viewer: Viewer, user_id:
     if action == "unsuspend":
         await accounts.unsuspend(session, viewer, user_id, data.get("reason", ""))
         return "The suspension is lifted."
+    if action == "unsilence":
+        await accounts.unsilence(session, viewer, user_id, data.get("reason", ""))
+        return "The silence is lifted: the member can post again."
     if action == "reset-link":
         token = await accounts.create_link(session, viewer, user_id, "reset")
         context = await _member_context(session, viewer, user_id)
@@ -229,7 +234,9 @@ async def revoke_invitation(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    admin_of(request)
+    """Admins read every entry; moderators the moderation entries (audit_log.MODERATOR_SCOPE)."""
+    viewer = staff_of(request)
+    scope = None if viewer.is_admin else audit_log.MODERATOR_SCOPE
     filters = {name: request.query_params.get(name, "")[:80] for name in ("action", "actor", "target", "since")}
     before = _int_param(request, "before") or None
     since: datetime | None = None
@@ -239,8 +246,9 @@ async def audit(request: Request) -> Response:
             filters["since"] = ""
     async with db_of(request).transaction() as session:
         entries = await audit_log.search(session, action=filters["action"], actor=filters["actor"],
-                                         target=filters["target"], since=since, before=before, limit=PAGE)
-        actions = await audit_log.known_actions(session)
+                                         target=filters["target"], since=since, before=before, limit=PAGE,
+                                         scope=scope)
+        actions = await audit_log.known_actions(session, scope)
     return render(request, "admin/audit.html", {"entries": entries, "filters": filters, "actions": actions,
                                                 "limit": PAGE})
 

@@ -176,6 +176,16 @@ def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: Viewe
     return lifespan
 
 
+def _pillar_parts(app: Starlette, pillars: Sequence[Pillar], anonymity: Anonymity) -> None:
+    """What the pillars bring beyond routes: own data, home sections, search sections, drafts."""
+    app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
+    app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)
+    app.state.search_sections = tuple((pillar.search_heading, pillar.search) for pillar in pillars
+                                      if pillar.search is not None)
+    app.state.drafts = Drafts(anonymity, [kind for pillar in pillars for kind in pillar.draft_kinds],
+                              [(pillar.name, pillar.own_drafts) for pillar in pillars if pillar.own_drafts])
+
+
 def create_app(settings: Settings, *, db: Database | None = None,
                pillars: Sequence[Pillar] = PILLARS) -> Starlette:
     """Builds the app; `db` may be injected (tests bind it to a rolled-back transaction)."""
@@ -219,10 +229,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.outbox = outbox
     app.state.mail_sender = sender
     app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
-    app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
-    app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)
-    app.state.drafts = Drafts(anonymity, [kind for pillar in pillars for kind in pillar.draft_kinds],
-                              [(pillar.name, pillar.own_drafts) for pillar in pillars if pillar.own_drafts])
+    _pillar_parts(app, pillars, anonymity)
     app.state.migration_heads = head_revisions(settings.database_url or "")
     return app
 

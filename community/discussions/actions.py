@@ -89,14 +89,6 @@ async def check_rate(session: AsyncSession, viewer: Viewer, settings: Settings) 
                                    mine=Post.author_id == viewer.id, what="posts")
 
 
-async def _needs_approval(session: AsyncSession, viewer: Viewer, settings: Settings) -> bool:
-    if settings.new_member_approval_posts <= 0 or viewer.is_moderator:
-        return False
-    approved = await session.scalar(select(func.count()).where(Post.author_id == viewer.id,
-                                                                Post.state != "pending"))
-    return (approved or 0) < settings.new_member_approval_posts
-
-
 async def _after_insert(session: AsyncSession, post_id: int, state: str, checked: publishing.Checked,
                         held_by_member_rule: bool, draft: DraftKey | None) -> None:
     if state == "pending":
@@ -106,7 +98,7 @@ async def _after_insert(session: AsyncSession, post_id: int, state: str, checked
     else:
         await publish_side_effects(session, post_id)
     # The approval item (if any) is opened above, with its source: the follow-up adds crisis, identifiers, flags.
-    await publishing.follow_up(session, SURFACE, replace(checked, held=False), post_id, draft=draft)
+    await publishing.follow_up(session, SURFACE, replace(checked, held=False, new_member=False), post_id, draft=draft)
 
 
 def _held(checked: publishing.Checked) -> bool:
@@ -126,8 +118,9 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
     if category.archived_at is not None:
         raise Forbidden("This category is archived: it can be read, but new threads are closed.")
     checked = await publishing.check(session, SURFACE, viewer, f"{title}\n\n{body}", confirmed=confirmed,
-                                     rate=lambda: check_rate(session, viewer, settings))
-    member_rule = await _needs_approval(session, viewer, settings)
+                                     rate=lambda: check_rate(session, viewer, settings),
+                                     new_piece=settings.new_member_approval_posts)
+    member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
     thread_id = await session.scalar(insert(Thread).values(
         category_id=category.id, author_id=viewer.id, title=title, state=state, post_count=1,
@@ -167,8 +160,9 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
         if parent_thread != thread.id:
             reply_to = None  # a stale or foreign reference is simply dropped
     checked = await publishing.check(session, SURFACE, viewer, body, confirmed=confirmed,
-                                     rate=lambda: check_rate(session, viewer, settings))
-    member_rule = await _needs_approval(session, viewer, settings)
+                                     rate=lambda: check_rate(session, viewer, settings),
+                                     new_piece=settings.new_member_approval_posts)
+    member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
     position = thread.post_count + 1
     thread.post_count = position

@@ -44,6 +44,21 @@ OldTags = dict[str, dict[str, int]]
 
 
 @dataclass(frozen=True)
+class Found:
+    """One search result a pillar adds to the search page (its own visibility rules already applied)."""
+
+    title: str
+    url: str
+    byline: str  # a name, or "Anonymous": never who wrote an anonymous piece
+    snippet: str
+    created_at: Any
+
+
+# async (raw connection, viewer, anonymity, query) -> up to a page of the pillar's results for the search page.
+SearchSection = Callable[[Any, Viewer, Anonymity, str], Awaitable[list[Found]]]
+
+
+@dataclass(frozen=True)
 class OwnData:
     """A pillar's part of "download everything I wrote" and "delete my account".
 
@@ -72,3 +87,5 @@ class Pillar:
     mail_jobs: Sequence[MailJob] = ()
     draft_kinds: Sequence[DraftKind] = ()   # the composer slots whose drafts live in the drafts table
     own_drafts: OwnDrafts | None = None     # drafts the pillar keeps in its own table, for "My drafts"
+    search: SearchSection | None = None     # its part of the search page (/search), under its own heading
+    search_heading: str = ""

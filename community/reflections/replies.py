@@ -128,7 +128,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     checked = await publishing.check(session, REPLY, viewer, text, confirmed=confirmed, rate=lambda: rate_limits.check_recent(
         session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
         mine=ReflectionReply.author_id == viewer.id, what="replies", unrecorded=ANONYMOUS_REPLIES),
-        anonymous=anonymous)
+        anonymous=anonymous, new_piece=settings.new_member_approval_posts)
     # "author" only beside an anonymous piece: an anonymous reply marked "author" under a named reflection
     # would name its writer. There it takes a pseudonym like anyone else's.
     reply = ReflectionReply(reflection_id=reflection.id, body=text, body_html=render_markdown(text),

@@ -24,7 +24,15 @@ from community.platform.numbers import parse_int
 from community.platform.publishing import NeedsConfirmation
 from community.platform.text import quote_markdown
 from community.platform.web import fragments
-from community.platform.web.common import db_of, drafts_of, form_error, redirect, settings_of, viewer_of
+from community.platform.web.common import (
+    anonymity_of,
+    db_of,
+    drafts_of,
+    form_error,
+    redirect,
+    settings_of,
+    viewer_of,
+)
 from community.platform.web.forms import Form, read_form
 from community.platform.web.templates import relative_time, render
 
@@ -303,7 +311,21 @@ async def search_page(request: Request) -> Response:
             results = await search.search(session, viewer, query, _page_param(request))
     except Invalid as exc:
         return form_error(request, "discussions/search.html", exc, {"q": query[:200]}, {"results": None})
-    return render(request, "discussions/search.html", {"results": results, "form": {"q": results.query}})
+    return render(request, "discussions/search.html", {"results": results, "form": {"q": results.query},
+                                                       "sections": await _other_sections(request, results.query)})
+
+
+async def _other_sections(request: Request, query: str) -> list[tuple[str, list[Any]]]:
+    """The other pillars' results (shared reflections), each by its own visibility rules (Pillar.search), on the
+    first page of results only."""
+    if not query or _page_param(request) > 1:
+        return []
+    viewer = viewer_of(request)
+    sections = []
+    async with db_of(request).raw() as connection:
+        for heading, find in request.app.state.search_sections:
+            sections.append((heading, await find(connection, viewer, anonymity_of(request), query)))
+    return sections
 
 
 routes = [

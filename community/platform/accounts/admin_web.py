@@ -17,6 +17,7 @@ from community.platform.accounts import two_admins
 from community.platform.accounts.models import ROLES, AdminApproval, User
 from community.platform.errors import ActionError, NotFound
 from community.platform.numbers import parse_int
+from community.platform.review import approval as new_members
 from community.platform.review import audit_log
 from community.platform.times import parse_moment
 from community.platform.viewer import Viewer
@@ -253,6 +254,31 @@ async def audit(request: Request) -> Response:
                                                 "limit": PAGE})
 
 
+async def _settings_context(request: Request) -> dict[str, Any]:
+    default = settings_of(request).new_member_approval_posts
+    async with db_of(request).transaction() as session:
+        posts = await new_members.posts_to_approve(session, default)
+    return {"posts": posts, "default": default, "most": new_members.MOST}
+
+
+async def site_settings(request: Request) -> Response:
+    """Admins: new-member approval (review.approval); the environment only gives its default."""
+    viewer = admin_of(request)
+    context = await _settings_context(request)
+    if request.method == "GET":
+        return render(request, "admin/settings.html", {**context, "form": {"posts": str(context["posts"])}})
+    form = await read_form(request)
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            posts = await new_members.set_posts_to_approve(session, viewer, form.get("posts"), form.get("reason"))
+    except ActionError as exc:
+        return form_error(request, "admin/settings.html", exc, form.as_dict(), context)
+    return redirect(request, "/admin/settings", flash=(
+        f"Saved: a new member's first {posts} shared piece{'s' if posts != 1 else ''} wait for approval."
+        if posts else "Saved: new members' writing no longer waits for approval."))
+
+
 async def admin_home(request: Request) -> Response:
     staff_of(request)
     return render(request, "admin/index.html")
@@ -269,6 +295,7 @@ routes = [
     Route("/admin/invitations/{invitation_id:dbid}/revoke", revoke_invitation, methods=["POST"]),
     Route("/admin/invitations/{invitation_id:dbid}/resend", resend_invitation, methods=["POST"]),
     Route("/admin/audit", audit),
+    Route("/admin/settings", site_settings, methods=["GET", "POST"]),
 ]
 
 

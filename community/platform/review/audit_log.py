@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.review.models import AuditEntry
 
-
 # What moderators see: moderation itself (decisions, claims, sanctions on members, watched words, rooms, prompts,
 # on-call hours). Accounts, invitations, roles, mail, categories, unmasking and two-admin approvals are admins'.
 MODERATOR_SCOPE = ("moderation.", "watched_word.", "room.", "prompt.", "oncall.", "member.suspend",

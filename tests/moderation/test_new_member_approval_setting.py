@@ -1,13 +1,13 @@
 """New-member approval as an admin setting (review.approval): set on /admin/settings (with a reason, audited),
-it holds a new member's first shared pieces on every surface that can wait: thread posts, reflections shared on
-the wall (anonymous ones included), replies to reflections. Bad input is a 400 that keeps the form."""
+it holds a new member's shared pieces on every surface that can wait (thread posts, reflections shared on the
+wall, anonymous ones included, replies to reflections) until they have shared N under their name. Bad input is a 400 that keeps the form."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from community.discussions.models import Thread
-from community.platform.review.models import AuditEntry, ReviewItem
+from community.platform.review.models import AuditEntry, MemberStanding, ReviewItem
 from community.reflections.models import Reflection, ReflectionReply
 from tests.discussions.conftest import start_thread
 from tests.reflections.conftest import write
@@ -36,7 +36,8 @@ async def test_the_setting_is_validated_and_audited(admin, login, db):
 
 async def test_it_holds_a_new_members_pieces_on_every_shared_surface(admin, member_factory, login, db):
     adm = await login(admin)
-    newcomer = await login(await member_factory("resident"))
+    newcomer_user = await member_factory("resident")
+    newcomer = await login(newcomer_user)
     reader = await login(await member_factory("attending"))
     shared = await write(reader, body="A reader's piece to reply to.", visibility="named")  # before the rule
     assert (await _set(adm, "3")).status_code == 303
@@ -57,10 +58,19 @@ async def test_it_holds_a_new_members_pieces_on_every_shared_surface(admin, memb
     assert ("reflection", "approval") in items and ("reflection_reply", "approval") in items
     assert "An anonymous first piece" not in (await reader.get("/reflections")).text
 
-    # The fourth shared piece is free.
-    fourth = await write(newcomer, body="A fourth piece, published at once.", visibility="anonymous")
+    # Anonymous pieces are not counted (a count by member would say who writes anonymously): the member stays new
+    # until three signed pieces, and then their writing, anonymous pieces included, is published at once.
+    still_new = await write(newcomer, body="Still new: waits.", visibility="anonymous")
+    await start_thread(newcomer, "A second thread", "Signed, and held.")
+    async with db.transaction() as session:
+        assert (await session.get(Reflection, still_new)).state == "hidden"
+        standing = await session.scalar(select(MemberStanding.shared).where(MemberStanding.user_id == newcomer_user.id))
+    assert standing == 3  # the thread, the reply, the second thread: signed only
+    fourth = await write(newcomer, body="A piece, published at once.", visibility="anonymous")
+    signed, _ = await start_thread(newcomer, "A fourth signed piece", "Published at once.")
     async with db.transaction() as session:
         assert (await session.get(Reflection, fourth)).state == "visible"
+        assert await session.scalar(select(Thread.state).where(Thread.id == signed)) == "visible"
     # Private writing never counts and never waits.
     private = await write(newcomer, body="Only for me.", visibility="private")
     async with db.transaction() as session:

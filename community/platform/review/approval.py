@@ -2,10 +2,12 @@
 reflections shared on the wall, anonymous ones included, and replies to them), wait for a moderator's approval.
 
 N is an admin setting (/admin/settings, kept in site_settings); NEW_MEMBER_APPROVAL_POSTS is only its default
-until an admin sets it. Pieces are counted in member_standing as they are shared (held or not), so the count
-names no piece and the rule is the same for signed and anonymous writing. A live room message cannot wait: rooms
-have a host present instead. Moderators' signed writing is exempt; anonymous writing is not (nothing about an
-anonymous piece may depend on its writer's role).
+until an admin sets it. A member is new while they have shared fewer than N pieces under their name, counted in
+member_standing as they are shared (held or not). Anonymous pieces are judged by that same count and never
+counted: a count of anyone's anonymous pieces, kept by member, would tell a copy of the database who writes
+anonymously. So a member who writes only anonymously stays new, and each of their anonymous pieces waits. A live
+room message cannot wait: rooms have a host present instead. Moderators' signed writing is exempt; anonymous
+writing is not (nothing about an anonymous piece may depend on its writer's role).
 """
 
 from __future__ import annotations
@@ -54,11 +56,14 @@ async def set_posts_to_approve(session: AsyncSession, actor: Viewer, raw: str, r
 
 
 async def hold_new_member(session: AsyncSession, viewer: Viewer, posts: int, *, anonymous: bool) -> bool:
-    """Counts this shared piece (always: the count must be right when an admin turns the rule on), and says
-    whether it is one of the member's first `posts` (so it waits)."""
-    stmt = insert(MemberStanding).values(user_id=viewer.id, shared=1)
-    before = await session.scalar(stmt.on_conflict_do_update(
-        index_elements=["user_id"], set_={"shared": MemberStanding.shared + 1}).returning(MemberStanding.shared)) - 1
+    """Counts a signed shared piece (always: the count must be right when an admin turns the rule on), and says
+    whether the piece comes while the member is still new (so it waits). An anonymous piece is not counted."""
+    if anonymous:
+        before = await session.scalar(select(MemberStanding.shared).where(MemberStanding.user_id == viewer.id)) or 0
+    else:
+        stmt = insert(MemberStanding).values(user_id=viewer.id, shared=1)
+        before = await session.scalar(stmt.on_conflict_do_update(
+            index_elements=["user_id"], set_={"shared": MemberStanding.shared + 1}).returning(MemberStanding.shared)) - 1
     if posts <= 0 or (viewer.is_moderator and not anonymous):
         return False
     return before < posts

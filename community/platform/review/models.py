@@ -247,8 +247,9 @@ class SiteSetting(Base):
 
 
 class MemberStanding(Base):
-    """How many pieces a member has shared for others to read, on any surface (review.approval): a new member's
-    first N wait for a moderator. A bare count: no times, no targets, so it ties the member to no piece."""
+    """How many pieces a member has shared under their name, on any surface (review.approval): a new member's
+    first N wait for a moderator. Signed pieces only (what the writing tables already say), no times, no targets;
+    anonymous pieces are never counted here."""
 
     __tablename__ = "member_standing"
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -166,7 +167,7 @@ class Drafts:
     async def _stored(self, session: AsyncSession, viewer: Viewer) -> list[tuple[Listed, Draft]]:
         """This table's drafts of the member, each named by its pillar (one batched look-up per kind)."""
         rows = list(await session.scalars(select(Draft).where(Draft.owner_tag == self._owner(viewer))))
-        slots = [(self.anonymity.unseal(row.slot_sealed), row) for row in rows]
+        slots = [(_slot_of(self.anonymity, row), row) for row in rows]
         by_kind: dict[str, list[str]] = {}
         for slot, _row in slots:
             name, _, key = slot.rpartition(":")
@@ -202,6 +203,15 @@ class Drafts:
         raise Invalid(UNKNOWN_SLOT)
 
 
+def _slot_of(anonymity: Anonymity, row: Draft) -> str:
+    """The draft's slot. A seal that does not open (never expected: a row sealed under another ANON_KEY would
+    carry another owner tag too) names no page, so My drafts lists it as such and it can still be deleted."""
+    try:
+        return anonymity.unseal(row.slot_sealed)
+    except (InvalidTag, ValueError):
+        return "unknown:0"
+
+
 async def delete_mine(session: AsyncSession, anonymity: Anonymity, viewer: Viewer) -> None:
     """Account deletion: every draft of the member in this table."""
     await session.execute(delete(Draft).where(Draft.owner_tag == anonymity.tag(viewer.id, OWNER_SCOPE)))
@@ -211,7 +221,7 @@ async def export_mine(session: AsyncSession, anonymity: Anonymity, viewer: Viewe
     """The member's own export: each draft with its composer slot ("reply:12") and when it was saved."""
     rows = await session.scalars(select(Draft).where(Draft.owner_tag == anonymity.tag(viewer.id, OWNER_SCOPE))
                                  .order_by(Draft.updated_at))
-    return [{"composer": anonymity.unseal(row.slot_sealed), "title": row.title or "", "text": row.body,
+    return [{"composer": _slot_of(anonymity, row), "title": row.title or "", "text": row.body,
              "saved_at": row.updated_at.isoformat()} for row in rows]
 
 

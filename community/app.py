@@ -27,6 +27,8 @@ from community.platform.accounts.factors import Factors
 from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
 from community.platform.db import Database
+from community.platform.drafts import web as drafts_web
+from community.platform.drafts.store import Drafts
 from community.platform.errors import ActionError, RateLimited
 from community.platform.logs import configure_logging
 from community.platform.mail import digests
@@ -75,7 +77,8 @@ PILLARS: tuple[Pillar, ...] = (discussions.PILLAR, reflections.PILLAR, rooms.PIL
 PLATFORM_ROUTES: tuple[BaseRoute, ...] = (*accounts_web.routes, *factors_web.routes, *sessions_web.routes,
                                           *admin_web.routes, *review_web.routes, *notify_web.routes,
                                           *safety_web.routes, *own_data_web.routes, *checkins_web.routes,
-                                          *mail_web.routes, *members_web.routes, *metrics_web.routes)
+                                          *mail_web.routes, *members_web.routes, *metrics_web.routes,
+                                          *drafts_web.routes)
 
 
 def collect_routes(pillars: Sequence[Pillar]) -> list[BaseRoute]:
@@ -203,6 +206,16 @@ def _middleware(settings: Settings, templates: Templates, database: Database, an
     ]
 
 
+def _pillar_parts(app: Starlette, pillars: Sequence[Pillar], anonymity: Anonymity) -> None:
+    """What the pillars bring beyond routes: own data, home sections, search sections, drafts."""
+    app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
+    app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)
+    app.state.search_sections = tuple((pillar.search_heading, pillar.search) for pillar in pillars
+                                      if pillar.search is not None)
+    app.state.drafts = Drafts(anonymity, [kind for pillar in pillars for kind in pillar.draft_kinds],
+                              [(pillar.name, pillar.own_drafts) for pillar in pillars if pillar.own_drafts])
+
+
 def create_app(settings: Settings, *, db: Database | None = None,
                pillars: Sequence[Pillar] = PILLARS) -> Starlette:
     """Builds the app; `db` may be injected (tests bind it to a rolled-back transaction)."""
@@ -242,8 +255,7 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.state.mail_sender = sender
     app.state.review = Review(settings=settings, targets=targets, anonymity=anonymity)
     app.state.suggest_lookups = RecentEdits()  # the @ autocomplete's rate limit, per process
-    app.state.own_data = tuple(pillar.own_data for pillar in pillars if pillar.own_data is not None)
-    app.state.home_sections = tuple(pillar.home for pillar in pillars if pillar.home is not None)
+    _pillar_parts(app, pillars, anonymity)
     app.state.migration_heads = head_revisions(settings.database_url or "")
     return app
 

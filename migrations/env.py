@@ -13,6 +13,7 @@ from community.discussions import models as _discussions_models  # noqa: F401
 from community.platform.accounts import models as _accounts_models  # noqa: F401
 from community.platform.base import Base
 from community.platform.db import async_url
+from community.platform.drafts import models as _drafts_models  # noqa: F401
 from community.platform.mail import models as _mail_models  # noqa: F401
 from community.platform.review import models as _review_models  # noqa: F401
 from community.reflections import models as _reflections_models  # noqa: F401

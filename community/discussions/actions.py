@@ -27,6 +27,8 @@ from community.discussions.models import ThreadWatch as Watch
 from community.discussions.policy import SURFACE
 from community.discussions.states import refresh_counts, set_post_state
 from community.platform import mentions, publishing, rate_limits
+from community.platform.drafts import store as drafts
+from community.platform.drafts.store import DraftKey
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import items as review
 from community.platform.review.models import Flag, ReviewItem
@@ -87,16 +89,8 @@ async def check_rate(session: AsyncSession, viewer: Viewer, settings: Settings) 
                                    mine=Post.author_id == viewer.id, what="posts")
 
 
-async def _needs_approval(session: AsyncSession, viewer: Viewer, settings: Settings) -> bool:
-    if settings.new_member_approval_posts <= 0 or viewer.is_moderator:
-        return False
-    approved = await session.scalar(select(func.count()).where(Post.author_id == viewer.id,
-                                                                Post.state != "pending"))
-    return (approved or 0) < settings.new_member_approval_posts
-
-
 async def _after_insert(session: AsyncSession, post_id: int, state: str, checked: publishing.Checked,
-                        held_by_member_rule: bool) -> None:
+                        held_by_member_rule: bool, draft: DraftKey | None) -> None:
     if state == "pending":
         await review.open_item(session, target_kind="post", target_id=post_id, reason="approval",
                                source="approval" if held_by_member_rule else
@@ -104,7 +98,7 @@ async def _after_insert(session: AsyncSession, post_id: int, state: str, checked
     else:
         await publish_side_effects(session, post_id)
     # The approval item (if any) is opened above, with its source: the follow-up adds crisis, identifiers, flags.
-    await publishing.follow_up(session, SURFACE, replace(checked, held=False), post_id)
+    await publishing.follow_up(session, SURFACE, replace(checked, held=False, new_member=False), post_id, draft=draft)
 
 
 def _held(checked: publishing.Checked) -> bool:
@@ -116,7 +110,7 @@ def _held(checked: publishing.Checked) -> bool:
 # ---- writing -----------------------------------------------------------------------------------------------
 
 async def create_thread(session: AsyncSession, viewer: Viewer, settings: Settings, *, category_slug: str,
-                        title: str, body: str, confirmed: bool = False) -> Published:
+                        title: str, body: str, confirmed: bool = False, draft: DraftKey | None = None) -> Published:
     title, body = _collect(lambda: check_title(title), lambda: check_body(body))
     category = (await session.scalars(select(Category).where(Category.slug == category_slug))).first()
     if category is None:
@@ -124,8 +118,9 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
     if category.archived_at is not None:
         raise Forbidden("This category is archived: it can be read, but new threads are closed.")
     checked = await publishing.check(session, SURFACE, viewer, f"{title}\n\n{body}", confirmed=confirmed,
-                                     rate=lambda: check_rate(session, viewer, settings))
-    member_rule = await _needs_approval(session, viewer, settings)
+                                     rate=lambda: check_rate(session, viewer, settings),
+                                     new_piece=settings.new_member_approval_posts)
+    member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
     body_html = (await mentions.resolve(session, body)).render(body)  # mentions linked, sanitized, stored
     thread_id = await session.scalar(insert(Thread).values(
@@ -138,7 +133,7 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
     if state == "visible":
         await session.execute(update(Category).where(Category.id == category.id)
                               .values(thread_count=Category.thread_count + 1))
-    await _after_insert(session, post_id, state, checked, member_rule)
+    await _after_insert(session, post_id, state, checked, member_rule, draft)
     return Published(thread_id, post_id, 1, state, checked.crisis)
 
 
@@ -157,7 +152,8 @@ async def access_thread_for_reply(session: AsyncSession, viewer: Viewer, thread_
 
 
 async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings, *, thread_id: int, body: str,
-                       reply_to: int | None = None, confirmed: bool = False) -> Published:
+                       reply_to: int | None = None, confirmed: bool = False,
+                       draft: DraftKey | None = None) -> Published:
     (body,) = _collect(lambda: check_body(body))
     thread = await access_thread_for_reply(session, viewer, thread_id)
     if reply_to is not None:
@@ -165,8 +161,9 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
         if parent_thread != thread.id:
             reply_to = None  # a stale or foreign reference is simply dropped
     checked = await publishing.check(session, SURFACE, viewer, body, confirmed=confirmed,
-                                     rate=lambda: check_rate(session, viewer, settings))
-    member_rule = await _needs_approval(session, viewer, settings)
+                                     rate=lambda: check_rate(session, viewer, settings),
+                                     new_piece=settings.new_member_approval_posts)
+    member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
     position = thread.post_count + 1
     thread.post_count = position
@@ -175,7 +172,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
         thread_id=thread.id, author_id=viewer.id, position=position, reply_to_id=reply_to, body_md=body,
         body_html=body_html, body_text=plain_text(body), state=state).returning(Post.id))
     await session.flush()
-    await _after_insert(session, post_id, state, checked, member_rule)
+    await _after_insert(session, post_id, state, checked, member_rule, draft)
     return Published(thread.id, post_id, position, state, checked.crisis)
 
 
@@ -200,7 +197,7 @@ async def access_own_post(session: AsyncSession, viewer: Viewer, post_id: int, *
 
 async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *, post_id: int, body: str,
                     title: str | None = None, confirmed: bool = False, reason: str | None = None,
-                    as_moderator: bool = False) -> Post:
+                    as_moderator: bool = False, draft: DraftKey | None = None) -> Post:
     """The author edits their own post (moderators may edit any, with a reason). The old text is kept."""
     if not as_moderator:
         publishing.require_not_silenced(viewer)
@@ -213,6 +210,8 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     body = values[0]
     new_title = values[1] if len(values) > 1 else None
     if body == post.body_md and (new_title is None or new_title == thread.title):
+        if draft is not None:  # saved as it was: a draft of it is done with too
+            await drafts.discard(session, draft)
         return post
     async def rate() -> None:  # each edit stores a revision: edits have the posting limit too
         rate_limits.EDITS.check(viewer, "post", limit=settings.posts_per_minute, what="edits of posts")
@@ -231,7 +230,7 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     if _held(checked) and not as_moderator:
         await _hold_edit_for_approval(session, post)
     await publishing.follow_up(session, SURFACE, replace(checked, held=False), post.id,
-                               record_screening=not as_moderator)
+                               record_screening=not as_moderator, draft=draft)
     await session.refresh(post)
     await announce_new_mentions(session, post.id)  # only a visible post's, only those never told before
     if not as_moderator:

@@ -51,7 +51,7 @@ class PostAdapter:
                 title=(f"Thread “{title}”" if first else f"Reply in “{title}”"),
                 body_html=post.body_html, url=f"/p/{post.id}", author_label=author or SYSTEM_AUTHOR,
                 author_id=post.author_id, state=post.state, created_at=post.created_at,
-                context_html=parent_html or "",
+                context_html=parent_html or "", back_url="/c" if first else f"/t/{post.thread_id}",
                 extra={"thread_id": post.thread_id, "thread_title": title, "pinned": pinned, "locked": locked,
                        "category_id": category_id, "category_name": category_name, "is_first": first,
                        "body_md": post.body_md, "thread_state": thread_state,

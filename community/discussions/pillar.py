@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from community.discussions import own_data, reads, seed
+from community.discussions import drafts, own_data, reads, seed
 from community.discussions.moderation import PostAdapter
 from community.discussions.web import admin, threads
 from community.platform.pillar import Pillar
@@ -14,4 +14,5 @@ PILLAR = Pillar(
     seeders=(seed.seed,),
     own_data=own_data.OWN_DATA,
     home=reads.home_section,
+    draft_kinds=drafts.KINDS,
 )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
 from community.platform.anonymity import Anonymity
+from community.platform.drafts.store import DraftKind, OwnDrafts
 from community.platform.review.targets import TargetAdapter
 from community.platform.viewer import Viewer
 
@@ -40,6 +41,21 @@ HomeSection = Callable[[AsyncSession, Viewer], Awaitable[dict[str, Any]]]
 # rows from member-wide tags (old tags: {old scope: {tag: member id}}) to scoped tags (accounts.rekey).
 Rekey = Callable[[AsyncSession, Anonymity, "OldTags"], Awaitable[dict[str, int]]]
 OldTags = dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Found:
+    """One search result a pillar adds to the search page (its own visibility rules already applied)."""
+
+    title: str
+    url: str
+    byline: str  # a name, or "Anonymous": never who wrote an anonymous piece
+    snippet: str
+    created_at: Any
+
+
+# async (raw connection, viewer, anonymity, query) -> up to a page of the pillar's results for the search page.
+SearchSection = Callable[[Any, Viewer, Anonymity, str], Awaitable[list[Found]]]
 
 
 @dataclass(frozen=True)
@@ -69,3 +85,7 @@ class Pillar:
     home: HomeSection | None = None
     rekey: Rekey | None = None
     mail_jobs: Sequence[MailJob] = ()
+    draft_kinds: Sequence[DraftKind] = ()   # the composer slots whose drafts live in the drafts table
+    own_drafts: OwnDrafts | None = None     # drafts the pillar keeps in its own table, for "My drafts"
+    search: SearchSection | None = None     # its part of the search page (/search), under its own heading
+    search_heading: str = ""

@@ -24,9 +24,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.drafts import store as drafts
+from community.platform.drafts.store import DraftKey
 from community.platform.errors import Forbidden, Invalid
+from community.platform.review import approval, watched
 from community.platform.review import items as review
-from community.platform.review import watched
 from community.platform.safety import screening
 from community.platform.text import plain_text
 from community.platform.viewer import Viewer
@@ -83,6 +85,8 @@ class Checked:
     # Strong identifiers (MRN, SSN, phone, email, full date of birth) the writer confirmed: the piece waits,
     # hidden, for a moderator's approval whatever else holds it (held is then True too).
     identifiers_held: bool = False
+    # One of a new member's first pieces (review.approval): it waits for a moderator (held is then True too).
+    new_member: bool = False
 
     @property
     def crisis(self) -> bool:
@@ -125,10 +129,12 @@ def require_not_silenced(viewer: Viewer, at: datetime | None = None) -> None:
 
 async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: str, *, confirmed: bool,
                 rate: Rate | None = None, shared: bool = True, watch: bool = True,
-                at: datetime | None = None, anonymous: bool = False) -> Checked:
+                at: datetime | None = None, anonymous: bool = False, new_piece: int | None = None) -> Checked:
     """Steps 2 to 5 for `text` (the body, with the title where there is one). `watch=False` skips the watched
     words for wording others have already read (an edit that changes nothing). `anonymous`: the piece is shown
-    without its writer, so nothing in what happens to it may depend on who the writer is (their role)."""
+    without its writer, so nothing in what happens to it may depend on who the writer is (their role).
+    `new_piece`: a new shared piece (not an edit) on a surface that can wait, with the settings' default of the
+    new-member rule (review.approval decides, from the admin's setting)."""
     if shared:
         require_not_silenced(viewer, at)
     if rate is not None:
@@ -143,12 +149,20 @@ async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: s
     held = listed is not None and listed.holds(viewer, anonymous=anonymous)
     if listed is not None and listed.require_approval and not surface.can_hold:
         raise _refuse(surface, surface.hold_refusal)  # moderators' own live messages included: nothing waits
-    return Checked(screened, listed, (held or strong) and surface.can_hold, shared, identifiers_held=strong)
+    new_member = False
+    if shared and new_piece is not None and surface.can_hold:
+        new_member = await approval.hold_new_member(
+            session, viewer, await approval.posts_to_approve(session, new_piece), anonymous=anonymous)
+    return Checked(screened, listed, (held or strong or new_member) and surface.can_hold, shared,
+                   identifiers_held=strong, new_member=new_member)
 
 
 async def follow_up(session: AsyncSession, surface: Surface, checked: Checked, target_id: int, *,
-                    record_screening: bool = True) -> None:
-    """Step 7: what moderators must see about the piece just written (crisis, identifiers, watched words)."""
+                    record_screening: bool = True, draft: DraftKey | None = None) -> None:
+    """Step 7: the writer's draft of the piece is gone (in the transaction that published it, so a published
+    piece never comes back as a draft); what moderators must see about it (crisis, identifiers, watched words)."""
+    if draft is not None:
+        await drafts.discard(session, draft)
     if not checked.shared:
         return
     if record_screening:
@@ -156,6 +170,9 @@ async def follow_up(session: AsyncSession, surface: Surface, checked: Checked, t
     if checked.identifiers_held and checked.held:  # hidden until a moderator approves (threads open their own)
         await review.open_item(session, target_kind=surface.kind, target_id=target_id, reason="approval",
                                source="phi")
+    elif checked.new_member and checked.held:
+        await review.open_item(session, target_kind=surface.kind, target_id=target_id, reason="approval",
+                               source="approval")
     if checked.watched is not None:
         await watched.watch_after(session, checked.watched, target_kind=surface.kind, target_id=target_id,
                                   held=checked.held)

@@ -26,6 +26,7 @@ from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.notify.notifications import group_key
 from community.platform.numbers import parse_int
+from community.platform.pillar import Found
 from community.platform.safety import screening as screening_mod
 from community.platform.states import Visibility
 from community.platform.text import plain_text
@@ -219,7 +220,7 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     checked = await publishing.check(
         session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
         rate=lambda: check_rate(session, viewer, settings, draft.visibility),
-        anonymous=draft.visibility == Visibility.ANONYMOUS)
+        anonymous=draft.visibility == Visibility.ANONYMOUS, new_piece=settings.new_member_approval_posts)
     body_html, mentioned = await mentions.render_signed(session, draft.body, draft.visibility == Visibility.NAMED)
     reflection = Reflection(title=draft.title, body=draft.body, body_html=body_html,
                             prompt_id=draft.prompt_id, theme=draft.theme)
@@ -289,7 +290,9 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     checked = await publishing.check(
         session, REFLECTION, viewer, _text(draft), confirmed=confirmed, shared=draft.visibility in SHARED,
         watch=changed or not was_shared, anonymous=draft.visibility == Visibility.ANONYMOUS,
-        rate=lambda: check_rate(session, viewer, settings, draft.visibility, editing=reflection))
+        rate=lambda: check_rate(session, viewer, settings, draft.visibility, editing=reflection),
+        # A private piece shared for the first time is a new piece on the wall (the new-member rule).
+        new_piece=None if was_shared else settings.new_member_approval_posts)
     held = checked.held and reflection.state == "visible"
     if held:
         reflection.state = "hidden"  # the new wording waits for a moderator, as a new piece would
@@ -522,3 +525,18 @@ async def list_journal(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
 async def card_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection: Reflection) -> Card:
     cards = await _cards(session, _card_query().where(Reflection.id == reflection.id), viewer, anonymity)
     return cards[0]
+
+
+SEARCH_LIMIT = 10  # shared reflections on the search page; the wall's own search pages through the rest
+
+
+async def search_wall(connection: Any, viewer: Viewer, anonymity: Anonymity, q: str) -> list[Found]:
+    """The search page's reflections: the wall's own statement with its query filter, so exactly the wall's rules
+    apply (shared and visible only, never a private journal entry), and an anonymous piece says only "Anonymous"."""
+    q = " ".join(q.split())[:200].replace("\x00", "")
+    if not q:
+        return []
+    page = await wall_page(connection, viewer, anonymity, q=q, limit=SEARCH_LIMIT)
+    return [Found(title=card.title or "A reflection", url=f"/reflections/{card.id}",
+                  byline=card.author_name if card.visibility == "named" and card.author_name else "Anonymous",
+                  snippet=card.excerpt, created_at=card.created_at) for card in page.cards]

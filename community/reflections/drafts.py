@@ -9,7 +9,7 @@ drafts are found again by listing those targets (`all_slots`), for the limit, th
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -18,12 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from community.platform import rate_limits
 from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
+from community.platform.drafts.store import (
+    PURGE_AFTER_DAYS,
+    DraftKind,
+    DraftPlace,
+    Listed,
+    OwnDrafts,
+    excerpt,
+)
 from community.platform.errors import Invalid
 from community.platform.numbers import parse_int
 from community.platform.viewer import Viewer
 from community.reflections.actions import access_own, mine_clause
 from community.reflections.models import (
     BODY_MAX,
+    SHARED,
     TITLE_MAX,
     VISIBILITIES,
     Prompt,
@@ -130,3 +139,54 @@ async def my_drafts(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
     by_tag = {draft_tag(anonymity, viewer.id, slot): slot for slot in slots}
     rows = await session.scalars(select(ReflectionDraft).where(ReflectionDraft.owner_tag.in_(list(by_tag))))
     return [(by_tag[row.owner_tag], row) for row in rows]
+
+
+# ---- "My drafts" (platform.drafts): the reflections' own drafts, and replies' drafts in the shared table ------
+
+def _place(slot: str) -> tuple[str, str]:
+    kind, _, number = slot.partition(":")
+    if kind == "edit":
+        return "Changes to your reflection", f"/reflections/{number}/edit"
+    if kind == "prompt":
+        return "A reflection on a prompt", f"/reflections/new?prompt={number}"
+    return "A new reflection", "/reflections/new"
+
+
+async def list_own(session: AsyncSession, viewer: Viewer, anonymity: Anonymity) -> list[Listed]:
+    tags = await scopes.tags_of(session, anonymity, viewer.id)
+    reflection_ids = list(await session.scalars(select(Reflection.id).where(mine_clause(viewer, tags))))
+    out = []
+    for slot, draft in await my_drafts(session, viewer, anonymity, reflection_ids):
+        label, url = _place(slot)
+        out.append(Listed("reflections", slot, label, url, excerpt(draft.title, draft.body), draft.updated_at))
+    return out
+
+
+async def delete_own(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, slot: str) -> None:
+    await discard_draft(session, viewer, anonymity, slot)
+
+
+OWN_DRAFTS = OwnDrafts(list=list_own, delete=delete_own)
+
+
+async def reply_places(session: AsyncSession, viewer: Viewer, keys: list[str]) -> dict[str, DraftPlace]:
+    """Reflections open for replies: shared and visible (a private piece takes no replies)."""
+    rows = await session.execute(select(Reflection.id, Reflection.title).where(
+        Reflection.id.in_([int(k) for k in keys]), Reflection.visibility.in_(list(SHARED)),
+        Reflection.state == "visible"))
+    return {str(row.id): DraftPlace(f"A reply to “{row.title}”" if row.title else "A reply to a reflection",
+                                    f"/reflections/{row.id}") for row in rows}
+
+
+DRAFT_KINDS = (DraftKind("reflection_reply", r"[0-9]{1,12}", reply_places),)
+
+
+def reply_slot(reflection_id: int) -> str:
+    return f"reflection_reply:{reflection_id}"
+
+
+async def purge_old(session: AsyncSession) -> dict[str, int]:
+    """Housekeeping: reflection drafts untouched for as long as any other draft is kept (platform.drafts)."""
+    result = await session.execute(delete(ReflectionDraft).where(
+        ReflectionDraft.updated_at < datetime.now(UTC) - timedelta(days=PURGE_AFTER_DAYS)))
+    return {f"reflection drafts older than {PURGE_AFTER_DAYS} days": result.rowcount or 0}

@@ -88,7 +88,7 @@ class ReflectionAdapter(_WritingAdapter):
             views[reflection.id] = TargetView(
                 kind=self.kind, id=reflection.id,
                 title=f"Reflection “{reflection.title}”" if reflection.title else "Untitled reflection",
-                body_html=reflection.body_html, url=f"/reflections/{reflection.id}",
+                body_html=reflection.body_html, url=f"/reflections/{reflection.id}", back_url="/reflections",
                 author_label="Anonymous" if anonymous else (name or "Former member"),
                 author_id=None if anonymous else reflection.author_id, state=reflection.state,
                 created_at=self.anonymity.day_of(reflection.created_at) if anonymous else reflection.created_at,
@@ -138,6 +138,7 @@ class ReplyAdapter(_WritingAdapter):
                 kind=self.kind, id=reply.id,
                 title=f"Reply to “{parent_title}”" if parent_title else "Reply to a reflection",
                 body_html=reply.body_html, url=f"/reflections/{reply.reflection_id}#reply-{reply.id}",
+                back_url=f"/reflections/{reply.reflection_id}",
                 author_label=label, author_id=None if anonymous else reply.author_id, state=reply.state,
                 created_at=self.anonymity.day_of(reply.created_at) if anonymous else reply.created_at, anonymous=anonymous,
                 extra={"reflection_state": parent_state})

@@ -4,7 +4,8 @@ own data (reflections, replies, reactions, drafts)."""
 from __future__ import annotations
 
 from community.platform.pillar import Pillar
-from community.reflections import moderation, own_data, prompts, rekey, seed
+from community.reflections import actions, moderation, own_data, prompts, rekey, seed
+from community.reflections import drafts as reflection_drafts
 from community.reflections.web import drafts, journal, pages
 from community.reflections.web import moderation as moderation_web
 from community.reflections.web import prompts as prompts_web
@@ -17,4 +18,9 @@ PILLAR = Pillar(
     own_data=own_data.OWN_DATA,
     home=prompts.home_section,
     rekey=rekey.rekey,
+    housekeeping=(reflection_drafts.purge_old,),
+    draft_kinds=reflection_drafts.DRAFT_KINDS,
+    own_drafts=reflection_drafts.OWN_DRAFTS,
+    search=actions.search_wall,
+    search_heading="Shared reflections",
 )

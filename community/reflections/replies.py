@@ -19,6 +19,7 @@ from community.platform import mentions, publishing, rate_limits
 from community.platform.accounts import scopes
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
+from community.platform.drafts.store import DraftKey
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.notify.notifications import group_key, notify
 from community.platform.safety import screening as screening_mod
@@ -115,7 +116,8 @@ async def access_shared(session: AsyncSession, viewer: Viewer, anonymity: Anonym
 
 async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int, *,
                        settings: Settings, body: str, anonymous: bool,
-                       confirmed: bool = False) -> tuple[ReflectionReply, screening_mod.Screening]:
+                       confirmed: bool = False,
+                       draft: DraftKey | None = None) -> tuple[ReflectionReply, screening_mod.Screening]:
     reflection = await access_shared(session, viewer, anonymity, reflection_id)
     text = publishing.check_body(REPLY, body)
     own = is_mine(reflection, viewer, anonymity)
@@ -126,7 +128,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     checked = await publishing.check(session, REPLY, viewer, text, confirmed=confirmed, rate=lambda: rate_limits.check_recent(
         session, viewer, limit=settings.posts_per_minute, when=ReflectionReply.created_at,
         mine=ReflectionReply.author_id == viewer.id, what="replies", unrecorded=ANONYMOUS_REPLIES),
-        anonymous=anonymous)
+        anonymous=anonymous, new_piece=settings.new_member_approval_posts)
     # "author" only beside an anonymous piece: an anonymous reply marked "author" under a named reflection
     # would name its writer. There it takes a pseudonym like anyone else's.
     body_html, mentioned = await mentions.render_signed(session, text, signed=not anonymous)
@@ -143,7 +145,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     await session.flush()
     if anonymous:
         rate_limits.UNRECORDED.note(viewer, ANONYMOUS_REPLIES)
-    await publishing.follow_up(session, REPLY, checked, reply.id)
+    await publishing.follow_up(session, REPLY, checked, reply.id, draft=draft)
     await _tell_mentioned(session, viewer, reflection, reply, mentioned)
     if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
         url = f"/reflections/{reflection.id}#reply-{reply.id}"

@@ -26,7 +26,7 @@ from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound, RateLimited
 from community.platform.review import audit, watched
 from community.platform.safety import screening
-from community.platform.text import render_light
+from community.platform.text import render_light, render_markdown
 from community.platform.times import day_of, parse_moment
 from community.platform.viewer import Viewer
 from community.rooms import protocol
@@ -188,7 +188,8 @@ async def create_session(session: AsyncSession, viewer: Viewer, *, title: str, d
         raise Invalid(fields=errors)
     room = Room(kind="scheduled", title=values["title"], description=values["description"],
                 theme_prompt=values["theme_prompt"] or None, ground_rules=values["ground_rules"],
-                capacity=capacity, starts_at=start, ends_at=end, host_id=viewer.id,
+                ground_rules_html=render_markdown(values["ground_rules"]), capacity=capacity, starts_at=start,
+                ends_at=end, host_id=viewer.id,
                 retention_hours=RETENTION_CHOICES[retention], allow_anonymous=allow_anonymous, state="scheduled")
     session.add(room)
     await session.flush()

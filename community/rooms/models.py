@@ -50,6 +50,7 @@ class Room(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     theme_prompt: Mapped[str | None] = mapped_column(Text)
     ground_rules: Mapped[str] = mapped_column(Text, nullable=False)
+    ground_rules_html: Mapped[str | None] = mapped_column(Text)  # the Markdown rendered at write time
     capacity: Mapped[int] = mapped_column(Integer, nullable=False, server_default="30")
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -164,7 +164,7 @@ class RoomMessageAdapter:
             .join(Room, Room.id == RoomMessage.room_id).where(RoomMessage.id.in_(ids)))).all()
         return {m.id: TargetView(
             kind=self.kind, id=m.id, title=f"Message in the room “{title}”", body_html=m.body_html,
-            url=f"/rooms/{m.room_id}#m{m.seq}", author_label=p.label, author_id=None if p.anonymous else p.user_id,
+            url=f"/rooms/{m.room_id}#m{m.seq}", back_url=f"/rooms/{m.room_id}", author_label=p.label, author_id=None if p.anonymous else p.user_id,
             state="removed" if m.deleted_at else "visible", created_at=m.created_at, anonymous=p.anonymous,
             extra={"room_id": m.room_id, "seq": m.seq, "pid": p.local_id}) for m, p, title in rows}
 

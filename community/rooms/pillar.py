@@ -4,7 +4,7 @@ seed rooms, transcript retention, own data, and reminders of followed sessions b
 from __future__ import annotations
 
 from community.platform.pillar import Pillar
-from community.rooms import actions, calendar, own_data, rekey, seed
+from community.rooms import actions, calendar, drafts, own_data, rekey, seed
 from community.rooms.moderation import RoomMessageAdapter
 from community.rooms.private import PRIVATE_ROOMS  # noqa: F401  (the pillar's PrivateRooms, for app.PILLARS)
 from community.rooms.web import calendar as calendar_web
@@ -21,4 +21,5 @@ PILLAR = Pillar(
     home=actions.home_section,
     rekey=rekey.rekey,
     mail_jobs=(calendar.announce_new_sessions, calendar.send_reminders),
+    draft_kinds=drafts.KINDS,
 )

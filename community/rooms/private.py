@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
 from community.platform.meetings import Meeting
+from community.platform.text import render_markdown
 from community.rooms import actions
 from community.rooms.models import ANON_SEQUENCE, LOCAL_IDS, Room, RoomParticipant
 
@@ -28,13 +29,17 @@ PRIVATE_RULES = """- This is a private conversation for the two of you; nobody e
 - If you are in crisis, use "Need help now?" at the top of the page; a person will follow up."""
 
 
+PRIVATE_RULES_HTML = render_markdown(PRIVATE_RULES)
+
+
 class RoomsForTwo:
     """The rooms pillar's PrivateRooms."""
 
     async def create(self, session: AsyncSession, anonymity: Anonymity, *, title: str, host_id: int,
                      host_name: str, guest_id: int, guest_name: str, anonymous: bool, starts_at: datetime,
                      ends_at: datetime, retention_hours: int | None) -> Meeting:
-        room = Room(kind="scheduled", title=title[:120], description="", ground_rules=PRIVATE_RULES, capacity=2,
+        room = Room(kind="scheduled", title=title[:120], description="", ground_rules=PRIVATE_RULES,
+                    ground_rules_html=PRIVATE_RULES_HTML, capacity=2,
                     starts_at=starts_at, ends_at=ends_at, host_id=host_id, retention_hours=retention_hours,
                     allow_anonymous=anonymous, state="scheduled", private=True)
         if anonymous:  # the room's rows keep the day only: their times would date the anonymous booking

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community.platform.text import render_markdown
 from community.rooms.models import Room
 
 BALINT_RULES = """- A facilitator (an attending or a moderator) keeps the time and the tone; follow their lead.
@@ -44,7 +45,8 @@ async def seed(session: AsyncSession) -> dict[str, int]:
     added = 0
     for room in ROOMS:
         result = await session.execute(
-            insert(Room).values(kind="standing", state="open", allow_anonymous=True, **room)
+            insert(Room).values(kind="standing", state="open", allow_anonymous=True,
+                                ground_rules_html=render_markdown(room["ground_rules"]), **room)
             .on_conflict_do_nothing(index_elements=["slug"]).returning(Room.id))
         added += len(result.all())
     return {"rooms": added}

@@ -94,7 +94,11 @@ function setUp(form) {
   let dirty = false;
   let lastSent = JSON.stringify(values());
 
+  let submitted = false;
   const save = async (keepalive = false) => {
+    // Once the form is submitted the server has the text: a save racing the publish (pagehide fires as the
+    // browser leaves for the answer) would bring the published piece back as a draft.
+    if (submitted) return;
     const payload = values();
     const text = JSON.stringify(payload);
     writeLocal(slot, { ...payload, savedAt: Date.now() });
@@ -133,6 +137,7 @@ function setUp(form) {
   window.addEventListener("pagehide", () => save(true));
   window.addEventListener("online", () => save());
   form.addEventListener("submit", (event) => {
+    submitted = true;
     const intent = event.submitter ? event.submitter.value : "publish";
     if (intent !== "draft") sessionStorage.setItem(SUBMITTED, slot);
   });

@@ -166,6 +166,8 @@ if (root) {
     view.showPending(clientId, text);
     textarea.value = "";
     counter.textContent = "0 / 2,000";
+    // drafts.js: the emptied box deletes the message's draft (the pending list above now keeps the text).
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
     if (caughtUp && connection.send({ type: "send", client_id: clientId, text, confirm })) {
       entry.socket = connection.socket();
       return;

@@ -12,7 +12,8 @@ GET_ROUTES = {
     "/admin/members": {"admin"},
     "/admin/members/{target}": {"admin"},
     "/admin/invitations": {"moderator", "admin"},
-    "/admin/audit": {"admin"},
+    "/admin/audit": {"moderator", "admin"},  # moderators: the moderation entries only (audit_log.MODERATOR_SCOPE)
+    "/admin/settings": {"admin"},
 }
 POST_ROUTES = {
     "/admin/invitations": ({"role": "resident", "days": "7"}, {"moderator", "admin"}),
@@ -20,6 +21,7 @@ POST_ROUTES = {
     "/admin/members/{target}/suspend": ({"reason": "Test", "days": "1"}, {"admin"}),
     "/admin/members/{target}/unsuspend": ({"reason": "Test"}, {"admin"}),
     "/admin/members/{target}/reset-link": ({}, {"admin"}),
+    "/admin/settings": ({"posts": "0", "reason": "Matrix"}, {"admin"}),
 }
 
 

@@ -199,10 +199,13 @@ async def admin_page(new_page, server: LiveServer, **options):
 
 
 async def nav_link(page, name: str):
-    """A link of the main navigation (the same on a phone: the header wraps, it never hides links). Its name may
+    """A link of the main navigation; on a phone the Menu button of the compact bar is opened first. Its name may
     end with its badge ("Review queue 1 urgent", "Notifications 2 unread"): the moderators' urgent count arrives
     by the page's poll whenever an earlier step of the module raised an urgent item."""
     badge = r"(\s*\d+ (urgent|unread))?"
+    menu = page.get_by_role("navigation", name="Main").get_by_role("button", name="Menu")
+    if await menu.is_visible() and await menu.get_attribute("aria-expanded") != "true":
+        await menu.click()
     return page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile(f"^{re.escape(name)}{badge}$"))
 
 

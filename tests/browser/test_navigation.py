@@ -1,6 +1,6 @@
-"""Journey 7 (the other journeys run at a phone size too): on a phone the main navigation still works. Every link
-is on screen (no sideways scrolling), big enough to tap, and takes you where it says; no page is wider than the
-screen."""
+"""Journey 7 (the other journeys run at a phone size too): on a phone the main navigation still works. Behind the
+Menu button of the compact bar (tests/browser/test_phone.py checks the bar itself), every link is on screen (no
+sideways scrolling), big enough to tap, and takes you where it says; no page is wider than the screen."""
 
 import pytest
 from playwright.async_api import expect
@@ -11,14 +11,24 @@ PAGES = ["/", "/c", "/c/empathy-vs-compassion", "/reflections", "/reflections/ne
          "/rooms", "/notifications", "/account", "/review", "/admin", "/admin/audit", "/admin/members"]
 
 
+async def open_menu(page, touch: bool) -> None:
+    """On a phone the links are folded behind the Menu button: open it (nothing to do on a desktop)."""
+    menu = page.get_by_role("navigation", name="Main").get_by_role("button", name="Menu")
+    if await menu.is_visible() and await menu.get_attribute("aria-expanded") != "true":
+        await (menu.tap() if touch else menu.click())
+        await expect(menu).to_have_attribute("aria-expanded", "true")
+
+
 async def check_nav(page, server, touch: bool):
     nav = page.get_by_role("navigation", name="Main")
+    await open_menu(page, touch)
     links = nav.get_by_role("link")
     hrefs = [await link.get_attribute("href") for link in await links.all()]
     assert "/resources" in hrefs
     width = page.viewport_size["width"]
     for href in hrefs:
         await page.goto(server.url + "/")
+        await open_menu(page, touch)
         link = nav.locator(f'a[href="{href}"]')
         await expect(link).to_be_visible()
         box = await link.bounding_box()
@@ -28,6 +38,7 @@ async def check_nav(page, server, touch: bool):
         await page.wait_for_url(server.url + href)
         if href != "/resources":
             await expect(nav.locator(f'a[href="{href}"]')).to_have_attribute("aria-current", "page")
+    await open_menu(page, touch)
     button = nav.get_by_role("button", name="Sign out")
     box = await button.bounding_box()
     assert box["x"] + box["width"] <= width and box["height"] >= 44
@@ -53,6 +64,7 @@ async def test_member_navigation(server, new_page, device_name):
     # Header height on a phone stays reasonable: the content starts on the first screen.
     main_top = (await page.locator("main").bounding_box())["y"]
     assert main_top < page.viewport_size["height"] / 3, main_top
+    await open_menu(page, device_name == "phone")
     await page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign out").click()
     await page.wait_for_url(server.url + "/signin")
 
@@ -70,6 +82,7 @@ async def test_signed_out_navigation_on_a_phone(server, new_page):
     nav = page.get_by_role("navigation", name="Main")
     for name, href in (("Guidelines", "/guidelines"), ("Sign in", "/signin"), ("Need help now?", "/resources")):
         await page.goto(server.url + "/")
+        await open_menu(page, True)
         await nav.get_by_role("link", name=name).tap()
         await page.wait_for_url(server.url + href)
     assert await no_sideways_scroll(page, server, ["/", "/signin", "/guidelines", "/resources"]) == []

@@ -22,15 +22,21 @@ GETS = [
     ("/search?q=calm", MEMBER), ("/notifications", MEMBER),
     ("/flag/post/{post}", {**MEMBER, "resident": 200}),
     ("/review", STAFF), ("/review/post/{post}", STAFF),
-    ("/admin/categories", ADMIN), ("/admin/categories/{category}", ADMIN), ("/admin/watched-words", ADMIN),
+    ("/admin/categories", ADMIN), ("/admin/categories/{category}", ADMIN),
+    # Moderator tools (issue 19): moderators use the watched words and the audit log in their scope; the site's
+    # settings (new-member approval) and members are admins'.
+    ("/admin/watched-words", STAFF), ("/admin/audit", STAFF), ("/admin/settings", ADMIN), ("/admin/members", ADMIN),
+    ("/drafts", MEMBER),
 ]
 POSTS = [
     ("/admin/categories", {"name": "New place", "description": "d"}, {**ADMIN, "admin": 303}),
     ("/admin/categories/{category}", {"name": "Renamed", "description": "d"}, {**ADMIN, "admin": 303}),
     ("/admin/categories/{category}/move", {"direction": "down"}, {**ADMIN, "admin": 303}),
     ("/admin/categories/{category}/archive", {"archive": "yes"}, {**ADMIN, "admin": 303}),
-    ("/admin/watched-words", {"phrase": "zzz", "action": "flag"}, {**ADMIN, "admin": 303}),
-    ("/admin/watched-words/test", {"sample": "zzz"}, ADMIN),
+    ("/admin/watched-words", {"phrase": "zzz", "action": "flag"}, {**STAFF, "moderator": 303, "admin": 303}),
+    ("/admin/watched-words", {"phrase": "zzb", "action": "block"}, {**STAFF, "moderator": 400, "admin": 303}),
+    ("/admin/watched-words/test", {"sample": "zzz"}, STAFF),
+    ("/admin/settings", {"posts": "0", "reason": "matrix"}, {**ADMIN, "admin": 303}),
     ("/review/post/{post}/decide", {"action": "pin"}, {**STAFF, "moderator": 303, "admin": 303}),
     ("/t/{thread}/watch", {"level": "watch"}, {k: (303 if k != "anon" else "signin") for k in ROLES}),
     ("/p/{post}/react", {"kind": "thanks"}, {**MEMBER, "resident": 400, "attending": 303, "moderator": 303,

@@ -28,8 +28,10 @@ async def test_flag_form_and_threshold_hides(resident, member_factory, login, db
         response = await client.post_form(f"/flag/post/{post_id}", {"reason": "harassment"})
         assert response.status_code == 303
         assert await _state(db, post_id) == ("hidden" if n == 2 else "visible")
-    assert "hidden while a moderator reviews it" in (await flaggers[2].get(response.headers["location"])).text \
-        or True
+    # The flag that hid the opening post hid its thread too: the flagger lands on the categories, thanked.
+    assert response.headers["location"] == "/c"
+    landed = await flaggers[2].get(response.headers["location"])
+    assert landed.status_code == 200 and "It is hidden pending review" in landed.text
     # Hidden: gone for others, still there (marked) for its author.
     other = await login(await member_factory("resident"))
     assert (await other.get(f"/t/{thread_id}")).status_code == 404
@@ -40,6 +42,25 @@ async def test_flag_form_and_threshold_hides(resident, member_factory, login, db
         assert entry.target_type == "post" and entry.target_id == str(post_id)
         note = list(await session.scalars(select(Notification.text).where(Notification.user_id == resident.id)))
     assert any("hidden while a moderator reviews it" in t for t in note)
+
+
+async def test_the_flagger_whose_flag_hides_a_reply_lands_on_its_thread(resident, member_factory, login, db):
+    thread_id, _, author = await _post(login, resident, db, title="A thread with a reply to flag")
+    replier = await login(await member_factory("resident"))
+    await replier.post_form(f"/t/{thread_id}/reply", {"body": "A reply someone may flag."})
+    reply_id = (await post_ids(db, thread_id))[1]
+    flaggers = [await login(await member_factory("attending")) for _ in range(3)]
+    for client in flaggers:
+        response = await client.post_form(f"/flag/post/{reply_id}", {"reason": "harassment"})
+    assert await _state(db, reply_id) == "hidden"
+    assert response.status_code == 303 and response.headers["location"] == f"/t/{thread_id}"
+    landed = await flaggers[2].get(response.headers["location"])
+    assert landed.status_code == 200 and "It is hidden pending review" in landed.text
+    assert "A reply someone may flag." not in landed.text
+    # A flag that does not hide the piece still goes back to it.
+    other = await login(await member_factory("resident"))
+    kept = await other.post_form(f"/flag/post/{(await post_ids(db, thread_id))[0]}", {"reason": "off_topic"})
+    assert kept.status_code == 303 and kept.headers["location"].startswith("/p/")
 
 
 async def test_flag_once_per_member(resident, attending, login, db):

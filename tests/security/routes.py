@@ -115,7 +115,7 @@ GET   /admin/invitations/mail                                    in   403  403  
 POST  /admin/invitations/mail                                    in   403  403  400  400
 POST  /admin/invitations/{invitation_id:dbid}/revoke             in   403  403  303  303
 POST  /admin/invitations/{invitation_id:dbid}/resend             in   403  403  303  303
-GET   /admin/audit                                               in   403  403  403  200
+GET   /admin/audit                                             in   403  403  200  200
 GET   /flag/{kind}/{target_id:dbid}                              in   200  200  200  200
 POST  /flag/{kind}/{target_id:dbid}                              in   400  400  400  400
 GET   /review                                                    in   403  403  200  200
@@ -126,9 +126,9 @@ GET   /account/on-call                                           in   403  403  
 POST  /account/on-call                                           in   403  403  303  303
 GET   /review/{kind}/{target_id:dbid}                            in   403  403  200  200
 POST  /review/{kind}/{target_id:dbid}/decide                     in   403  403  400  400
-GET   /admin/watched-words                                       in   403  403  403  200
-POST  /admin/watched-words                                       in   403  403  403  400
-POST  /admin/watched-words/test                                  in   403  403  403  400
+GET   /admin/watched-words                                     in   403  403  200  200
+POST  /admin/watched-words                                     in   403  403  400  400
+POST  /admin/watched-words/test                                in   403  403  400  400
 POST  /admin/watched-words/{word_id:dbid}/delete                 in   403  403  403  303
 GET   /members/suggest                                           in   200  200  200  200
 GET   /members/{handle:str}                                      in   200  200  200  200
@@ -148,6 +148,12 @@ POST  /account/sessions/others/end                               in   303  303  
 POST  /account/sessions/length                                   in   303  303  303  303
 POST  /account/sessions/{session_id:dbid}/end                    in   404  404  404  404
 GET   /metrics                                                   404  404  404  404  404
+GET   /admin/settings                                            in   403  403  403  200
+POST  /admin/settings                                            in   403  403  403  400
+GET   /drafts                                                    in   200  200  200  200
+GET   /drafts/one                                                401  400  400  400  400
+POST  /drafts/save                                               401  400  400  400  400
+POST  /drafts/delete                                             in   303  303  303  303
 GET   /account/card                                              in   200  200  200  200
 POST  /account/card                                              in   400  400  400  400
 GET   /mentors                                                   in   200  200  200  200

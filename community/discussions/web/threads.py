@@ -12,18 +12,27 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from community.discussions import actions as discussions
-from community.discussions import reads, search
+from community.discussions import drafts, reads, search
 from community.discussions.actions import REACTION_LABELS, Published
 from community.discussions.models import Category, Post, Thread
 from community.discussions.policy import visible_to
 from community.discussions.web import post_fragments  # noqa: F401  (ids: the dbid convertor)
 from community.platform.accounts.models import User
+from community.platform.drafts import web as drafts_web
 from community.platform.errors import ActionError, Invalid, NotFound
 from community.platform.numbers import parse_int
 from community.platform.publishing import NeedsConfirmation
 from community.platform.text import quote_markdown
 from community.platform.web import fragments
-from community.platform.web.common import db_of, form_error, redirect, settings_of, viewer_of
+from community.platform.web.common import (
+    anonymity_of,
+    db_of,
+    drafts_of,
+    form_error,
+    redirect,
+    settings_of,
+    viewer_of,
+)
 from community.platform.web.forms import Form, read_form
 from community.platform.web.templates import relative_time, render
 
@@ -101,14 +110,17 @@ async def new_thread(request: Request) -> Response:
                           status_code=403)
         return render(request, "discussions/new_thread.html", context)
     form = await read_form(request)
+    slot = drafts.new_thread_slot(cat.slug)
     try:
         form.check()
         async with db_of(request).transaction() as session:
             result = await discussions.create_thread(
                 session, viewer, settings_of(request), category_slug=cat.slug, title=form.get("title"),
-                body=form.get("body"), confirmed=form.get("confirm_phi") == "yes")
+                body=form.get("body"), confirmed=form.get("confirm_phi") == "yes",
+                draft=drafts_of(request).key(viewer, slot))
     except ActionError as exc:
-        return _composer_error(request, "discussions/new_thread.html", exc, form, context)
+        kept = await drafts_web.keep(request, viewer, slot, body=form.get("body"), title=form.get("title"))
+        return _composer_error(request, "discussions/new_thread.html", exc, form, {**context, "draft_kept": kept})
     return redirect(request, _published_url(result), flash=_published_flash(result, "Your thread is posted."))
 
 
@@ -197,8 +209,10 @@ async def reply(request: Request) -> Response:
         async with db_of(request).transaction() as session:
             result = await discussions.create_reply(
                 session, viewer, settings_of(request), thread_id=thread_id, body=form.get("body"),
-                reply_to=reply_to, confirmed=form.get("confirm_phi") == "yes")
+                reply_to=reply_to, confirmed=form.get("confirm_phi") == "yes",
+                draft=drafts_of(request).key(viewer, drafts.reply_slot(thread_id)))
     except ActionError as exc:
+        await drafts_web.keep(request, viewer, drafts.reply_slot(thread_id), body=form.get("body"))
         raw = form.get("reply_to")
         context = await _reply_context(request, thread_id, parse_int(raw, max_digits=17))
         return _composer_error(request, "discussions/reply.html", exc, form, context)
@@ -228,8 +242,9 @@ async def edit(request: Request) -> Response:
             post = await discussions.edit_post(
                 session, viewer, settings_of(request), post_id=post_id, body=form.get("body"),
                 title=form.get("title") if form.has("title") else None,
-                confirmed=form.get("confirm_phi") == "yes")
+                confirmed=form.get("confirm_phi") == "yes", draft=drafts_of(request).key(viewer, drafts.edit_slot(post_id)))
     except ActionError as exc:
+        await drafts_web.keep(request, viewer, drafts.edit_slot(post_id), body=form.get("body"), title=form.get("title"))
         return _composer_error(request, "discussions/edit.html", exc, form, context)
     if post.state == "pending":
         return redirect(request, f"/p/{post.id}", flash="Your changes are saved. Your post is waiting for a "
@@ -296,7 +311,21 @@ async def search_page(request: Request) -> Response:
             results = await search.search(session, viewer, query, _page_param(request))
     except Invalid as exc:
         return form_error(request, "discussions/search.html", exc, {"q": query[:200]}, {"results": None})
-    return render(request, "discussions/search.html", {"results": results, "form": {"q": results.query}})
+    return render(request, "discussions/search.html", {"results": results, "form": {"q": results.query},
+                                                       "sections": await _other_sections(request, results.query)})
+
+
+async def _other_sections(request: Request, query: str) -> list[tuple[str, list[Any]]]:
+    """The other pillars' results (shared reflections), each by its own visibility rules (Pillar.search), on the
+    first page of results only."""
+    if not query or _page_param(request) > 1:
+        return []
+    viewer = viewer_of(request)
+    sections = []
+    async with db_of(request).raw() as connection:
+        for heading, find in request.app.state.search_sections:
+            sections.append((heading, await find(connection, viewer, anonymity_of(request), query)))
+    return sections
 
 
 routes = [

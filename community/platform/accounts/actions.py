@@ -788,6 +788,24 @@ async def unsuspend(session: AsyncSession, actor: Viewer, user_id: int, reason: 
     return user
 
 
+async def unsilence(session: AsyncSession, actor: Viewer, user_id: int, reason: str) -> User:
+    """Lifts a silence imposed over the member's signed writing (silences over anonymous writing stay sealed in
+    anon_restrictions and are lifted from that writing's review page, never from the member page)."""
+    require_staff(actor)
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at:
+        raise NotFound("No such member.")
+    reason_text = check_reason(reason)
+    if user.silenced_until is None or user.silenced_until <= now():
+        raise Invalid("This member is not silenced.")
+    until = user.silenced_until
+    user.silenced_until = None
+    await audit.record(session, actor, "member.unsilence", target_type="user", target_id=user.id,
+                       target_label=user.display_name, reason=reason_text,
+                       details={"was_until": until.isoformat()})
+    return user
+
+
 async def ensure_admin(session: AsyncSession, *, email: str = "admin@community.local",
                        display_name: str = "Admin") -> tuple[User, bool]:
     """Makes sure at least one admin exists; returns (admin, created)."""

@@ -17,6 +17,7 @@ from community.platform.accounts import two_admins
 from community.platform.accounts.models import ROLES, AdminApproval, User
 from community.platform.errors import ActionError, NotFound
 from community.platform.numbers import parse_int
+from community.platform.review import approval as new_members
 from community.platform.review import audit_log
 from community.platform.times import parse_moment
 from community.platform.viewer import Viewer
@@ -52,7 +53,9 @@ async def _member_context(session: AsyncSession, viewer: Viewer, user_id: int) -
     pending = await two_admins.pending_for(session, user_id)
     names = dict((await session.execute(select(User.id, User.display_name).where(
         User.id.in_({p.requested_by for p in pending})))).all()) if pending else {}
+    silenced = user.silenced_until is not None and user.silenced_until > datetime.now(UTC)
     return {"member": user, "roles": ROLES, "history": await audit_log.for_target(session, "user", user_id),
+            "silenced": silenced,
             "pending": [(p, names.get(p.requested_by, "an admin")) for p in pending], "asks": two_admins.ACTIONS}
 
 
@@ -76,6 +79,9 @@ async def _run(request: Request, session: AsyncSession, viewer: Viewer, user_id:
     if action == "unsuspend":
         await accounts.unsuspend(session, viewer, user_id, data.get("reason", ""))
         return "The suspension is lifted."
+    if action == "unsilence":
+        await accounts.unsilence(session, viewer, user_id, data.get("reason", ""))
+        return "The silence is lifted: the member can post again."
     if action == "reset-link":
         token = await accounts.create_link(session, viewer, user_id, "reset")
         context = await _member_context(session, viewer, user_id)
@@ -231,7 +237,9 @@ async def revoke_invitation(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    admin_of(request)
+    """Admins read every entry; moderators the moderation entries (audit_log.MODERATOR_SCOPE)."""
+    viewer = staff_of(request)
+    scope = None if viewer.is_admin else audit_log.MODERATOR_SCOPE
     filters = {name: request.query_params.get(name, "")[:80] for name in ("action", "actor", "target", "since")}
     before = _int_param(request, "before") or None
     since: datetime | None = None
@@ -241,10 +249,36 @@ async def audit(request: Request) -> Response:
             filters["since"] = ""
     async with db_of(request).transaction() as session:
         entries = await audit_log.search(session, action=filters["action"], actor=filters["actor"],
-                                         target=filters["target"], since=since, before=before, limit=PAGE)
-        actions = await audit_log.known_actions(session)
+                                         target=filters["target"], since=since, before=before, limit=PAGE,
+                                         scope=scope)
+        actions = await audit_log.known_actions(session, scope)
     return render(request, "admin/audit.html", {"entries": entries, "filters": filters, "actions": actions,
                                                 "limit": PAGE})
+
+
+async def _settings_context(request: Request) -> dict[str, Any]:
+    default = settings_of(request).new_member_approval_posts
+    async with db_of(request).transaction() as session:
+        posts = await new_members.posts_to_approve(session, default)
+    return {"posts": posts, "default": default, "most": new_members.MOST}
+
+
+async def site_settings(request: Request) -> Response:
+    """Admins: new-member approval (review.approval); the environment only gives its default."""
+    viewer = admin_of(request)
+    context = await _settings_context(request)
+    if request.method == "GET":
+        return render(request, "admin/settings.html", {**context, "form": {"posts": str(context["posts"])}})
+    form = await read_form(request)
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            posts = await new_members.set_posts_to_approve(session, viewer, form.get("posts"), form.get("reason"))
+    except ActionError as exc:
+        return form_error(request, "admin/settings.html", exc, form.as_dict(), context)
+    return redirect(request, "/admin/settings", flash=(
+        f"Saved: a new member's first {posts} shared piece{'s' if posts != 1 else ''} wait for approval."
+        if posts else "Saved: new members' writing no longer waits for approval."))
 
 
 async def admin_home(request: Request) -> Response:
@@ -268,6 +302,7 @@ routes = [
     Route("/admin/invitations/{invitation_id:dbid}/revoke", revoke_invitation, methods=["POST"]),
     Route("/admin/invitations/{invitation_id:dbid}/resend", resend_invitation, methods=["POST"]),
     Route("/admin/audit", audit),
+    Route("/admin/settings", site_settings, methods=["GET", "POST"]),
 ]
 
 

@@ -21,6 +21,7 @@ from community.platform.accounts.actions import revoke_sessions
 from community.platform.accounts.models import RecoveryCode, SecondFactor, User
 from community.platform.accounts.security import Passwords
 from community.platform.anonymity import Anonymity
+from community.platform.drafts import store as drafts
 from community.platform.errors import Invalid, NotFound
 from community.platform.pillar import OwnData
 from community.platform.review import audit, checkins
@@ -61,6 +62,7 @@ async def export_data(session: AsyncSession, viewer: Viewer, anonymity: Anonymit
     for part in parts:
         data.update(_jsonable(await part.export(session, viewer, anonymity)))
     data["conversations_with_moderators"] = _jsonable(await checkins.export_mine(session, viewer, anonymity))
+    data["composer_drafts"] = await drafts.export_mine(session, anonymity, viewer)
     return data
 
 
@@ -96,6 +98,7 @@ async def delete_account(session: AsyncSession, passwords: Passwords, viewer: Vi
     for part in parts:
         await part.delete(session, viewer, anonymity, keep_shared)
     await checkins.delete_mine(session, viewer, anonymity)
+    await drafts.delete_mine(session, anonymity, viewer)
     await session.execute(delete(Notification).where(or_(
         Notification.user_id == viewer.id, Notification.recipient_tag.in_(tags))))
     await session.execute(delete(Mention).where(Mention.user_id == viewer.id))  # who mentioned them, and where

@@ -263,3 +263,25 @@ class CheckinMessage(Base):
     from_writer: Mapped[bool] = mapped_column(nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = created_at()
+
+
+class SiteSetting(Base):
+    """A setting an admin changes on the site (review.approval); the environment gives its default."""
+
+    __tablename__ = "site_settings"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = created_at()
+    updated_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class MemberStanding(Base):
+    """How many pieces a member has shared under their name, on any surface (review.approval): a new member's
+    first N wait for a moderator. Signed pieces only (what the writing tables already say), no times, no targets;
+    anonymous pieces are never counted here."""
+
+    __tablename__ = "member_standing"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    shared: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

@@ -32,6 +32,9 @@ class TargetView:
     anonymous: bool = False
     context_html: str = ""     # optional surrounding context (the parent post, previous messages)
     extra: dict[str, object] = field(default_factory=dict)
+    # Where to send someone who can no longer see the piece once it is hidden (the flagger whose flag hid it):
+    # the thread of a reply, the wall for a reflection. Empty: `url` still shows something.
+    back_url: str = ""
 
 
 class TargetAdapter(Protocol):

@@ -18,8 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community.platform.accounts.actions import require_admin
-from community.platform.errors import Invalid, NotFound
+from community.platform.accounts.actions import require_staff
+from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import audit
 from community.platform.review import items as review
 from community.platform.review.models import WATCH_ACTIONS, WatchedWord
@@ -30,6 +30,11 @@ ACTION_LABELS = {
     "approve": "Hold for a moderator's approval",
     "flag": "Publish, and flag for review",
 }
+# A moderator's scope: words that hold or flag writing for review, and only the words they added themselves.
+# Blocking (writing refused outright, with a message) and every other word stay with admins.
+MODERATOR_ACTIONS = ("approve", "flag")
+MODERATOR_REFUSAL = ("Moderators can add words that hold or flag writing for review, and remove the words they "
+                     "added. Blocking words, and words others added, are for an admin.")
 DEFAULT_BLOCK_MESSAGE = "This contains wording our community does not allow. Please rephrase it."
 
 
@@ -138,14 +143,25 @@ def check_phrase(value: str) -> str:
     return fold(value)
 
 
+def may_remove(actor: Viewer, word: WatchedWord) -> bool:
+    return actor.is_admin or (actor.is_moderator and word.created_by == actor.id and word.action in MODERATOR_ACTIONS)
+
+
+def actions_for(actor: Viewer) -> dict[str, str]:
+    return ACTION_LABELS if actor.is_admin else {k: v for k, v in ACTION_LABELS.items() if k in MODERATOR_ACTIONS}
+
+
 async def add_word(session: AsyncSession, actor: Viewer, *, phrase: str, action: str, message: str) -> WatchedWord:
-    require_admin(actor)
+    """Admins add any word; moderators words that hold or flag (MODERATOR_ACTIONS)."""
+    require_staff(actor)
+    if not actor.is_admin and action == "block":
+        raise Invalid(MODERATOR_REFUSAL, fields={"action": "Blocking words are for an admin: choose hold or flag."})
     errors: dict[str, str] = {}
     try:
         phrase = check_phrase(phrase)
     except Invalid as exc:
         errors.update(exc.fields)
-    if action not in WATCH_ACTIONS:
+    if action not in WATCH_ACTIONS or action not in actions_for(actor):
         errors["action"] = "Choose what should happen: block, hold for approval, or flag."
     message = " ".join(message.split())
     if len(message) > 300:
@@ -165,10 +181,14 @@ async def add_word(session: AsyncSession, actor: Viewer, *, phrase: str, action:
 
 
 async def remove_word(session: AsyncSession, actor: Viewer, word_id: int) -> None:
-    require_admin(actor)
-    phrase = await session.scalar(delete(WatchedWord).where(WatchedWord.id == word_id)
-                                  .returning(WatchedWord.phrase))
-    if phrase is None:
+    """Admins remove any word; a moderator only a hold or flag word they added themselves."""
+    require_staff(actor)
+    word = await session.get(WatchedWord, word_id, with_for_update=True)
+    if word is None:
         raise NotFound("That word is no longer on the list.")
+    if not may_remove(actor, word):
+        raise Forbidden(MODERATOR_REFUSAL)
+    phrase = word.phrase
+    await session.execute(delete(WatchedWord).where(WatchedWord.id == word_id))
     await audit.record(session, actor, "watched_word.remove", target_type="watched_word", target_id=word_id,
                        target_label=phrase)

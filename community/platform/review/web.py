@@ -15,7 +15,6 @@ from community.platform.numbers import parse_int
 from community.platform.review import checkins, decisions, oncall, urgent, watched
 from community.platform.review import queue as moderation
 from community.platform.web.common import (
-    admin_of,
     anonymity_of,
     db_of,
     form_error,
@@ -58,10 +57,11 @@ async def flag(request: Request) -> Response:
                    f"moderator, if nobody has picked it up within {minutes} minutes), and a moderator will check in "
                    "with them privately. If someone is in immediate danger, please call your local emergency number.")
     elif outcome.hidden:
-        message = "Thank you. This is now hidden while a moderator reviews it."
+        message = "Thank you. It is hidden pending review: a moderator will look at it."
     else:
         message = "Thank you. A moderator will review it."
-    return redirect(request, view.url, flash=message)
+    # A flag that hid the piece: the flagger can no longer see it, so back to where it was (its thread), not 404.
+    return redirect(request, (view.back_url or view.url) if outcome.hidden else view.url, flash=message)
 
 
 # ---- queue and decisions ----------------------------------------------------------------------------------------
@@ -195,16 +195,19 @@ async def on_call(request: Request) -> Response:
                     else "Saved: you are not on call at any time.")
 
 
-# ---- watched words (admins) ----------------------------------------------------------------------------------
+# ---- watched words (admins; moderators in their scope) -------------------------------------------------------------------------------
 
 async def _words_context(request: Request) -> dict[str, Any]:
+    viewer = staff_of(request)
     async with db_of(request).transaction() as session:
         words = await watched.list_words(session)
-    return {"words": words, "actions": watched.ACTION_LABELS}
+    return {"words": words, "actions": watched.ACTION_LABELS, "may_add": watched.actions_for(viewer),
+            "removable": {w.id for w in words if watched.may_remove(viewer, w)}}
 
 
 async def watched_words(request: Request) -> Response:
-    viewer = admin_of(request)
+    """Admins manage every word; moderators add hold and flag words and remove their own (watched.py)."""
+    viewer = staff_of(request)
     if request.method == "GET":
         return render(request, "moderation/watched_words.html", await _words_context(request))
     form = await read_form(request)
@@ -220,14 +223,19 @@ async def watched_words(request: Request) -> Response:
 
 
 async def watched_word_delete(request: Request) -> Response:
-    viewer = admin_of(request)
-    async with db_of(request).transaction() as session:
-        await watched.remove_word(session, viewer, request.path_params["word_id"])
+    viewer = staff_of(request)
+    form = await read_form(request)
+    try:
+        form.check()
+        async with db_of(request).transaction() as session:
+            await watched.remove_word(session, viewer, request.path_params["word_id"])
+    except ActionError as exc:
+        return form_error(request, "moderation/watched_words.html", exc, {}, await _words_context(request))
     return redirect(request, "/admin/watched-words", flash="The word is off the list.")
 
 
 async def watched_test(request: Request) -> Response:
-    admin_of(request)
+    staff_of(request)
     form = await read_form(request)
     context = await _words_context(request)
     sample = form.get("sample")

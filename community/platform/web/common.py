@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from community.platform.anonymity import Anonymity
 from community.platform.db import Database
+from community.platform.drafts.store import Drafts
 from community.platform.errors import ActionError, Forbidden, Invalid, RateLimited
 from community.platform.review.targets import Review, Targets
 from community.platform.viewer import Viewer
@@ -34,6 +35,11 @@ def db_of(request: Request) -> Database:
 def anonymity_of(request: Request) -> Anonymity:
     """The one anonymity service (tags, pseudonyms, seals), built once by create_app."""
     return request.app.state.anonymity
+
+
+def drafts_of(request: Request) -> Drafts:
+    """The drafts service (every pillar's composer slots), built once by create_app."""
+    return request.app.state.drafts
 
 
 def targets_of(request: Request) -> Targets:

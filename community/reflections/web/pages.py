@@ -14,11 +14,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import community.platform.web.ids  # noqa: F401  (registers the dbid path convertor)
+from community.platform.drafts import web as drafts_web
 from community.platform.errors import ActionError, Invalid, NotFound
 from community.platform.numbers import parse_int
 from community.platform.publishing import NeedsConfirmation
 from community.platform.web import fragments
-from community.platform.web.common import anonymity_of, db_of, form_error, redirect, settings_of, viewer_of
+from community.platform.web.common import (
+    anonymity_of,
+    db_of,
+    drafts_of,
+    form_error,
+    redirect,
+    settings_of,
+    viewer_of,
+)
 from community.platform.web.forms import read_form
 from community.platform.web.templates import coarse_time, render
 from community.reflections import actions, drafts, policy, replies
@@ -122,11 +131,14 @@ async def reply(request: Request) -> Response:
         async with db_of(request).transaction() as session:
             created, result = await replies.create_reply(
                 session, viewer, key_of(request), reflection_id, settings=settings_of(request),
-                body=data.get("body", ""), anonymous=data.get("anonymous") == "yes", confirmed=data.get("confirm_phi") == "yes")
-    except NeedsConfirmation as exc:
-        return await render_show_error(request, reflection_id, exc, data, {
-            "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired})
+                body=data.get("body", ""), anonymous=data.get("anonymous") == "yes",
+                confirmed=data.get("confirm_phi") == "yes",
+                draft=drafts_of(request).key(viewer, drafts.reply_slot(reflection_id)))
     except ActionError as exc:
+        await drafts_web.keep(request, viewer, drafts.reply_slot(reflection_id), body=data.get("body", ""))
+        if isinstance(exc, NeedsConfirmation):
+            return await render_show_error(request, reflection_id, exc, data, {
+                "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired})
         return await render_show_error(request, reflection_id, exc, data)
     support = "?support=1" if result.crisis_fired else ""
     return redirect(request, f"/reflections/{reflection_id}{support}#reply-{created.id}",

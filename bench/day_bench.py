@@ -366,9 +366,15 @@ def day_round(options: DayOptions, app: http_bench.Server, community: Community,
     rooms = start_rooms(app, targets, options.duration + 3, options.room_rate)
     time.sleep(3.0)  # the sockets connect and settle before wrk starts
     prefix = str(http_bench.BENCH_DIR / f"day_lat_{label}_")
+    cpu = cpu_seconds(app.process.pid)
     summary = wrk_mix(app.url, options, plan, community, options.duration, prefix)
+    cpu = cpu_seconds(app.process.pid) - cpu
     ws = finish_rooms(rooms, options.duration + 120)
+    SETTINGS.setdefault("room_copies", []).append(ws["copies"])  # copies received / other members, per message
     results = summarise_mix(read_latencies(prefix, options.threads), summary["duration_us"] / 1e6)
+    # CPU per request is what a busy machine distorts least: the app's own CPU seconds over the requests.
+    results["day.cpu_ms_per_req"] = round(1000 * cpu / max(1, summary["requests"]), 2)
+    results["day.cpu_share"] = round(cpu / (summary["duration_us"] / 1e6), 3)
     results["day.wrk.p99_ms"] = summary["p99_us"] / 1000
     results["day.ws.p50_ms"] = round(percentile(ws["fanout_ms"], 0.5), 2)
     results["day.ws.p99_ms"] = round(percentile(ws["fanout_ms"], 0.99), 2)
@@ -382,6 +388,12 @@ def day_round(options: DayOptions, app: http_bench.Server, community: Community,
     return results
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> dict[str, float]:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -393,12 +405,18 @@ def rss_mb(pid: int) -> dict[str, float]:
 
 # ---- the run ----------------------------------------------------------------------------------------------------
 
-def _single(url: str, options: DayOptions, cookie: str = "", concurrency: int | None = None) -> dict[str, float]:
-    """One page, plain wrk (bench/wrk_session.lua), after a short warm-up: http_bench's measurement."""
+def _single(url: str, options: DayOptions, cookie: str = "", concurrency: int | None = None,
+            pid: int | None = None) -> dict[str, float]:
+    """One page, plain wrk (bench/wrk_session.lua), after a short warm-up: http_bench's measurement; with `pid`,
+    also that server's CPU ms per request during the measured part."""
     single = http_bench.Options(duration=options.peer_duration, warmup=2.0, concurrency=options.concurrency,
                                 threads=options.threads)
     http_bench.wrk(url, single, cookie=cookie, duration=2.0, concurrency=concurrency)
-    return http_bench.wrk(url, single, cookie=cookie, concurrency=concurrency)
+    cpu = cpu_seconds(pid) if pid else 0.0
+    result = http_bench.wrk(url, single, cookie=cookie, concurrency=concurrency)
+    if pid:
+        result["cpu_ms_per_req"] = round(1000 * (cpu_seconds(pid) - cpu) / result["requests"], 3)
+    return result
 
 
 def median_rounds(rounds: list[dict[str, float]]) -> dict[str, float]:
@@ -420,12 +438,15 @@ def measure(options: DayOptions, app: http_bench.Server, baselines: http_bench.S
     read_latencies(str(http_bench.BENCH_DIR / "day_warm_"), options.threads)
     rounds: list[dict[str, float]] = []
     for n in range(options.rounds):
-        r: dict[str, float] = {"day.b1.rps": _single(baselines.url + "/fortunes", options)["rps"]}
+        b1 = _single(baselines.url + "/fortunes", options, pid=baselines.process.pid)
+        r: dict[str, float] = {"day.b1.rps": b1["rps"], "day.b1.cpu_ms_per_req": b1["cpu_ms_per_req"]}
         for peer in peers:
             r[f"peer.{peer.name}.thread_rps"] = _single(peer.url, options, peer.cookie, peer.concurrency)["rps"]
-        r["day.thread50.rps"] = _single(f"{app.url}/t/{community.thread50}", options, cookie0)["rps"]
+        page = _single(f"{app.url}/t/{community.thread50}", options, cookie0, pid=app.process.pid)
+        r["day.thread50.rps"], r["day.thread50.cpu_ms_per_req"] = page["rps"], page["cpu_ms_per_req"]
         r.update(day_round(options, app, community, plan, targets, f"r{n}"))
         r["day.read.ratio_b1"] = round(r["day.read.rps"] / r["day.b1.rps"], 3)
+        r["day.cpu.ratio_b1"] = round(r["day.cpu_ms_per_req"] / r["day.b1.cpu_ms_per_req"], 2)
         for peer in peers:
             r[f"http.thread.ratio_{peer.name}"] = round(r["day.thread50.rps"] / r[f"peer.{peer.name}.thread_rps"], 1)
         rounds.append(r)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -70,10 +71,11 @@ async def drive(targets: list[list[str]], origin: str, seconds: float, rate: flo
     sent: dict[str, tuple[int, Room, int]] = {}
     deadline = time.monotonic() + seconds
     n = 0
+    run = f"{os.getpid()}x{time.time_ns() % 10**9}"  # client_ids are idempotency keys: unique across runs
     tick = time.monotonic()
     while time.monotonic() < deadline:
         room, ws = sockets[rng.randrange(len(sockets))]
-        cid = f"day-{n}"
+        cid = f"day-{run}-{n}"
         room.arrivals[cid] = {}
         sent[cid] = (time.monotonic_ns(), room, id(ws))
         await ws.send(json.dumps({"type": "send", "client_id": cid, "text": f"{TEXTS[n % len(TEXTS)]} ({n})"}))
@@ -81,9 +83,10 @@ async def drive(targets: list[list[str]], origin: str, seconds: float, rate: flo
         tick += 1.0 / rate
         await asyncio.sleep(max(0.0, tick - time.monotonic()))
     await asyncio.sleep(3.0)
-    fanout, ack_ms, incomplete = [], [], 0
+    fanout, ack_ms, incomplete, copies = [], [], 0, {}
     for cid, (at, room, sender) in sent.items():
         got = [t for sock, t in room.arrivals[cid].items() if sock != sender]
+        copies[f"{len(got)}/{len(room.sockets) - 1}"] = copies.get(f"{len(got)}/{len(room.sockets) - 1}", 0) + 1
         if len(got) == len(room.sockets) - 1 and got:
             fanout.append((max(got) - at) / 1e6)
         elif got or len(room.sockets) > 1:
@@ -93,7 +96,7 @@ async def drive(targets: list[list[str]], origin: str, seconds: float, rate: flo
     for task in readers:
         task.cancel()
     await asyncio.gather(*(ws.close() for _, ws in sockets), return_exceptions=True)
-    return {"sent": n, "sockets": len(sockets), "rooms": len(rooms), "incomplete": incomplete,
+    return {"sent": n, "sockets": len(sockets), "rooms": len(rooms), "incomplete": incomplete, "copies": copies,
             "fanout_ms": fanout, "ack_ms": ack_ms}
 
 

@@ -513,7 +513,7 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
         baselines = http_bench.start_baselines(url, http_bench.Options(workers=1))
         servers.append(baselines)
         fetch_csrf(app.url, community)
-        peers = start_peers(server, options, servers)
+        peers = start_peers(server, url, options, community, servers)
         results = measure(options, app, baselines, community, peers)
     finally:
         for s in reversed(servers):
@@ -525,15 +525,17 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
     return results
 
 
-def start_peers(server: str, options: DayOptions, servers: list[Any]) -> list[Any]:
-    """The peers that could be set up (bench/peers.py); a peer that cannot is a note, not a failure."""
+def start_peers(server: str, url: str, options: DayOptions, community: Community, servers: list[Any]) -> list[Any]:
+    """The peers that could be set up (bench/peers.py), serving the same 50 posts as our thread page; a peer
+    that cannot is a note, not a failure."""
     if not options.peers:
         NOTES.append("day: peers skipped (--no-peers)")
         return []
+    content = asyncio.run(peers.spirit_content(url, community.thread50))
     started = []
     for name, start in peers.PEERS.items():
         try:
-            peer = start(server, options)
+            peer = start(server, content)
         except peers.PeerUnavailable as exc:
             NOTES.append(f"day: peer {name} skipped: {exc}")
             continue

@@ -3,8 +3,8 @@ topic page, signed in, from one worker, on the same embedded PostgreSQL, with th
 
 Spirit (`django-spirit` from the package registry) lives in a bench-only virtualenv under var/bench/peers/spirit,
 created and installed by the bench itself when missing (pip, from the configured registry); the site is made by
-Spirit's own `spirit startproject` there, with a settings module written here (DEBUG off, our PostgreSQL, 50
-comments a page so the page shows what ours shows). Nothing of Spirit's is an app dependency or committed.
+Spirit's own `spirit startproject` there, with a settings module written here (DEBUG off, our PostgreSQL) and its
+admin setting "comments per page" at 50, so the page shows what ours shows. Nothing of Spirit's is an app dependency or committed.
 Its database `bench_peer_spirit` is rebuilt when SPIRIT_SETUP_VERSION or the content changes.
 """
 
@@ -32,7 +32,7 @@ from community.settings import ROOT
 
 PEERS_DIR = ROOT / "var" / "bench" / "peers"
 SPIRIT_PACKAGES = ["django-spirit==0.14.3", "gunicorn", "psycopg2-binary"]
-SPIRIT_SETUP_VERSION = 1
+SPIRIT_SETUP_VERSION = 2
 SPIRIT_DB = "bench_peer_spirit"
 
 SPIRIT_SETTINGS = '''"""Bench settings for Spirit (written by bench/peers.py): production-like, our embedded PostgreSQL."""
@@ -43,7 +43,6 @@ SECRET_KEY = "bench-spirit-" + "s" * 40
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.postgresql", "NAME": {name!r}, "USER": {user!r},
                           "PASSWORD": {password!r}, "HOST": {host!r}, "PORT": {port!r}, "CONN_MAX_AGE": 600}}}}
-ST_COMMENTS_PER_PAGE = 50
 ST_SITE_URL = "http://127.0.0.1/"
 LOGGING = {{"version": 1, "disable_existing_loggers": False}}
 '''
@@ -58,6 +57,9 @@ from spirit.category.models import Category
 from spirit.comment.models import Comment
 from spirit.core.utils import markdown as md
 from spirit.topic.models import Topic
+from djconfig.models import Config
+# Spirit's admin setting (djconfig, in the database): 50 comments a page, as ours shows 50 posts.
+Config.objects.update_or_create(key="comments_per_page", defaults={"value": "50"})
 data = json.load(open(sys.argv[-1] if sys.argv[-1].endswith(".json") else "content.json"))
 User = get_user_model()
 user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@example.org"})

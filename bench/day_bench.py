@@ -371,7 +371,14 @@ def day_round(options: DayOptions, app: http_bench.Server, community: Community,
     cpu = cpu_seconds(app.process.pid) - cpu
     ws = finish_rooms(rooms, options.duration + 120)
     SETTINGS.setdefault("room_copies", []).append(ws["copies"])  # copies received / other members, per message
-    results = summarise_mix(read_latencies(prefix, options.threads), summary["duration_us"] / 1e6)
+    return mix_figures(read_latencies(prefix, options.threads), summary, cpu, ws)
+
+
+def mix_figures(groups: dict[str, dict[str, list]], summary: dict[str, Any], cpu: float,
+                ws: dict[str, Any]) -> dict[str, float]:
+    """One round's day figures: the mix per group (day_mix.lua's lines), wrk's summary, the app's CPU seconds
+    during the mix, and the room sockets' report (bench/day_rooms.py)."""
+    results = summarise_mix(groups, summary["duration_us"] / 1e6)
     # CPU per request is what a busy machine distorts least: the app's own CPU seconds over the requests.
     results["day.cpu_ms_per_req"] = round(1000 * cpu / max(1, summary["requests"]), 2)
     results["day.cpu_share"] = round(cpu / (summary["duration_us"] / 1e6), 3)
@@ -386,6 +393,15 @@ def day_round(options: DayOptions, app: http_bench.Server, community: Community,
     for group, key in WRITE_KEYS.items():
         results[f"{key}.p99_ms"] = results[f"day.{group}.p99_ms"]
     return results
+
+
+def add_ratios(r: dict[str, float], peer_names: list[str]) -> dict[str, float]:
+    """The round's ratios: day reads over b1, CPU per request over b1's, our 50-post page over each peer's."""
+    r["day.read.ratio_b1"] = round(r["day.read.rps"] / r["day.b1.rps"], 3)
+    r["day.cpu.ratio_b1"] = round(r["day.cpu_ms_per_req"] / r["day.b1.cpu_ms_per_req"], 2)
+    for name in peer_names:
+        r[f"http.thread.ratio_{name}"] = round(r["day.thread50.rps"] / r[f"peer.{name}.thread_rps"], 1)
+    return r
 
 
 def cpu_seconds(pid: int) -> float:
@@ -445,11 +461,7 @@ def measure(options: DayOptions, app: http_bench.Server, baselines: http_bench.S
         page = _single(f"{app.url}/t/{community.thread50}", options, cookie0, pid=app.process.pid)
         r["day.thread50.rps"], r["day.thread50.cpu_ms_per_req"] = page["rps"], page["cpu_ms_per_req"]
         r.update(day_round(options, app, community, plan, targets, f"r{n}"))
-        r["day.read.ratio_b1"] = round(r["day.read.rps"] / r["day.b1.rps"], 3)
-        r["day.cpu.ratio_b1"] = round(r["day.cpu_ms_per_req"] / r["day.b1.cpu_ms_per_req"], 2)
-        for peer in peers:
-            r[f"http.thread.ratio_{peer.name}"] = round(r["day.thread50.rps"] / r[f"peer.{peer.name}.thread_rps"], 1)
-        rounds.append(r)
+        rounds.append(add_ratios(r, [p.name for p in peers]))
         print(f"  round {n + 1}/{options.rounds}: b1 {r['day.b1.rps']:.0f} req/s, day {r['day.rps']:.0f} req/s "
               f"(reads p99 {r['day.read.p99_ms']:.1f} ms, writes p99 {r['day.write.p99_ms']:.1f} ms, "
               f"room fan-out p99 {r['day.ws.p99_ms']:.1f} ms)"

@@ -366,12 +366,14 @@ def day_round(options: DayOptions, app: http_bench.Server, community: Community,
     rooms = start_rooms(app, targets, options.duration + 3, options.room_rate)
     time.sleep(3.0)  # the sockets connect and settle before wrk starts
     prefix = str(http_bench.BENCH_DIR / f"day_lat_{label}_")
-    cpu = cpu_seconds(app.process.pid)
+    cpu, pg_cpu = cpu_seconds(app.process.pid), postgres_cpu_seconds()
     summary = wrk_mix(app.url, options, plan, community, options.duration, prefix)
-    cpu = cpu_seconds(app.process.pid) - cpu
+    cpu, pg_cpu = cpu_seconds(app.process.pid) - cpu, postgres_cpu_seconds() - pg_cpu
     ws = finish_rooms(rooms, options.duration + 120)
     SETTINGS.setdefault("room_copies", []).append(ws["copies"])  # copies received / other members, per message
-    return mix_figures(read_latencies(prefix, options.threads), summary, cpu, ws)
+    results = mix_figures(read_latencies(prefix, options.threads), summary, cpu, ws)
+    results["day.pg_cpu_ms_per_req"] = round(1000 * pg_cpu / max(1, summary["requests"]), 2)
+    return results
 
 
 def mix_figures(groups: dict[str, dict[str, list]], summary: dict[str, Any], cpu: float,
@@ -408,6 +410,24 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (/proc/<pid>/stat), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds so far of the embedded PostgreSQL (var/pgdata's postmaster and its children: the backends
+    serving the app, the baselines and the peers, and its background workers). 0 when it is not ours."""
+    try:
+        postmaster = int((http_bench.ROOT / "var" / "pgdata" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster or stat.parent.name == str(postmaster):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_mb(pid: int) -> dict[str, float]:

@@ -215,7 +215,7 @@ def start_spirit(server: str, content: dict[str, Any]) -> Peer:
     process = subprocess.Popen([str(venv / "bin" / "gunicorn"), "benchsite.wsgi:application", "--workers", "1",
                                 "--bind", f"127.0.0.1:{port}", "--timeout", "60"], cwd=str(site), env=env,
                                stdout=log, stderr=subprocess.STDOUT)
-    peer = Peer("spirit", process, port, setup["path"], f"sessionid={setup['session']}", log_path, concurrency=8)
+    peer = Peer("spirit", process, port, setup["path"], f"sessionid={setup['session']}", log_path, concurrency=4)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

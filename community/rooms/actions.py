@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from sqlalchemy import delete, func, insert, not_, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform import publishing, rate_limits
@@ -628,19 +628,6 @@ def transcript_note(room: Room) -> str:
 
 
 async def home_section(session: AsyncSession, viewer: Viewer, *, room_count: int = 3) -> dict[str, Any]:
-    """The home page's live and upcoming sessions: the first `room_count` of each, in list_rooms' order, read as
-    two small statements (list_rooms loads up to 200 rooms and counts everyone present in all of them: most of
-    the home page's time in the day benchmark, to show three of each)."""
-    at = now()
-    live = or_(Room.state == "open", Room.starts_at.is_(None), Room.starts_at <= at + OPEN_EARLY)
-    found = {}
-    for name, condition in (("live_rooms", live), ("upcoming_rooms", not_(live))):
-        rooms = (await session.scalars(
-            select(Room).where(Room.state != "ended", or_(Room.ends_at.is_(None), Room.ends_at > at), condition)
-            .order_by(Room.kind.desc(), Room.starts_at.nulls_first(), Room.id).limit(room_count))).all()
-        counts = dict((await session.execute(
-            select(RoomPresence.room_id, func.count(func.distinct(RoomPresence.participant_id)))
-            .where(RoomPresence.expires_at > at, RoomPresence.room_id.in_([r.id for r in rooms]))
-            .group_by(RoomPresence.room_id))).all()) if rooms else {}
-        found[name] = [(room, counts.get(room.id, 0)) for room in rooms]
-    return found
+    """The home page's live and upcoming sessions."""
+    listed = await list_rooms(session, viewer)
+    return {"live_rooms": listed["live"][:room_count], "upcoming_rooms": listed["upcoming"][:room_count]}

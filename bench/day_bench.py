@@ -401,6 +401,8 @@ def add_ratios(r: dict[str, float], peer_names: list[str]) -> dict[str, float]:
     """The round's ratios: day reads over b1, CPU per request over b1's, our 50-post page over each peer's."""
     r["day.read.ratio_b1"] = round(r["day.read.rps"] / r["day.b1.rps"], 3)
     r["day.cpu.ratio_b1"] = round(r["day.cpu_ms_per_req"] / r["day.b1.cpu_ms_per_req"], 2)
+    # The single-page figure on the day's database: http_bench's thread page, 50 posts, one member, warm caches.
+    r["day.thread50.ratio_b1"] = round(r["day.thread50.rps"] / r["day.b1.rps"], 3)
     for name in peer_names:
         r[f"http.thread.ratio_{name}"] = round(r["day.thread50.rps"] / r[f"peer.{name}.thread_rps"], 1)
     return r

@@ -385,6 +385,10 @@ def mix_figures(groups: dict[str, dict[str, list]], summary: dict[str, Any], cpu
     results["day.cpu_ms_per_req"] = round(1000 * cpu / max(1, summary["requests"]), 2)
     results["day.cpu_share"] = round(cpu / (summary["duration_us"] / 1e6), 3)
     results["day.wrk.p99_ms"] = summary["p99_us"] / 1000
+    # Requests wrk gave up on (10 s) have no latency line: counted here, so a p99 never hides them.
+    results["day.wrk.timeouts"] = float(summary.get("timeouts", 0))
+    results["day.wrk.socket_errors"] = float(sum(summary.get(k, 0) for k in ("connect_errors", "read_errors",
+                                                                             "write_errors")))
     results["day.ws.p50_ms"] = round(percentile(ws["fanout_ms"], 0.5), 2)
     results["day.ws.p99_ms"] = round(percentile(ws["fanout_ms"], 0.99), 2)
     results["day.ws.messages"] = float(ws["sent"])

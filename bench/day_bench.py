@@ -560,6 +560,10 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
         results.update(cache_rates(servers[0].log_path))
     results.update(load.stop())
     NOTES.extend(busy_notes(results))
+    if results.get("day.wrk.timeouts") or results.get("day.read.errors") or results.get("day.write.errors"):
+        NOTES.append(f"day: {results.get('day.wrk.timeouts', 0):.0f} requests timed out (10 s) and "
+                     f"{results.get('day.read.errors', 0) + results.get('day.write.errors', 0):.0f} were refused "
+                     "(status >= 400; per group in day.<group>.errors): the p99s leave timeouts out")
     return results
 
 

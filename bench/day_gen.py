@@ -31,7 +31,7 @@ from community.reflections.actions import reflection_tag
 from community.reflections.models import ANON_SEQUENCES
 from community.rooms.actions import member_tag
 
-GEN_VERSION = 1
+GEN_VERSION = 2  # 2: room_participants.local_id
 WORDS = ("empathy compassion resident attending rotation night call patient family team time burnout rest "
          "kindness mentor listen hallway coffee shift exhausted grateful learning hidden curriculum role model "
          "breath pause story support colleague moment hard gentle honest tired hope ward clinic").split()
@@ -322,10 +322,11 @@ async def gen_rooms(conn: asyncpg.Connection, anonymity: Anonymity, counts: Coun
         "INSERT INTO rooms (kind, title, description, ground_rules, capacity, state, opened_at) "
         "SELECT 'standing', 'Day room ' || n, 'A generated room.', 'Be kind. What is said here stays here.', "
         "1000, 'open', now() FROM generate_series(1, $1) AS n RETURNING id", counts.rooms)]
-    rows = [(rooms[i % len(rooms)], member_tag(anonymity, uid, rooms[i % len(rooms)]), uid, f"Member {uid}")
-            for i, uid in enumerate(sessions)]
+    local_ids = random.Random(7).sample(range(1, 2**31), len(sessions))  # room-local ids, distinct overall
+    rows = [(rooms[i % len(rooms)], local_ids[i], member_tag(anonymity, uid, rooms[i % len(rooms)]), uid,
+             f"Member {uid}") for i, uid in enumerate(sessions)]
     await conn.copy_records_to_table("room_participants", records=rows,
-                                     columns=["room_id", "member_tag", "user_id", "label"])
+                                     columns=["room_id", "local_id", "member_tag", "user_id", "label"])
 
 
 async def gen_personal(conn: asyncpg.Connection, counts: Counts, sessions: list[int]) -> None:

@@ -338,9 +338,11 @@ async def gen_personal(conn: asyncpg.Connection, counts: Counts, sessions: list[
                   (SELECT min(id) AS lo, max(id) AS hi FROM threads) t
            ON CONFLICT DO NOTHING""", sessions, counts.watches)
     await conn.execute(
-        """INSERT INTO notifications (user_id, kind, text, url, created_at, read_at)
-           SELECT u, 'reply', 'Someone replied in a thread you watch.', '/t/' || w.thread_id,
-                  now() - k * interval '3 hours', CASE WHEN k > 5 THEN now() END
-             FROM unnest($1::bigint[]) AS u, generate_series(1, $2) AS k,
-                  LATERAL (SELECT thread_id FROM thread_watches WHERE user_id = u ORDER BY thread_id
-                           OFFSET k % $3 LIMIT 1) w""", sessions, counts.notifications, counts.watches)
+        # last_id is the row's own id (the trigger that fills it is off under session_replication_role).
+        """INSERT INTO notifications (id, last_id, user_id, kind, text, url, created_at, read_at)
+           SELECT n.id, n.id, n.u, 'reply', 'Someone replied in a thread you watch.', '/t/' || n.thread_id,
+                  now() - n.k * interval '3 hours', CASE WHEN n.k > 5 THEN now() END
+             FROM (SELECT nextval(pg_get_serial_sequence('notifications', 'id')) AS id, u, k, w.thread_id
+                     FROM unnest($1::bigint[]) AS u, generate_series(1, $2) AS k,
+                          LATERAL (SELECT thread_id FROM thread_watches WHERE user_id = u ORDER BY thread_id
+                                   OFFSET k % $3 LIMIT 1) w) n""", sessions, counts.notifications, counts.watches)

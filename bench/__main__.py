@@ -5,6 +5,10 @@ Modules: bench.http_bench (ours, needs wrk), and any of OTHER_MODULES present, e
 `run() -> dict[str, float]` (and optionally TARGETS: {metric: (">=" | "<=", number)}).
 
     python -m bench [--quick] [--duration S] [--concurrency N] [--workers N] [--rounds N] [--only NAME ...]
+                    [--scale X] [--day-seconds S] [--no-peers]
+
+`--only day` is the community-day workload (bench/day_bench.py). With --only, results.json keeps the keys of
+modules that did not run this time (settings.json's "kept_keys" lists them), so one file follows every metric.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import http_bench
+from bench import day_bench, http_bench
 
 OTHER_MODULES = ["bench.safety_bench", "bench.ws_bench", "bench.mail_bench"]
 
@@ -40,7 +44,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, help="server worker processes (default 1: per-process numbers)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds, medians taken (default 2)")
     parser.add_argument("--only", nargs="*", metavar="NAME",
-                        help="modules to run: http, db, safety, ws, mail (default: all)")
+                        help="modules to run: http, db, safety, ws, mail, day (default: all)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="day: size of the generated community (1 = 1,000,000 posts; 0.02 to develop)")
+    parser.add_argument("--day-seconds", type=float, help="day: seconds of the day mix per round (default 60)")
+    parser.add_argument("--no-peers", action="store_true", help="day: skip the peers (Spirit)")
     parser.add_argument("--keep", action="store_true", help="keep the bench_* databases afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
@@ -56,6 +64,32 @@ def http_options(args: argparse.Namespace) -> http_bench.Options:
             setattr(options, name, value)
     options.keep = args.keep
     return options
+
+
+def day_options(args: argparse.Namespace) -> day_bench.DayOptions:
+    options = day_bench.DayOptions(scale=args.scale, peers=not args.no_peers)
+    if args.quick:
+        options.duration, options.warmup, options.peer_duration, options.rounds = 10.0, 3.0, 3.0, 1
+    if args.day_seconds is not None:
+        options.duration = args.day_seconds
+    for name in ("concurrency", "rounds"):
+        if getattr(args, name) is not None:
+            setattr(options, name, getattr(args, name))
+    return options
+
+
+def write_results(out, results: dict[str, float], only: bool, settings: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """results.json; with --only, the previous file's other keys are kept (and listed in settings)."""
+    merged = dict(results)
+    if only and (out / "results.json").exists():
+        try:
+            previous = json.loads((out / "results.json").read_text())
+        except ValueError:
+            previous = {}
+        kept = sorted(set(previous) - set(results))
+        merged = {**{k: previous[k] for k in kept}, **results}
+        settings["kept_keys"] = kept
+    (out / "results.json").write_text(json.dumps(dict(sorted(merged.items())), indent=2) + "\n")
 
 
 def verdict(metric: str, value: float, targets: dict[str, tuple[str, float]]) -> tuple[str, str]:
@@ -88,7 +122,7 @@ def print_table(results: dict[str, float], targets: dict[str, tuple[str, float]]
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    only = set(args.only or ["http", "db", "safety", "ws", "mail"])
+    only = set(args.only or ["http", "db", "safety", "ws", "mail", "day"])
     results: dict[str, float] = {}
     targets = dict(TARGETS)
     notes: list[str] = []
@@ -112,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         collect("http", lambda: http_bench.run(options))
     if "db" in only:
         collect("db", lambda: http_bench.run_db_scaling(options))
+    if "day" in only:
+        targets.update(day_bench.TARGETS)
+        collect("day", lambda: day_bench.run(day_options(args)))
+        settings["day"] = day_bench.SETTINGS
+        notes.extend(day_bench.NOTES)
     notes.extend(http_bench.NOTES)
     settings.update(http_bench.SETTINGS)
     for module_name in OTHER_MODULES:
@@ -134,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     settings["notes"] = notes
     out = http_bench.BENCH_DIR
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(dict(sorted(results.items())), indent=2) + "\n")
+    write_results(out, results, bool(args.only), settings)
     (out / "settings.json").write_text(json.dumps(settings, indent=2, default=str) + "\n")
     missed = print_table(results, targets, notes)
     print(f"\nwrote {out / 'results.json'} and {out / 'settings.json'}")

@@ -45,7 +45,7 @@ from community.platform.review import web as review_web
 from community.platform.review.pulse import Pulse, watch
 from community.platform.review.targets import Review, Targets
 from community.platform.safety import web as safety_web
-from community.platform.web import pages
+from community.platform.web import fragments, pages
 from community.platform.web.common import SignInRequired, redirect, sign_in_url
 from community.platform.web.factor_guard import SecondFactorGuard
 from community.platform.web.middleware import (
@@ -157,6 +157,18 @@ async def _stop(task: asyncio.Task[None]) -> None:
         await task
 
 
+def cache_stats(app: Starlette, viewer_cache: ViewerCache | None) -> dict[str, dict[str, int]]:
+    """The process's caches, hits / misses / entries since it started (logged at shutdown; bench/day_bench.py
+    reports the hit rates). The bounds are in each cache's module and in README's Performance section."""
+    stats = fragments.stats()
+    post_pages = getattr(app.state, "post_pages", None)
+    if post_pages is not None:
+        stats["post_pages"] = post_pages.stats()
+    if viewer_cache is not None:
+        stats["viewer"] = viewer_cache.stats()
+    return stats
+
+
 def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: ViewerCache | None, *,
               owns_database: bool, settings: Settings, pulse: Pulse, outbox: Outbox, metrics: Metrics,
               sender: Sender | None = None) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
@@ -183,6 +195,7 @@ def _lifespan(pillars: Sequence[Pillar], database: Database, viewer_cache: Viewe
             gc.collect()
             gc.freeze()
             yield
+            log.info({"event": "cache_stats", "caches": cache_stats(app, viewer_cache)})
         if owns_database:
             await database.dispose()
 

@@ -244,12 +244,21 @@ class PostPages:
     def __init__(self, max_entries: int = 200) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple[int, int, int], tuple[int, int, list[tuple]]] = OrderedDict()
+        self.found = 0   # lookups that found an entry (the caller may still find it stale: see `stale`)
+        self.missed = 0
+        self.stale = 0   # entries found but older than the thread's version: the page was read again
 
     def get(self, key: tuple[int, int, int]) -> tuple[int, int, list[tuple]] | None:
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
+            self.found += 1
+        else:
+            self.missed += 1
         return entry
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.found - self.stale, "misses": self.missed + self.stale, "entries": len(self._entries)}
 
     def put(self, key: tuple[int, int, int], entry: tuple[int, int, list[tuple]]) -> None:
         self._entries[key] = entry
@@ -311,6 +320,8 @@ async def thread_page(connection: Any, viewer: Viewer, thread_id: int, page: int
     if page > pages:
         raise NotFound(f"This thread has {pages} page{'s' if pages != 1 else ''}.")
     if thread["stale"] or cached is None:
+        if cached is not None and cache is not None:
+            cache.stale += 1
         posts = [] if thread["p_id"] is None else [r[POST_AT:] for r in rows]
         if cache is not None and thread["content_epoch"] is not None:
             cache.put(key, (thread["content_version"], thread["content_epoch"], posts))

@@ -29,6 +29,9 @@ MAX_PAGES = 256  # joined pages of posts: up to ~70 KB each, so ~20 MB at most p
 
 _cache: OrderedDict[tuple, str] = OrderedDict()
 _pages: OrderedDict[tuple, str] = OrderedDict()
+# Lookups that found / did not find their entry, per LRU: [hits, misses] (what `stats` reports; the app logs it
+# at shutdown and the day benchmark reads it). Two integer increments per lookup.
+_counts = {"fragments": [0, 0], "page_html": [0, 0]}
 
 CSRF_MARK = "csrf" + secrets.token_hex(16)  # per process and unguessable: user text can never contain it
 
@@ -53,9 +56,19 @@ def cached(template: Any, key: Hashable, *, page: bool = False) -> Any:
     cache = _pages if page else _cache
     full = (id(template), key)
     html = cache.get(full)
+    counts = _counts["page_html" if page else "fragments"]
     if html is not None:
         cache.move_to_end(full)
+        counts[0] += 1
+    else:
+        counts[1] += 1
     return html
+
+
+def stats() -> dict[str, dict[str, int]]:
+    """Hits, misses and entries of the two LRUs since the process started."""
+    return {name: {"hits": counts[0], "misses": counts[1], "entries": len(_pages if name == "page_html" else _cache)}
+            for name, counts in _counts.items()}
 
 
 def store(template: Any, key: Hashable, html: Any, *, page: bool = False) -> None:

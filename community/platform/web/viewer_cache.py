@@ -47,6 +47,8 @@ class ViewerCache:
         self.by_member: dict[int, set[str]] = {}
         self.by_tag: dict[str, set[str]] = {}
         self.generation = 0
+        self.hits = 0
+        self.misses = 0
         self.listening = False
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -57,11 +59,17 @@ class ViewerCache:
     def get(self, token: str, stamp: str) -> Viewer | None:
         entry = self.entries.get(token) if self.listening else None
         if entry is None or entry.stamp != stamp:
+            self.misses += 1
             return None
         if entry.viewer.session_expires_at <= datetime.now(UTC):
             self.forget(token)
+            self.misses += 1
             return None
+        self.hits += 1
         return entry.viewer
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "entries": len(self.entries)}
 
     def put(self, token: str, stamp: str, viewer: Viewer, tags: tuple[str, ...], generation: int) -> None:
         """Stores what a lookup that began at `generation` read, unless anything changed since it began.

@@ -1,0 +1,1 @@
+"""Tests of the benchmark code itself (never the benchmarks: those run with make bench)."""

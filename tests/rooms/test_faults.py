@@ -322,16 +322,29 @@ async def _connect_when_back(env: RoomsEnv, server: Any, member: Member, room: i
                 await asyncio.sleep(0.3)
 
 
-async def test_a_database_outage_gives_error_frames_and_503s_never_500s(rooms_env):
-    server = rooms_env.server(ROOMS_PRESENCE_LEASE_SECONDS="3")
-    ada, ben, room = await _two_members(rooms_env, server)
-    wa = await rooms_env.ws(server, ada, room)
-    reader = Reader(rooms_env, ben, room, last=wa.history["last_seq"])
+async def before_an_outage(env: RoomsEnv) -> tuple[Any, Member, Member, int, Any, Reader, int]:
+    """A server, Ada writing (a second of messages, acked) and Ben reading, both in the lounge: what each outage
+    test starts from. Returns (server, ada, ben, room, ada's socket, ben's reader, the seq before it all)."""
+    server = env.server(ROOMS_PRESENCE_LEASE_SECONDS="3")
+    ada, ben, room = await _two_members(env, server)
+    wa = await env.ws(server, ada, room)
+    reader = Reader(env, ben, room, last=wa.history["last_seq"])
     since = reader.last
     await reader.connect(server)
-    writer = Writer(rooms_env, wa, "before")
+    writer = Writer(env, wa, "before")
     await asyncio.sleep(1.0)
     await writer.stop()
+    return server, ada, ben, room, wa, reader, since
+
+
+def access_statuses(server: Any) -> list[Any]:
+    """The status of every request in the server's JSON access log."""
+    return [entry.get("status") for entry in map(_json_or_none, server.log_path.read_text().splitlines())
+            if isinstance(entry, dict) and entry.get("event") == "access"]
+
+
+async def test_a_database_outage_gives_error_frames_and_503s_never_500s(rooms_env):
+    server, ada, ben, room, wa, reader, since = await before_an_outage(rooms_env)
     outage = Outage(rooms_env.url)
     await outage.begin()
     try:
@@ -368,8 +381,7 @@ async def test_a_database_outage_gives_error_frames_and_503s_never_500s(rooms_en
     reader.check(await _truth(rooms_env, room, since), since)
     logged = server.log_path.read_text()
     assert "database unavailable" in logged and "request_id=" in logged
-    statuses = [entry.get("status") for entry in map(_json_or_none, logged.splitlines())
-                if isinstance(entry, dict) and entry.get("event") == "access"]
+    statuses = access_statuses(server)
     assert statuses and 500 not in statuses
 
 

@@ -9,7 +9,6 @@ has every message, once, in order."""
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -27,7 +26,14 @@ from community import seed
 from community.platform.db import Database, asyncpg_args, with_database
 from community.platform.migrate import upgrade
 from tests.rooms.conftest import RoomsEnv, recv_until
-from tests.rooms.test_faults import Reader, Writer, _closed, _connect_when_back, _truth, _two_members
+from tests.rooms.test_faults import (
+    Writer,
+    _closed,
+    _connect_when_back,
+    _truth,
+    access_statuses,
+    before_an_outage,
+)
 
 pytestmark = pytest.mark.live
 
@@ -92,16 +98,8 @@ async def restart_env(own_cluster: OwnCluster, live_server_factory: Any) -> Asyn
 
 async def test_postgresql_stopped_and_started_loses_nothing_and_doubles_nothing(restart_env, own_cluster):
     env = restart_env
-    server = env.server(ROOMS_PRESENCE_LEASE_SECONDS="3")
-    ada, ben, room = await _two_members(env, server)
-    wa = await env.ws(server, ada, room)
-    reader = Reader(env, ben, room, last=wa.history["last_seq"])
-    since = reader.last
-    await reader.connect(server)
-    writer = Writer(env, wa, "before")
-    await asyncio.sleep(1.0)
-    await writer.stop()
-    await reader.read_until(writer.acked[-1])
+    server, ada, ben, room, wa, reader, since = await before_an_outage(env)
+    await reader.read_until(await _last_seq(env, room))
 
     await asyncio.to_thread(own_cluster.stop)
     try:
@@ -134,17 +132,9 @@ async def test_postgresql_stopped_and_started_loses_nothing_and_doubles_nothing(
     reader.check(truth, since)
     stored = await env.sql("SELECT count(*) FROM room_messages WHERE client_id = 'down'")
     assert stored == [(1,)]
-    statuses = _statuses(server)
+    statuses = access_statuses(server)
     assert statuses and 500 not in statuses
 
 
-def _statuses(server: Any) -> list[Any]:
-    out = []
-    for line in server.log_path.read_text().splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("event") == "access":
-            out.append(entry.get("status"))
-    return out
+async def _last_seq(env: RoomsEnv, room: int) -> int:
+    return (await env.sql("SELECT last_seq FROM rooms WHERE id = :r", r=room))[0][0]

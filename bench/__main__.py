@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="day: size of the generated community (1 = 1,000,000 posts; 0.02 to develop)")
     parser.add_argument("--day-seconds", type=float, help="day: seconds of the day mix per round (default 60)")
+    parser.add_argument("--day-groups", nargs="+", metavar="GROUP", default=(),
+                        help="day: only these groups of the mix (e.g. journal reply), to profile their cost")
     parser.add_argument("--no-peers", action="store_true", help="day: skip the peers (Spirit)")
     parser.add_argument("--keep", action="store_true", help="keep the bench_* databases afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -67,7 +69,8 @@ def http_options(args: argparse.Namespace) -> http_bench.Options:
 
 
 def day_options(args: argparse.Namespace) -> day_bench.DayOptions:
-    options = day_bench.DayOptions(scale=args.scale, peers=not args.no_peers)
+    options = day_bench.DayOptions(scale=args.scale, peers=not args.no_peers, groups=tuple(args.day_groups))
+    day_bench.mix_of(options.groups)
     if args.quick:
         options.duration, options.warmup, options.peer_duration, options.rounds = 10.0, 3.0, 3.0, 1
     if args.day_seconds is not None:

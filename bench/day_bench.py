@@ -75,6 +75,7 @@ class DayOptions:
     room_rate: float = 5.0        # messages a second, all rooms together
     plan_size: int = 60_000
     peers: bool = True
+    groups: tuple[str, ...] = ()  # only these groups of the mix (weights kept), to profile them; () = all
 
 
 @dataclass
@@ -243,11 +244,21 @@ class Planner:
         return f"POST\t{group}\t{path}\t{cookie}\t{urlencode(form)}"
 
 
-def make_plan(community: Community, size: int, seed: int = 1) -> list[str]:
-    """`size` request lines, each group drawn with its share of the mix (READS + WRITES, in percent)."""
+def mix_of(groups: tuple[str, ...] = ()) -> dict[str, float]:
+    """The mix in percent (READS + WRITES), or only the named groups of it; an unknown name is an error."""
+    mix = {**READS, **WRITES}
+    unknown = sorted(set(groups) - set(mix))
+    if unknown:
+        raise ValueError(f"unknown day groups {', '.join(unknown)}; the groups are {', '.join(mix)}")
+    return {g: w for g, w in mix.items() if g in groups} if groups else mix
+
+
+def make_plan(community: Community, size: int, seed: int = 1, groups: tuple[str, ...] = ()) -> list[str]:
+    """`size` request lines, each group drawn with its share of the mix (READS + WRITES, in percent), or of
+    the named groups only."""
     rng = random.Random(seed)
     planner = Planner(community, rng)
-    mix = {**READS, **WRITES}
+    mix = mix_of(groups)
     groups = rng.choices(list(mix), weights=list(mix.values()), k=size)
     return [planner.line(g) for g in groups]
 
@@ -472,7 +483,7 @@ def measure(options: DayOptions, app: http_bench.Server, baselines: http_bench.S
     """Interleaved rounds: b1, the peers' topic pages, our 50-post thread page, the day mix; medians over rounds,
     ratios per round then their median."""
     plan = http_bench.BENCH_DIR / "day_plan.tsv"
-    plan.write_text("\n".join(make_plan(community, options.plan_size)) + "\n")
+    plan.write_text("\n".join(make_plan(community, options.plan_size, groups=options.groups)) + "\n")
     targets = room_targets(app, community, options.room_sockets)
     cookie0 = f"session={community.sessions[0][1]}"
     print(f"  day: warming up for {options.warmup:.0f}s", flush=True)
@@ -538,7 +549,7 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
     url, generated = asyncio.run(day_gen.ensure(server, options.scale))
     SETTINGS.update({**asdict(options), "database": day_gen.database_name(options.scale),
                      "generator_version": day_gen.GEN_VERSION, "generated_now": generated,
-                     "prepare_seconds": round(time.monotonic() - started, 1), "mix_percent": {**READS, **WRITES},
+                     "prepare_seconds": round(time.monotonic() - started, 1), "mix_percent": mix_of(options.groups),
                      "counts": asdict(day_gen.counts_for(options.scale))})
     print(f"day: database {day_gen.database_name(options.scale)} "
           f"({'generated' if generated else 'cached'}, {time.monotonic() - started:.0f}s)", flush=True)

@@ -163,3 +163,10 @@ def test_a_round_reports_every_key():
     assert results["http.thread.ratio_spirit"] == pytest.approx(66.7) and results["day.read.p99_ms"] == 3.0
     for group in (*day_bench.READS, *day_bench.WRITES):
         assert {f"day.{group}.p50_ms", f"day.{group}.p99_ms", f"day.{group}.count"} <= set(results)
+
+
+def test_the_plan_can_hold_only_the_groups_being_profiled():
+    lines = day_bench.make_plan(fake_community(), 500, seed=3, groups=("journal", "reply"))
+    assert {line.split("\t")[1] for line in lines} == {"journal", "reply"}
+    with pytest.raises(ValueError, match="unknown day groups nope"):
+        day_bench.mix_of(("journal", "nope"))

@@ -49,7 +49,7 @@ def _bool(value: str | None, default: bool, key: str = "") -> bool:
     raise SettingsError(f"{key or 'a setting'} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
 
 
-def _int(env: dict[str, str], key: str, default: int, *, low: int | None = None) -> int:
+def _int(env: dict[str, str], key: str, default: int, *, low: int | None = None, high: int | None = None) -> int:
     value = env.get(key)
     if value is None or value.strip() == "":
         return default
@@ -59,6 +59,8 @@ def _int(env: dict[str, str], key: str, default: int, *, low: int | None = None)
     number = int(raw)
     if low is not None and number < low:
         raise SettingsError(f"{key} must be at least {low}, not {number}")
+    if high is not None and number > high:
+        raise SettingsError(f"{key} must be at most {high}, not {number}")
     return number
 
 
@@ -209,7 +211,7 @@ class Settings:
         var_dir = Path(env.get("VAR_DIR") or ROOT / "var")
         secret, anon_key = _keys(env, production, var_dir)
         host = env.get("HOST", "127.0.0.1")
-        port = _int(env, "PORT", 8000)
+        port = _int(env, "PORT", 8000, low=1, high=65535)
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             secret_key=secret,
@@ -219,16 +221,16 @@ class Settings:
             port=port,
             var_dir=var_dir,
             anon_key=anon_key,
-            session_days=_int(env, "SESSION_DAYS", 30),
-            invite_days=_int(env, "INVITE_DAYS", 7),
-            max_body_bytes=_int(env, "MAX_BODY_BYTES", 1024 * 1024),
-            login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
-            login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15),
-            flag_hide_threshold=_int(env, "FLAG_HIDE_THRESHOLD", 3),
-            new_member_approval_posts=_int(env, "NEW_MEMBER_APPROVAL_POSTS", 0),
-            posts_per_minute=_int(env, "POSTS_PER_MINUTE", 6),
-            journal_entries_per_minute=_int(env, "JOURNAL_ENTRIES_PER_MINUTE", 60),
-            member_suggest_per_minute=_int(env, "MEMBER_SUGGEST_PER_MINUTE", 60),
+            session_days=_int(env, "SESSION_DAYS", 30, low=1),
+            invite_days=_int(env, "INVITE_DAYS", 7, low=1),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 1024 * 1024, low=1024),
+            login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5, low=1),
+            login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, low=1),
+            flag_hide_threshold=_int(env, "FLAG_HIDE_THRESHOLD", 3, low=1),
+            new_member_approval_posts=_int(env, "NEW_MEMBER_APPROVAL_POSTS", 0, low=0),
+            posts_per_minute=_int(env, "POSTS_PER_MINUTE", 6, low=1),
+            journal_entries_per_minute=_int(env, "JOURNAL_ENTRIES_PER_MINUTE", 60, low=1),
+            member_suggest_per_minute=_int(env, "MEMBER_SUGGEST_PER_MINUTE", 60, low=1),
             log_json=_bool(env.get("LOG_JSON"), True, "LOG_JSON"),
             viewer_cache=_bool(env.get("VIEWER_CACHE"), True, "VIEWER_CACHE"),
             crisis_resources=_parse_resources(env.get("CRISIS_RESOURCES")),
@@ -262,7 +264,7 @@ def _keys(env: dict[str, str], production: bool, var_dir: Path) -> tuple[str, st
 def _mail_settings(env: dict[str, str]) -> dict[str, object]:
     """Where mail goes, as whom, how hard the sender tries, and the password-reset limit."""
     return {"smtp_url": _smtp_url(env.get("SMTP_URL")), "mail_from": _mail_from(env.get("MAIL_FROM")),
-            "mail_catcher_port": _int(env, "MAIL_CATCHER_PORT", 8025, low=1),
+            "mail_catcher_port": _int(env, "MAIL_CATCHER_PORT", 8025, low=1, high=65535),
             "mail_max_attempts": _int(env, "MAIL_MAX_ATTEMPTS", 8, low=1),
             "mail_retry_seconds": _seconds(env, "MAIL_RETRY_SECONDS", 30.0),
             "reset_max_per_hour": _int(env, "RESET_MAX_PER_HOUR", 3, low=1)}

@@ -52,6 +52,9 @@ def test_rooms_settings_are_read():
     ("ROOMS_QUEUE_SIZE", "abc"), ("ROOMS_QUEUE_SIZE", "0"), ("ROOMS_QUEUE_SIZE", "٣"), ("ROOMS_IDLE_SECONDS", "-1"),
     ("ROOMS_SEND_TIMEOUT", "soon"), ("ROOMS_PURGE_SECONDS", "0"), ("PORT", "80a"), ("SESSION_DAYS", "²"),
     ("VIEWER_CACHE", "maybe"), ("LOG_JSON", "yes please"), ("PRODUCTION", "perhaps"),
+    ("PORT", "0"), ("PORT", "70000"), ("SESSION_DAYS", "0"), ("INVITE_DAYS", "-3"), ("MAX_BODY_BYTES", "10"),
+    ("LOGIN_MAX_FAILURES", "0"), ("FLAG_HIDE_THRESHOLD", "0"), ("POSTS_PER_MINUTE", "-1"),
+    ("NEW_MEMBER_APPROVAL_POSTS", "-1"), ("MAIL_CATCHER_PORT", "65536"),
 ])
 def test_a_value_that_cannot_be_read_stops_start_up(name, value):
     with pytest.raises(SettingsError, match=name):

@@ -63,6 +63,15 @@ async def test_body_over_one_megabyte_is_413(client):
     response = await client.post("/signin", content=b"a=" + b"x" * (1024 * 1024 + 10),
                                  headers={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 413
+    assert "larger than 1 MB" in response.text
+
+
+@pytest.mark.parametrize(("limit", "words"), [(1024 * 1024, "1 MB"), (512 * 1024, "512 KB"),
+                                              (1_500_000, "1.4 MB"), (3 * 1024 * 1024, "3 MB")])
+def test_the_too_large_page_names_the_configured_limit(limit, words):
+    from community.platform.web.middleware import size_words
+
+    assert size_words(limit) == words
 
 
 async def test_chunked_body_over_limit_is_413(client):

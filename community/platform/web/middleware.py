@@ -240,6 +240,13 @@ class ServerErrors:
             await response(scope, receive, send)
 
 
+def size_words(limit: int) -> str:
+    """MAX_BODY_BYTES as a writer reads it: 1048576 -> "1 MB", 524288 -> "512 KB", 1500000 -> "1.4 MB"."""
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    return f"{max(1, limit // 1024)} KB"
+
+
 class RequestGuard:
     """Refuses bodies over the limit (413) and cross-site or token-less state changes (403).
 
@@ -254,6 +261,7 @@ class RequestGuard:
         self.settings = settings
         self.error_page = error_page  # (status, title, message) -> html
         self.csrf_cookie = cookie_name(CSRF_COOKIE, settings)
+        self.too_large = f"This submission is larger than {size_words(settings.max_body_bytes)}. Please shorten it."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
@@ -271,7 +279,7 @@ class RequestGuard:
         limit = self.settings.max_body_bytes
         declared = header(scope, b"content-length")
         if declared is not None and ((size := parse_int(declared)) is None or size > limit):
-            await self._refuse(send, 413, "Too large", "This submission is larger than 1 MB. Please shorten it.")
+            await self._refuse(send, 413, "Too large", self.too_large)
             return
         chunks: list[bytes] = []
         size = 0
@@ -283,7 +291,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await self._refuse(send, 413, "Too large", "This submission is larger than 1 MB. Please shorten it.")
+                await self._refuse(send, 413, "Too large", self.too_large)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

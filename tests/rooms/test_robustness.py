@@ -53,8 +53,11 @@ async def test_bad_frames_get_errors_and_the_room_keeps_serving(rooms_env):
     await recv_until(wb, is_message("still here"))
 
 
+SEND_TIMEOUT = 8.0  # seconds the server gives one write to a client before it lets the client go
+
+
 async def test_a_client_that_stops_reading_does_not_delay_the_others(rooms_env):
-    server = rooms_env.server(ROOMS_QUEUE_SIZE="16", ROOMS_SEND_TIMEOUT="3")
+    server = rooms_env.server(ROOMS_QUEUE_SIZE="16", ROOMS_SEND_TIMEOUT=str(SEND_TIMEOUT))
     slow, ben = await rooms_env.member(), await rooms_env.member()
     writers = [await rooms_env.member() for _ in range(4)]
     room = await rooms_env.room_id()
@@ -99,8 +102,10 @@ async def test_a_client_that_stops_reading_does_not_delay_the_others(rooms_env):
     assert gone, "the client that stopped reading was never disconnected"
     lags.sort()
     # 100 messages are written at once, so the last of a batch waits for the ones before it; what matters
-    # is that the reader keeps up with the room while another client is stuck.
-    assert lags[len(lags) // 2] < 1.0 and lags[-1] < 3.0, (lags[len(lags) // 2], lags[-1])
+    # is that the reader keeps up with the room while another client is stuck. A fan-out that waited on the
+    # stuck client would hold some message for the whole send timeout; the bounds are loose on purpose (a
+    # busy machine slows every message alike, and this is not a timing benchmark).
+    assert lags[len(lags) // 2] < SEND_TIMEOUT / 2 and lags[-1] < SEND_TIMEOUT, (lags[len(lags) // 2], lags[-1])
     # The server has let go of it (above); the client, once it reads again, finds the connection closed
     # (1013 when the close frame got through, otherwise a dead connection).
     with pytest.raises(ConnectionClosed) as closed:

@@ -430,10 +430,6 @@ def _card_of(row: Any, viewer: Viewer | None, anonymity: Anonymity, replies: int
                 replies=replies, reactions=reactions, mine=mine, **({"row": row} if keep_row else {}))
 
 
-def _search_clause(q: str):  # type: ignore[no-untyped-def]
-    return Reflection.search.op("@@")(func.websearch_to_tsquery("english", q))
-
-
 # The wall runs on a bare asyncpg connection (Database.raw): one prepared statement with each card's reply and
 # reaction counts (the ORM version took three), only the filters in use (each combination is its own prepared
 # statement, so every one gets a plan that fits it). $1 the page size, $2 the shared visibilities, $3 the week
@@ -502,24 +498,42 @@ def _weekly_of(raw: str) -> dict[str, Any]:
     return json.loads(raw)
 
 
-async def list_journal(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, q: str = "", theme: str = "",
-                       visibility: str = "", limit: int = 200) -> list[Card]:
+# The journal on a bare asyncpg connection (Database.raw): one prepared statement per combination of filters.
+# $1 the viewer's id, $2 their keyring's tags (accounts.scopes.raw_tags_of), $3 the limit. The journal shows no
+# counts, so none are read.
+_JOURNAL_SQL = """
+SELECT r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
+       r.created_at, u.display_name, pr.title AS prompt_title
+FROM reflections r
+LEFT JOIN users u ON u.id = r.author_id
+LEFT JOIN prompts pr ON pr.id = r.prompt_id
+WHERE (r.author_id = $1::bigint OR r.author_tag = ANY($2::text[])){filters}
+ORDER BY {order}r.created_at DESC, r.id DESC LIMIT $3
+"""
+
+
+async def journal_cards(connection: Any, viewer: Viewer, anonymity: Anonymity, tags: list[str], *, q: str = "",
+                        theme: str = "", visibility: str = "", limit: int = 200) -> list[Card]:
     """The author's own writing, all visibilities; only ever the viewer's (their private and anonymous pieces are
-    found through their keyring, accounts.scopes), newest first by (created_at, id)."""
-    query = _card_query().where(mine_clause(viewer, await scopes.tags_of(session, anonymity, viewer.id)))
+    found through their keyring, `tags`: accounts.scopes.raw_tags_of), newest first by (created_at, id), or by
+    rank when searching. `connection`: a raw asyncpg connection (Database.raw)."""
+    args: list[Any] = [viewer.id, tags, limit]
+    filters, order = [], ""
     if theme in THEMES:
-        query = query.where(Reflection.theme == theme)
+        args.append(theme)
+        filters.append(f" AND r.theme = ${len(args)}::text")
     elif theme == "none":
-        query = query.where(Reflection.theme.is_(None))
+        filters.append(" AND r.theme IS NULL")
     if visibility in VISIBILITIES:
-        query = query.where(Reflection.visibility == visibility)
+        args.append(visibility)
+        filters.append(f" AND r.visibility = ${len(args)}::text")
     if q:
-        query = query.where(_search_clause(q)).order_by(
-            func.ts_rank(Reflection.search, func.websearch_to_tsquery("english", q)).desc(),
-            Reflection.created_at.desc(), Reflection.id.desc())
-    else:
-        query = query.order_by(Reflection.created_at.desc(), Reflection.id.desc())
-    return await _cards(session, query.limit(limit), viewer, anonymity)
+        args.append(q)
+        query = f"websearch_to_tsquery('english', ${len(args)}::text)"
+        filters.append(f" AND r.search @@ {query}")
+        order = f"ts_rank(r.search, {query}) DESC, "
+    rows = await connection.fetch(_JOURNAL_SQL.format(filters="".join(filters), order=order), *args)
+    return [_card_of(row, viewer, anonymity, 0, {}) for row in rows]
 
 
 async def card_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection: Reflection) -> Card:

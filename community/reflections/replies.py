@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -322,37 +323,45 @@ def _excerpt(body: str, length: int) -> str:
     return plain_text(body, length)
 
 
-async def list_my_replies(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, limit: int = 200) -> list[MyReply]:
-    """The viewer's replies on reflections, anonymous and named, newest first: only ever the viewer's own."""
-    rows = (await session.execute(
-        select(ReflectionReply.id, ReflectionReply.reflection_id, ReflectionReply.author_id,
-               ReflectionReply.anonymous, ReflectionReply.pseudonym, ReflectionReply.is_author,
-               ReflectionReply.state, ReflectionReply.body, ReflectionReply.created_at, ReflectionReply.edited_at,
-               Reflection.title, Reflection.body.label("reflection_body"), Reflection.visibility,
-               Reflection.state.label("reflection_state"), Reflection.author_id.label("reflection_author_id"),
-               Reflection.author_tag.label("reflection_author_tag"))
-        .join(Reflection, Reflection.id == ReflectionReply.reflection_id)
-        .where(my_replies_clause(viewer, await scopes.tags_of(session, anonymity, viewer.id)))
-        .order_by(ReflectionReply.created_at.desc(), ReflectionReply.id.desc()).limit(limit))).all()
+# The viewer's replies for the journal, on a bare asyncpg connection (Database.raw): $1 the viewer's id, $2 their
+# keyring's tags (accounts.scopes.raw_tags_of), $3 the limit.
+_MY_REPLIES_SQL = """
+SELECT x.id, x.reflection_id, x.author_id, x.anonymous, x.pseudonym, x.is_author, x.state, x.body, x.created_at,
+       x.edited_at, r.title, r.body AS reflection_body, r.visibility, r.state AS reflection_state,
+       r.author_id AS reflection_author_id, r.author_tag AS reflection_author_tag
+FROM reflection_replies x JOIN reflections r ON r.id = x.reflection_id
+WHERE x.author_id = $1::bigint OR x.author_tag = ANY($2::text[])
+ORDER BY x.created_at DESC, x.id DESC LIMIT $3
+"""
+
+
+async def list_my_replies(connection: Any, viewer: Viewer, anonymity: Anonymity, tags: list[str],
+                          limit: int = 200) -> list[MyReply]:
+    """The viewer's replies on reflections, anonymous and named, newest first: only ever the viewer's own
+    (`tags`: their keyring, accounts.scopes.raw_tags_of). `connection`: a raw asyncpg connection."""
     out = []
-    for row in rows:
-        own_reflection = (row.reflection_author_id == viewer.id if row.reflection_author_id is not None
-                          else row.reflection_author_tag == reflection_tag(anonymity, viewer.id, row.reflection_id))
-        readable = own_reflection or (row.visibility != "private"
-                                      and (row.reflection_state == "visible" or viewer.is_moderator))
-        anonymous = row.anonymous or row.author_id is None
+    for row in await connection.fetch(_MY_REPLIES_SQL, viewer.id, tags, limit):
+        reflection_author_id = row["reflection_author_id"]
+        own_reflection = (reflection_author_id == viewer.id if reflection_author_id is not None
+                          else row["reflection_author_tag"] == reflection_tag(anonymity, viewer.id,
+                                                                              row["reflection_id"]))
+        visibility, reflection_state, state = row["visibility"], row["reflection_state"], row["state"]
+        readable = own_reflection or (visibility != "private"
+                                      and (reflection_state == "visible" or viewer.is_moderator))
+        anonymous = row["anonymous"] or row["author_id"] is None
         if anonymous:
-            label = "Anonymous · author" if row.is_author else f"Anonymous · {row.pseudonym or 'former member'}"
+            label = "Anonymous · author" if row["is_author"] else \
+                f"Anonymous · {row['pseudonym'] or 'former member'}"
         else:
             label = "under your name"
-        if row.is_author and row.visibility == "named":
+        if row["is_author"] and visibility == "named":
             label = "author"
         out.append(MyReply(
-            id=row.id, reflection_id=row.reflection_id,
-            reflection_label=(row.title or _excerpt(row.reflection_body, 80)) if readable else None,
-            label=label, anonymous=anonymous, excerpt=_excerpt(row.body, 240), state=row.state,
-            created_at=row.created_at, edited=row.edited_at is not None,
-            can_edit=(row.state != "removed" and row.visibility != "private" and row.reflection_state == "visible"
+            id=row["id"], reflection_id=row["reflection_id"],
+            reflection_label=(row["title"] or _excerpt(row["reflection_body"], 80)) if readable else None,
+            label=label, anonymous=anonymous, excerpt=_excerpt(row["body"], 240), state=state,
+            created_at=row["created_at"], edited=row["edited_at"] is not None,
+            can_edit=(state != "removed" and visibility != "private" and reflection_state == "visible"
                       and readable)))
     return out
 

@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform import mentions, publishing, rate_limits
 from community.platform.accounts import scopes
-from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.notify.notifications import group_key
@@ -39,7 +38,6 @@ from community.reflections.models import (
     VISIBILITIES,
     Prompt,
     Reflection,
-    ReflectionReaction,
     ReflectionReply,
     ReflectionRevision,
 )
@@ -256,14 +254,22 @@ async def access_reflection(session: AsyncSession, viewer: Viewer | None, anonym
     Hidden or removed shared pieces: the author and moderators."""
     reflection = await session.get(Reflection, reflection_id)
     if reflection is None or viewer is None:
-        raise NotFound("We could not find that reflection. It may have been withdrawn by its author.")
-    if is_mine(reflection, viewer, anonymity):
-        return reflection
-    if reflection.visibility == Visibility.PRIVATE:
-        raise NotFound("We could not find that reflection. It may have been withdrawn by its author.")
-    if not others_may_see(reflection.visibility, reflection.state, moderator=viewer.is_moderator):
-        raise NotFound("This reflection is not available.")
+        raise NotFound(NOT_FOUND)
+    check_access(viewer, reflection.visibility, reflection.state, mine=is_mine(reflection, viewer, anonymity))
     return reflection
+
+
+NOT_FOUND = "We could not find that reflection. It may have been withdrawn by its author."
+
+
+def check_access(viewer: Viewer, visibility: str, state: str, *, mine: bool) -> None:
+    """Raises NotFound unless the viewer may read a reflection of this visibility and state (`mine`: theirs)."""
+    if mine:
+        return
+    if visibility == Visibility.PRIVATE:
+        raise NotFound(NOT_FOUND)
+    if not others_may_see(visibility, state, moderator=viewer.is_moderator):
+        raise NotFound("This reflection is not available.")
 
 
 async def access_own(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int) -> Reflection:
@@ -377,15 +383,6 @@ class Card:
         return THEMES.get(self.theme or "", "")
 
 
-def _card_query() -> Select:
-    # Plain columns, not ORM objects: a wall page is thirty of them.
-    return (select(Reflection.id, Reflection.title, Reflection.body, Reflection.body_html, Reflection.visibility,
-                   Reflection.state, Reflection.author_id, Reflection.author_tag, Reflection.theme,
-                   Reflection.prompt_id, Reflection.created_at, User.display_name, Prompt.title.label("prompt_title"))
-            .outerjoin(User, User.id == Reflection.author_id)
-            .outerjoin(Prompt, Prompt.id == Reflection.prompt_id))
-
-
 @lru_cache(maxsize=4096)
 def excerpt_of(body: str) -> str:
     """The card excerpt: plain text of the Markdown, cut at 320 characters. A pure function of the body, so it
@@ -393,28 +390,9 @@ def excerpt_of(body: str) -> str:
     return plain_text(body, 320)
 
 
-async def _cards(session: AsyncSession, query: Select, viewer: Viewer | None, anonymity: Anonymity) -> list[Card]:
-    rows = (await session.execute(query)).all()
-    ids = [r.id for r in rows]
-    replies: dict[int, int] = {}
-    reactions: dict[int, dict[str, int]] = {}
-    if ids:
-        replies = dict((await session.execute(
-            select(ReflectionReply.reflection_id, func.count()).where(
-                ReflectionReply.reflection_id.in_(ids), ReflectionReply.state == "visible")
-            .group_by(ReflectionReply.reflection_id))).all())
-        for rid, kind, count in (await session.execute(
-                select(ReflectionReaction.reflection_id, ReflectionReaction.kind, func.count())
-                .where(ReflectionReaction.reflection_id.in_(ids))
-                .group_by(ReflectionReaction.reflection_id, ReflectionReaction.kind))).all():
-            reactions.setdefault(rid, {})[kind] = count
-    return [_card_of(row._mapping, viewer, anonymity, replies.get(row.id, 0), reactions.get(row.id, {}))
-            for row in rows]
-
-
-def _card_of(row: Any, viewer: Viewer | None, anonymity: Anonymity, replies: int, reactions: dict[str, int],
+def card_of(row: Any, viewer: Viewer | None, anonymity: Anonymity, replies: int, reactions: dict[str, int],
              keep_row: bool = False) -> Card:
-    """One card from a row of `_card_query()` or of the wall's statement: the wall and the journal build their
+    """One card from a row of the wall's, the journal's or the reflection page's statement: they all build their
     cards here, so they cannot drift apart. Whether a tagged piece is the viewer's: their tag for that reflection."""
     if viewer is None:
         mine = False
@@ -428,10 +406,6 @@ def _card_of(row: Any, viewer: Viewer | None, anonymity: Anonymity, replies: int
                 author_name=row["display_name"] if visibility == Visibility.NAMED else None, theme=row["theme"],
                 prompt_id=row["prompt_id"], prompt_title=row["prompt_title"], created_at=row["created_at"],
                 replies=replies, reactions=reactions, mine=mine, **({"row": row} if keep_row else {}))
-
-
-def _search_clause(q: str):  # type: ignore[no-untyped-def]
-    return Reflection.search.op("@@")(func.websearch_to_tsquery("english", q))
 
 
 # The wall runs on a bare asyncpg connection (Database.raw): one prepared statement with each card's reply and
@@ -491,7 +465,7 @@ async def wall_page(connection: Any, viewer: Viewer, anonymity: Anonymity, *, th
         weekly = _weekly_of(rows[0]["weekly"]) if rows[0]["weekly"] is not None else None
     else:
         weekly = await prompt_of_week_row(connection)
-    cards = [_card_of(row, viewer, anonymity, row["replies"], json.loads(row["reactions"]) if row["reactions"] else {},
+    cards = [card_of(row, viewer, anonymity, row["replies"], json.loads(row["reactions"]) if row["reactions"] else {},
                       keep_row=True) for row in rows]
     return WallPage(cards, weekly)
 
@@ -502,29 +476,42 @@ def _weekly_of(raw: str) -> dict[str, Any]:
     return json.loads(raw)
 
 
-async def list_journal(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, q: str = "", theme: str = "",
-                       visibility: str = "", limit: int = 200) -> list[Card]:
+# The journal on a bare asyncpg connection (Database.raw): one prepared statement per combination of filters.
+# $1 the viewer's id, $2 their keyring's tags (accounts.scopes.raw_tags_of), $3 the limit. The journal shows no
+# counts, so none are read.
+_JOURNAL_SQL = """
+SELECT r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
+       r.created_at, u.display_name, pr.title AS prompt_title
+FROM reflections r
+LEFT JOIN users u ON u.id = r.author_id
+LEFT JOIN prompts pr ON pr.id = r.prompt_id
+WHERE (r.author_id = $1::bigint OR r.author_tag = ANY($2::text[])){filters}
+ORDER BY {order}r.created_at DESC, r.id DESC LIMIT $3
+"""
+
+
+async def journal_cards(connection: Any, viewer: Viewer, anonymity: Anonymity, tags: list[str], *, q: str = "",
+                        theme: str = "", visibility: str = "", limit: int = 200) -> list[Card]:
     """The author's own writing, all visibilities; only ever the viewer's (their private and anonymous pieces are
-    found through their keyring, accounts.scopes), newest first by (created_at, id)."""
-    query = _card_query().where(mine_clause(viewer, await scopes.tags_of(session, anonymity, viewer.id)))
+    found through their keyring, `tags`: accounts.scopes.raw_tags_of), newest first by (created_at, id), or by
+    rank when searching. `connection`: a raw asyncpg connection (Database.raw)."""
+    args: list[Any] = [viewer.id, tags, limit]
+    filters, order = [], ""
     if theme in THEMES:
-        query = query.where(Reflection.theme == theme)
+        args.append(theme)
+        filters.append(f" AND r.theme = ${len(args)}::text")
     elif theme == "none":
-        query = query.where(Reflection.theme.is_(None))
+        filters.append(" AND r.theme IS NULL")
     if visibility in VISIBILITIES:
-        query = query.where(Reflection.visibility == visibility)
+        args.append(visibility)
+        filters.append(f" AND r.visibility = ${len(args)}::text")
     if q:
-        query = query.where(_search_clause(q)).order_by(
-            func.ts_rank(Reflection.search, func.websearch_to_tsquery("english", q)).desc(),
-            Reflection.created_at.desc(), Reflection.id.desc())
-    else:
-        query = query.order_by(Reflection.created_at.desc(), Reflection.id.desc())
-    return await _cards(session, query.limit(limit), viewer, anonymity)
-
-
-async def card_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection: Reflection) -> Card:
-    cards = await _cards(session, _card_query().where(Reflection.id == reflection.id), viewer, anonymity)
-    return cards[0]
+        args.append(q)
+        query = f"websearch_to_tsquery('english', ${len(args)}::text)"
+        filters.append(f" AND r.search @@ {query}")
+        order = f"ts_rank(r.search, {query}) DESC, "
+    rows = await connection.fetch(_JOURNAL_SQL.format(filters="".join(filters), order=order), *args)
+    return [card_of(row, viewer, anonymity, 0, {}) for row in rows]
 
 
 SEARCH_LIMIT = 10  # shared reflections on the search page; the wall's own search pages through the rest

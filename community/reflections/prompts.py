@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -187,6 +188,32 @@ def week_number(today: date | None = None) -> int:
 async def prompt_of_week_row(connection: Any, today: date | None = None) -> Any:
     """prompt_of_week() as one asyncpg Record (id, theme, title, text, minutes), or None."""
     return await connection.fetchrow(WEEKLY_SQL, week_number(today))
+
+
+# The prompt library in one prepared statement on a bare asyncpg connection (Database.raw): the prompts, one row
+# each (theme, then id), led by the prompt of the week as JSON text with its pinned_at; a single row with NULL
+# prompt columns when none is listed. $1 the theme ('' for all), $2 whether retired prompts are listed too,
+# $3 the week number.
+_LIBRARY_SQL = """
+WITH weekly AS (""" + weekly_sql("$3") + """)
+SELECT (SELECT row_to_json(w)::text FROM (SELECT weekly.*, p.pinned_at FROM weekly JOIN prompts p ON p.id = weekly.id) w)
+         AS weekly, p.*
+FROM (SELECT 1) one LEFT JOIN LATERAL (
+  SELECT p.id, p.theme, p.title, p.text, p.minutes, p.active FROM prompts p
+  WHERE ($1::text = '' OR p.theme = $1::text) AND (p.active OR $2::boolean)
+) p ON true
+ORDER BY p.theme, p.id
+"""
+
+
+async def prompt_library(connection: Any, *, theme: str = "", include_inactive: bool = False,
+                         today: date | None = None) -> tuple[list[Any], dict[str, Any] | None]:
+    """list_prompts() and prompt_of_week() in one statement: (the prompts as asyncpg Records, read only; the
+    prompt of the week as a dict with its pinned_at as text, or None)."""
+    rows = await connection.fetch(_LIBRARY_SQL, theme if theme in THEMES else "", include_inactive,
+                                  week_number(today))
+    weekly = json.loads(rows[0]["weekly"]) if rows[0]["weekly"] is not None else None
+    return [row for row in rows if row["id"] is not None], weekly
 
 
 async def home_section(session: AsyncSession, viewer: Viewer) -> dict[str, Any]:

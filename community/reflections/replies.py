@@ -9,16 +9,17 @@ for a member, except when it exports or deletes their data, reflection by reflec
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform import mentions, publishing, rate_limits
 from community.platform.accounts import scopes
-from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
 from community.platform.drafts.store import DraftKey
 from community.platform.errors import Forbidden, Invalid, NotFound
@@ -27,7 +28,16 @@ from community.platform.safety import screening as screening_mod
 from community.platform.text import plain_text
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
-from community.reflections.actions import access_reflection, is_mine, next_anon_id, reflection_tag
+from community.reflections.actions import (
+    NOT_FOUND,
+    Card,
+    access_reflection,
+    card_of,
+    check_access,
+    is_mine,
+    next_anon_id,
+    reflection_tag,
+)
 from community.reflections.models import (
     REACTIONS,
     Reflection,
@@ -272,28 +282,84 @@ async def delete_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     return reflection_id
 
 
-async def list_replies(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
-                       reflection: Reflection) -> list[ReplyView]:
-    query = (select(ReflectionReply, User.display_name).outerjoin(User, User.id == ReflectionReply.author_id)
-             .where(ReflectionReply.reflection_id == reflection.id)
-             .order_by(ReflectionReply.position, ReflectionReply.id))
-    if not viewer.is_moderator:
-        # Hidden or removed replies: moderators, and the writer (who sees the state beside their reply).
-        query = query.where(or_(ReflectionReply.state == "visible", my_replies_clause(
-            viewer, [reply_tag(anonymity, viewer.id, reflection.id)])))
+def _label(anonymous: bool, is_author: bool, pseudonym: str | None, signed: str, reflection_visibility: str) -> str:
+    """How a reply's writer is shown: "Anonymous · Heron", "Anonymous · author", `signed` (the writer's name, or
+    "under your name" in their journal), or "author" beside the writer's own named reflection."""
+    if is_author and reflection_visibility == "named":
+        return "author"
+    if anonymous:
+        return "Anonymous · author" if is_author else f"Anonymous · {pseudonym or 'former member'}"
+    return signed
+
+
+@dataclass
+class ReflectionPage:
+    card: Card  # the reflection itself (its title, body, visibility, state, times, reactions, prompt)
+    prompt: dict[str, Any] | None  # the prompt it answers (id, title), if any
+    replies: list[ReplyView]
+    my_reactions: set[str]
+
+
+# One reflection with its card, the viewer's reactions and the replies they may see, as one prepared statement on a
+# bare asyncpg connection (Database.raw): the reflection's columns on every row, one row per reply (one with NULL
+# reply columns when there is none; none when the reflection does not exist). $1 the reflection, $2 the viewer,
+# $3 the viewer's reply tag in it, $4 the viewer is a moderator, $5 their reactor tag on it.
+_PAGE_SQL = """
+WITH r AS (
+  SELECT r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
+         r.created_at, u.display_name, pr.title AS prompt_title,
+         (SELECT count(*) FROM reflection_replies x WHERE x.reflection_id = r.id AND x.state = 'visible') AS replies,
+         (SELECT json_object_agg(k.kind, k.n)::text FROM
+            (SELECT x.kind, count(*) AS n FROM reflection_reactions x WHERE x.reflection_id = r.id GROUP BY x.kind) k)
+           AS reactions,
+         (SELECT array_agg(x.kind) FROM reflection_reactions x WHERE x.reflection_id = r.id
+            AND x.reactor_tag = $5::text) AS my_reactions
+  FROM reflections r
+  LEFT JOIN users u ON u.id = r.author_id
+  LEFT JOIN prompts pr ON pr.id = r.prompt_id
+  WHERE r.id = $1::bigint
+)
+SELECT r.*, x.* FROM r LEFT JOIN LATERAL (
+  SELECT x.id AS x_id, x.anonymous AS x_anonymous, x.author_id AS x_author_id, x.author_tag AS x_author_tag,
+         x.is_author AS x_is_author, x.pseudonym AS x_pseudonym, x.body_html AS x_body_html, x.state AS x_state,
+         x.created_at AS x_created_at, x.edited_at AS x_edited_at, xu.display_name AS x_name,
+         x.position AS x_position
+  FROM reflection_replies x LEFT JOIN users xu ON xu.id = x.author_id
+  WHERE x.reflection_id = r.id
+    AND ($4::boolean OR x.state = 'visible' OR x.author_id = $2::bigint OR x.author_tag = $3::text)
+) x ON true
+ORDER BY x.x_position, x.x_id
+"""
+
+
+async def reflection_page(connection: Any, viewer: Viewer, anonymity: Anonymity, reflection_id: int) -> ReflectionPage:
+    """What the reflection page shows, under the reading rule of access_reflection (NotFound otherwise).
+    Hidden or removed replies: moderators, and their writer (who sees the state beside their reply)."""
+    tag = reply_tag(anonymity, viewer.id, reflection_id)
+    rows = await connection.fetch(_PAGE_SQL, reflection_id, viewer.id, tag, viewer.is_moderator,
+                                  reactor_tag(anonymity, viewer.id, reflection_id))
+    if not rows:
+        raise NotFound(NOT_FOUND)
+    first = rows[0]
+    card = card_of(first, viewer, anonymity, first["replies"],
+                    json.loads(first["reactions"]) if first["reactions"] else {})
+    check_access(viewer, card.visibility, card.state, mine=card.mine)
+    visibility = card.visibility
     views = []
-    for reply, name in (await session.execute(query)).all():
-        if reply.anonymous or reply.author_id is None:
-            label = "Anonymous · author" if reply.is_author else f"Anonymous · {reply.pseudonym or 'former member'}"
-        else:
-            label = name or "Former member"
-        if reply.is_author and reflection.visibility == "named":
-            label = "author"
-        views.append(ReplyView(id=reply.id, label=label, is_author=reply.is_author,
-                               anonymous=reply.anonymous or reply.author_id is None, body_html=reply.body_html,
-                               state=reply.state, created_at=reply.created_at,
-                               mine=_reply_is_mine(reply, viewer, anonymity), edited=reply.edited_at is not None))
-    return views
+    for row in rows:
+        if row["x_id"] is None:
+            continue
+        author_id = row["x_author_id"]
+        anonymous = row["x_anonymous"] or author_id is None
+        views.append(ReplyView(
+            id=row["x_id"], label=_label(anonymous, row["x_is_author"], row["x_pseudonym"],
+                                         row["x_name"] or "Former member", visibility),
+            is_author=row["x_is_author"], anonymous=anonymous, body_html=row["x_body_html"], state=row["x_state"],
+            created_at=row["x_created_at"],
+            mine=author_id == viewer.id if author_id is not None else row["x_author_tag"] == tag,
+            edited=row["x_edited_at"] is not None))
+    prompt = {"id": card.prompt_id, "title": card.prompt_title} if card.prompt_title is not None else None
+    return ReflectionPage(card, prompt, views, set(first["my_reactions"] or ()))
 
 
 @dataclass
@@ -322,37 +388,38 @@ def _excerpt(body: str, length: int) -> str:
     return plain_text(body, length)
 
 
-async def list_my_replies(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, limit: int = 200) -> list[MyReply]:
-    """The viewer's replies on reflections, anonymous and named, newest first: only ever the viewer's own."""
-    rows = (await session.execute(
-        select(ReflectionReply.id, ReflectionReply.reflection_id, ReflectionReply.author_id,
-               ReflectionReply.anonymous, ReflectionReply.pseudonym, ReflectionReply.is_author,
-               ReflectionReply.state, ReflectionReply.body, ReflectionReply.created_at, ReflectionReply.edited_at,
-               Reflection.title, Reflection.body.label("reflection_body"), Reflection.visibility,
-               Reflection.state.label("reflection_state"), Reflection.author_id.label("reflection_author_id"),
-               Reflection.author_tag.label("reflection_author_tag"))
-        .join(Reflection, Reflection.id == ReflectionReply.reflection_id)
-        .where(my_replies_clause(viewer, await scopes.tags_of(session, anonymity, viewer.id)))
-        .order_by(ReflectionReply.created_at.desc(), ReflectionReply.id.desc()).limit(limit))).all()
+# The viewer's replies for the journal, on a bare asyncpg connection (Database.raw): $1 the viewer's id, $2 their
+# keyring's tags (accounts.scopes.raw_tags_of), $3 the limit.
+_MY_REPLIES_SQL = """
+SELECT x.id, x.reflection_id, x.author_id, x.anonymous, x.pseudonym, x.is_author, x.state, x.body, x.created_at,
+       x.edited_at, r.title, r.body AS reflection_body, r.visibility, r.state AS reflection_state,
+       r.author_id AS reflection_author_id, r.author_tag AS reflection_author_tag
+FROM reflection_replies x JOIN reflections r ON r.id = x.reflection_id
+WHERE x.author_id = $1::bigint OR x.author_tag = ANY($2::text[])
+ORDER BY x.created_at DESC, x.id DESC LIMIT $3
+"""
+
+
+async def list_my_replies(connection: Any, viewer: Viewer, anonymity: Anonymity, tags: list[str],
+                          limit: int = 200) -> list[MyReply]:
+    """The viewer's replies on reflections, anonymous and named, newest first: only ever the viewer's own
+    (`tags`: their keyring, accounts.scopes.raw_tags_of). `connection`: a raw asyncpg connection."""
     out = []
-    for row in rows:
-        own_reflection = (row.reflection_author_id == viewer.id if row.reflection_author_id is not None
-                          else row.reflection_author_tag == reflection_tag(anonymity, viewer.id, row.reflection_id))
-        readable = own_reflection or (row.visibility != "private"
-                                      and (row.reflection_state == "visible" or viewer.is_moderator))
-        anonymous = row.anonymous or row.author_id is None
-        if anonymous:
-            label = "Anonymous · author" if row.is_author else f"Anonymous · {row.pseudonym or 'former member'}"
-        else:
-            label = "under your name"
-        if row.is_author and row.visibility == "named":
-            label = "author"
+    for row in await connection.fetch(_MY_REPLIES_SQL, viewer.id, tags, limit):
+        reflection_author_id = row["reflection_author_id"]
+        own_reflection = (reflection_author_id == viewer.id if reflection_author_id is not None
+                          else row["reflection_author_tag"] == reflection_tag(anonymity, viewer.id,
+                                                                              row["reflection_id"]))
+        visibility, reflection_state, state = row["visibility"], row["reflection_state"], row["state"]
+        readable = own_reflection or (visibility != "private"
+                                      and (reflection_state == "visible" or viewer.is_moderator))
+        anonymous = row["anonymous"] or row["author_id"] is None
         out.append(MyReply(
-            id=row.id, reflection_id=row.reflection_id,
-            reflection_label=(row.title or _excerpt(row.reflection_body, 80)) if readable else None,
-            label=label, anonymous=anonymous, excerpt=_excerpt(row.body, 240), state=row.state,
-            created_at=row.created_at, edited=row.edited_at is not None,
-            can_edit=(row.state != "removed" and row.visibility != "private" and row.reflection_state == "visible"
+            id=row["id"], reflection_id=row["reflection_id"],
+            reflection_label=(row["title"] or _excerpt(row["reflection_body"], 80)) if readable else None,
+            label=_label(anonymous, row["is_author"], row["pseudonym"], "under your name", visibility), anonymous=anonymous, excerpt=_excerpt(row["body"], 240), state=state,
+            created_at=row["created_at"], edited=row["edited_at"] is not None,
+            can_edit=(state != "removed" and visibility != "private" and reflection_state == "visible"
                       and readable)))
     return out
 
@@ -373,11 +440,5 @@ async def toggle_reaction(session: AsyncSession, viewer: Viewer, anonymity: Anon
     return True
 
 
-async def my_reactions(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int) -> set[str]:
-    return set(await session.scalars(select(ReflectionReaction.kind).where(
-        ReflectionReaction.reflection_id == reflection_id,
-        ReflectionReaction.reactor_tag == reactor_tag(anonymity, viewer.id, reflection_id))))
-
-
 __all__ = ["PSEUDONYMS", "REACTION_LABELS", "access_own_reply", "create_reply", "delete_reply",
-           "edit_reply", "list_my_replies", "list_replies", "my_reactions", "pseudonym", "toggle_reaction"]
+           "edit_reply", "list_my_replies", "pseudonym", "reflection_page", "toggle_reaction"]

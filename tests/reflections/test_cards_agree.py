@@ -1,13 +1,12 @@
-"""The wall (one raw statement) and the journal and reflection page (the ORM query) build the same card for
-the same reflection: same author label, counts, reactions, prompt and "mine"."""
+"""The wall and the reflection page (each one raw statement of its own) build the same card for the same
+reflection: same author label, counts, reactions, prompt and "mine"."""
 
 from __future__ import annotations
 
 from community.platform.accounts.actions import to_viewer
 from community.platform.accounts.models import User
 from community.platform.anonymity import Anonymity
-from community.reflections import actions
-from community.reflections.models import Reflection
+from community.reflections import actions, replies
 from tests.reflections.conftest import write
 
 
@@ -26,11 +25,10 @@ async def test_wall_and_orm_cards_agree(member_factory, login, db, settings, any
             viewer = to_viewer(await session.get(User, member.id))
         async with db.raw() as connection:
             wall = {card.id: card for card in (await actions.wall_page(connection, viewer, anonymity)).cards}
-        assert set(ids) <= set(wall)
-        async with db.transaction() as session:
+            assert set(ids) <= set(wall)
             for rid in ids:
-                orm = await actions.card_for(session, viewer, anonymity, await session.get(Reflection, rid))
-                assert orm == wall[rid], rid
+                page = await replies.reflection_page(connection, viewer, anonymity, rid)
+                assert page.card == wall[rid], rid
         assert [wall[i].mine for i in ids] == ([True, True, False] if member is writer else [False, False, True])
     assert wall[ids[0]].author_name == "Wanda Writer" and wall[ids[1]].author_name is None
     assert wall[ids[0]].replies == 1 and wall[ids[1]].reactions == {"thanks": 1}

@@ -17,6 +17,9 @@ added through another process would be missing from a cached list, and one index
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,12 +37,20 @@ REKEY_NEEDED = ("This database holds anonymous writing under member-wide tags, f
 
 async def _used(session: AsyncSession, anonymity: Anonymity, user_id: int) -> tuple[int, list[str]]:
     """(how many of the member's slots are taken, their tags in slot order)."""
+    async def lookup(slots: list[str]) -> dict[str, str]:
+        return dict((await session.execute(select(AnonScope.slot, AnonScope.tag)
+                                           .where(AnonScope.slot.in_(slots)))).all())
+    return await _walk(anonymity, user_id, lookup)
+
+
+async def _walk(anonymity: Anonymity, user_id: int,
+                lookup: Callable[[list[str]], Awaitable[dict[str, str]]]) -> tuple[int, list[str]]:
+    """The keyring walk: the member's slots a batch at a time, looked up until a batch is not full."""
     tags: list[str] = []
     count = 0
     while True:
         slots = anonymity.scope_slots(user_id, count + SCOPE_BATCH)[count:]
-        found = dict((await session.execute(select(AnonScope.slot, AnonScope.tag)
-                                            .where(AnonScope.slot.in_(slots)))).all())
+        found = await lookup(slots)
         tags += [found[slot] for slot in slots if slot in found]
         count += SCOPE_BATCH
         if len(found) < SCOPE_BATCH:
@@ -49,6 +60,16 @@ async def _used(session: AsyncSession, anonymity: Anonymity, user_id: int) -> tu
 async def tags_of(session: AsyncSession, anonymity: Anonymity, user_id: int) -> list[str]:
     """Every tag of the member's anonymous scopes: one statement per 64 scopes."""
     return (await _used(session, anonymity, user_id))[1]
+
+
+_LOOKUP_SQL = "SELECT slot, tag FROM anon_scopes WHERE slot = ANY($1::text[])"
+
+
+async def raw_tags_of(connection: Any, anonymity: Anonymity, user_id: int) -> list[str]:
+    """tags_of() on a bare asyncpg connection (Database.raw): the same walk, one prepared statement a batch."""
+    async def lookup(slots: list[str]) -> dict[str, str]:
+        return {row[0]: row[1] for row in await connection.fetch(_LOOKUP_SQL, slots)}
+    return (await _walk(anonymity, user_id, lookup))[1]
 
 
 def viewer_slots(anonymity: Anonymity, user_id: int, known_scopes: int) -> list[str]:

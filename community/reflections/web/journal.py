@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from community.platform.accounts import scopes
 from community.platform.web.common import anonymity_of, db_of, viewer_of
 from community.platform.web.templates import render
 from community.reflections import actions
@@ -17,20 +18,23 @@ from community.reflections.models import VISIBILITIES
 
 async def journal(request: Request) -> Response:
     viewer = viewer_of(request)
+    anonymity = anonymity_of(request)
     q = " ".join(request.query_params.get("q", "").replace("\x00", "").split())[:200]
     theme = request.query_params.get("theme", "")
     theme = theme if theme in prompt_actions.THEMES or theme == "none" else ""
     view = "theme" if request.query_params.get("view") == "theme" else "date"
     visibility = request.query_params.get("visibility", "")
     visibility = visibility if visibility in VISIBILITIES else ""
-    async with db_of(request).transaction() as session:
-        cards = await actions.list_journal(session, viewer, anonymity_of(request), q=q, theme=theme,
-                                           visibility=visibility)
-        weekly = await prompt_actions.prompt_of_week(session)
-        # The filters above are about reflections; the replies are listed on the unfiltered page.
-        filtered = bool(q or theme or visibility)
-        my_replies = [] if filtered else await reply_actions.list_my_replies(session, viewer,
-                                                                            anonymity_of(request))
+    # The filters are about reflections; the replies are listed on the unfiltered page.
+    filtered = bool(q or theme or visibility)
+    # Prepared statements on a bare asyncpg connection: the keyring (once, for both lists), the cards, the
+    # replies, and the prompt of the week only when the page shows it (an empty journal, no search).
+    async with db_of(request).raw() as connection:
+        tags = await scopes.raw_tags_of(connection, anonymity, viewer.id)
+        cards = await actions.journal_cards(connection, viewer, anonymity, tags, q=q, theme=theme,
+                                            visibility=visibility)
+        my_replies = [] if filtered else await reply_actions.list_my_replies(connection, viewer, anonymity, tags)
+        weekly = None if cards or q else await prompt_actions.prompt_of_week_row(connection)
     groups: dict[str, list[actions.Card]] = {}
     if view == "theme":
         for card in cards:

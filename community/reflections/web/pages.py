@@ -84,29 +84,26 @@ async def wall(request: Request) -> Response:
 
 # ---- one reflection ---------------------------------------------------------------------------------------
 
-async def show_context(session: Any, request: Request, reflection_id: int) -> dict[str, Any]:
+async def show_context(request: Request, reflection_id: int) -> dict[str, Any]:
+    """The reflection page's context: one prepared statement on a bare asyncpg connection (replies.reflection_page).
+    The page reads the reflection's own fields from its card."""
     viewer = viewer_of(request)
-    reflection = await actions.access_reflection(session, viewer, key_of(request), reflection_id)
-    card = await actions.card_for(session, viewer, key_of(request), reflection)
-    prompt = await session.get(prompt_actions.Prompt, reflection.prompt_id) if reflection.prompt_id else None
-    thread = await replies.list_replies(session, viewer, key_of(request), reflection)
-    mine = await replies.my_reactions(session, viewer, key_of(request), reflection.id)
-    return {"reflection": reflection, "card": card, "prompt": prompt, "replies": thread, "my_reactions": mine,
-            "reaction_labels": replies.REACTION_LABELS, "decisions": DECISIONS, "reply_max": REPLY_MAX,
-            "support": request.query_params.get("support") == "1",
+    async with db_of(request).raw() as connection:
+        page = await replies.reflection_page(connection, viewer, key_of(request), reflection_id)
+    return {"reflection": page.card, "card": page.card, "prompt": page.prompt, "replies": page.replies,
+            "my_reactions": page.my_reactions, "reaction_labels": replies.REACTION_LABELS, "decisions": DECISIONS,
+            "reply_max": REPLY_MAX, "support": request.query_params.get("support") == "1",
             "visibility_labels": actions.VISIBILITY_LABELS}
 
 
 async def show(request: Request) -> Response:
-    async with db_of(request).transaction() as session:
-        context = await show_context(session, request, request.path_params["reflection_id"])
+    context = await show_context(request, request.path_params["reflection_id"])
     return render(request, "reflections/show.html", context)
 
 
 async def render_show_error(request: Request, reflection_id: int, exc: ActionError, form: dict[str, str],
                             extra: dict[str, Any] | None = None) -> Response:
-    async with db_of(request).transaction() as session:
-        context = await show_context(session, request, reflection_id)
+    context = await show_context(request, reflection_id)
     return form_error(request, "reflections/show.html", exc, form, {**context, **(extra or {})})
 
 

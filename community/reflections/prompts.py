@@ -189,6 +189,6 @@ async def prompt_of_week_row(connection: Any, today: date | None = None) -> Any:
     return await connection.fetchrow(WEEKLY_SQL, week_number(today))
 
 
-async def home_section(session: AsyncSession, viewer: Viewer) -> dict[str, Any]:
-    """The home page's prompt of the week."""
-    return {"prompt": await prompt_of_week(session)}
+async def home_section(connection: Any, viewer: Viewer) -> dict[str, Any]:
+    """The home page's prompt of the week (one prepared statement on a raw connection)."""
+    return {"prompt": await prompt_of_week_row(connection)}

@@ -389,16 +389,15 @@ async def post_history(session: AsyncSession, viewer: Viewer, post_id: int) -> t
     return {"post": post, "thread": thread}, rows
 
 
-_RECENT_THREADS = text("""
+RECENT_THREADS_SQL = """
 SELECT t.id, t.title, t.reply_count, t.last_activity_at, c.name AS category_name, c.slug AS category_slug
 FROM threads t JOIN categories c ON c.id = t.category_id
 WHERE t.state = 'visible' AND c.archived_at IS NULL AND NOT t.pinned
 ORDER BY t.last_activity_at DESC, t.id DESC
-LIMIT :limit
-""")
+LIMIT $1::int
+"""
 
 
-async def home_section(session: AsyncSession, viewer: Viewer, *, threads: int = 6) -> dict[str, Any]:
-    """The home page's recent threads."""
-    recent = (await session.execute(_RECENT_THREADS, {"limit": threads})).mappings().all()
-    return {"threads": list(recent)}
+async def home_section(connection: Any, viewer: Viewer, *, threads: int = 6) -> dict[str, Any]:
+    """The home page's recent threads (one prepared statement on a raw connection)."""
+    return {"threads": await connection.fetch(RECENT_THREADS_SQL, threads)}

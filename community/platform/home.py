@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from community.platform.pillar import HomeSection
 from community.platform.viewer import Viewer
 
@@ -20,10 +18,11 @@ class Dashboard:
     threads: list[Any] = field(default_factory=list)
 
 
-async def dashboard(session: AsyncSession, viewer: Viewer, sections: Sequence[HomeSection]) -> Dashboard:
+async def dashboard(connection: Any, viewer: Viewer, sections: Sequence[HomeSection]) -> Dashboard:
+    """`connection`: a raw asyncpg connection (Database.raw); each pillar's section runs one prepared statement."""
     board = Dashboard()
     for section in sections:
-        for name, value in (await section(session, viewer)).items():
+        for name, value in (await section(connection, viewer)).items():
             if not hasattr(board, name):
                 raise KeyError(f"the home page has no section {name!r}")
             setattr(board, name, value)

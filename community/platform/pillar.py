@@ -35,8 +35,8 @@ Lifespan = Callable[["Starlette"], AbstractAsyncContextManager[None]]
 AdapterFactory = Callable[[Anonymity], Sequence[TargetAdapter]]
 # async (session, outbox, settings) -> {"what was mailed": count}: run once a minute by the sending process only.
 MailJob = Callable[[AsyncSession, "Outbox", "Settings"], Awaitable[dict[str, int]]]
-# async (session, viewer) -> values for the signed-in home page.
-HomeSection = Callable[[AsyncSession, Viewer], Awaitable[dict[str, Any]]]
+# async (raw asyncpg connection, viewer) -> values for the signed-in home page (prepared statements, no ORM).
+HomeSection = Callable[[Any, Viewer], Awaitable[dict[str, Any]]]
 # async (session, anonymity, old tags) -> {"what was moved": count}: `community anonymity rekey` moves the pillar's
 # rows from member-wide tags (old tags: {old scope: {tag: member id}}) to scoped tags (accounts.rekey).
 Rekey = Callable[[AsyncSession, Anonymity, "OldTags"], Awaitable[dict[str, int]]]

@@ -216,6 +216,6 @@ async def prompt_library(connection: Any, *, theme: str = "", include_inactive: 
     return [row for row in rows if row["id"] is not None], weekly
 
 
-async def home_section(session: AsyncSession, viewer: Viewer) -> dict[str, Any]:
-    """The home page's prompt of the week."""
-    return {"prompt": await prompt_of_week(session)}
+async def home_section(connection: Any, viewer: Viewer) -> dict[str, Any]:
+    """The home page's prompt of the week (one prepared statement on a raw connection)."""
+    return {"prompt": await prompt_of_week_row(connection)}

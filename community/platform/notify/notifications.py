@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import String, and_, bindparam, func, insert, literal_column, or_, select, tuple_, update
+from sqlalchemy import String, and_, bindparam, func, insert, literal_column, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -245,18 +245,28 @@ async def _names(session: AsyncSession, rows: list[Notification]) -> dict[int, s
         User.id.in_(wanted), User.deleted_at.is_(None)))).all())
 
 
-def _as_shown(row: Notification, anonymity: Anonymity, upto: int, names: dict[int, str]) -> Shown:
-    if row.recipient_tag is None:
-        shown_names = [names[a] for a in row.actor_ids[:3] if a in names]
-        text = group_text(row.kind, row.count, row.text, row.subject, shown_names, len(row.actor_ids), False)
-        return Shown(row.id, row.kind, text, row.url, row.created_at, row.read_at, count=row.count)
-    read_at = row.read_at or (row.created_at if row.last_id <= upto else None)
-    count = row.count
-    if read_at is None and row.event_ids:  # what came after "mark all as read"
-        count = max(1, sum(1 for event in row.event_ids if event > upto))
-    text = unseal_text(anonymity, row.text)
-    return Shown(row.id, row.kind, group_text(row.kind, count, text, None, [], 0, True), row.url, row.created_at,
-                 read_at, tagged=True, count=count)
+def _as_shown(row: Any, anonymity: Anonymity, upto: int, names: list[str]) -> Shown:
+    """`row`: the notification's columns by name (an asyncpg Record of LIST_SQL, or _columns of an ORM row);
+    `names`: its group's first signed actors as they are called now."""
+    if row["recipient_tag"] is None:
+        text = group_text(row["kind"], row["count"], row["text"], row["subject"], names, len(row["actor_ids"]),
+                          False)
+        return Shown(row["id"], row["kind"], text, row["url"], row["created_at"], row["read_at"], count=row["count"])
+    read_at = row["read_at"] or (row["created_at"] if row["last_id"] <= upto else None)
+    count = row["count"]
+    if read_at is None and row["event_ids"]:  # what came after "mark all as read"
+        count = max(1, sum(1 for event in row["event_ids"] if event > upto))
+    text = unseal_text(anonymity, row["text"])
+    return Shown(row["id"], row["kind"], group_text(row["kind"], count, text, None, [], 0, True), row["url"],
+                 row["created_at"], read_at, tagged=True, count=count)
+
+
+_COLUMNS = ("id", "kind", "text", "url", "created_at", "read_at", "recipient_tag", "count", "last_id", "event_ids",
+            "actor_ids", "subject")
+
+
+def _columns(row: Notification) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _COLUMNS}
 
 
 def unseal_text(anonymity: Anonymity, stored: str) -> str:
@@ -267,19 +277,46 @@ def unseal_text(anonymity: Anonymity, stored: str) -> str:
         return stored
 
 
-async def list_for(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, *, before: int | None = None,
+# The notifications page in one statement on a raw asyncpg connection (Database.raw): the member's keyring tags
+# (accounts.scopes.VIEWER_TAGS, over the slots given), their watermark, and a page of the notifications they may
+# see now, newest first by (created_at, id), from the notification `before` ($4, 0 for the first page); each
+# group's first three signed actors' names as they are called now. Always one row at least (NULL notification
+# columns when there is none), so that the number of tags found is known. $1 member id, $2 keyring slots,
+# $3 page size.
+_LIST_SQL = """
+WITH k AS (SELECT coalesce(array_agg(a.tag), '{{}}'::text[]) AS tags FROM anon_scopes a WHERE a.slot = ANY($2::text[]))
+SELECT cardinality(k.tags) AS tags_found,
+       (SELECT coalesce(u.anon_read_upto, 0) FROM users u WHERE u.id = $1::bigint) AS upto, n.*,
+       CASE WHEN n.count > 1 THEN ARRAY(
+         SELECT u.display_name FROM unnest(n.actor_ids[1:3]) WITH ORDINALITY a(id, o)
+         JOIN users u ON u.id = a.id AND u.deleted_at IS NULL ORDER BY a.o) END AS names
+FROM k LEFT JOIN LATERAL (
+  SELECT {columns} FROM notifications n
+  WHERE (n.user_id = $1::bigint OR n.recipient_tag = ANY(k.tags)) AND {visible}
+    AND ($4::bigint = 0 OR (n.created_at, n.id) < ((SELECT b.created_at FROM notifications b WHERE b.id = $4), $4))
+  ORDER BY n.created_at DESC, n.id DESC LIMIT $3::int
+) n ON true
+ORDER BY n.created_at DESC, n.id DESC
+"""
+LIST_SQL = {staff: _LIST_SQL.format(columns=", ".join(f"n.{c}" for c in _COLUMNS),
+                                    visible=target_visible_sql("n", "$1::bigint", "k.tags", str(staff).upper()))
+            for staff in (False, True)}
+
+
+async def list_for(connection: Any, viewer: Viewer, anonymity: Anonymity, *, before: int | None = None,
                    limit: int = 50) -> list[Shown]:
     """Newest first by (created_at, id), paged from the notification `before` (tag rows' ids are of their own
-    sequence, so ids alone do not say which is newer)."""
-    query = select(Notification).where(_shown(viewer, await scopes.tags_of(session, anonymity, viewer.id)))
-    if before:
-        at = select(Notification.created_at).where(Notification.id == before).scalar_subquery()
-        query = query.where(tuple_(Notification.created_at, Notification.id) < tuple_(at, before))
-    rows = await session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
-    rows = list(rows)
-    upto = await _watermark(session, viewer)
-    names = await _names(session, rows)
-    return [_as_shown(row, anonymity, upto, names) for row in rows]
+    sequence, so ids alone do not say which is newer). `connection`: a raw asyncpg connection; one statement,
+    unless the member's scopes reach past the keyring slots looked up (then once more, over enough of them)."""
+    known = 0
+    while True:
+        slots = scopes.viewer_slots(anonymity, viewer.id, known)
+        rows = await connection.fetch(LIST_SQL[viewer.is_moderator], viewer.id, slots, limit, before or 0)
+        known = rows[0]["tags_found"]
+        if not scopes.needs_more_slots(slots, known):
+            break
+    upto = rows[0]["upto"] or 0
+    return [_as_shown(row, anonymity, upto, row["names"] or []) for row in rows if row["id"] is not None]
 
 
 async def access_notification(session: AsyncSession, viewer: Viewer, anonymity: Anonymity,
@@ -290,7 +327,9 @@ async def access_notification(session: AsyncSession, viewer: Viewer, anonymity: 
                                                             _shown(viewer, tags)))).first()
     if row is None:
         return None
-    return _as_shown(row, anonymity, await _watermark(session, viewer), await _names(session, [row]))
+    names = await _names(session, [row])
+    return _as_shown(_columns(row), anonymity, await _watermark(session, viewer),
+                     [names[a] for a in row.actor_ids[:3] if a in names])
 
 
 async def mark_read(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, ids: list[int] | None = None) -> None:

@@ -21,8 +21,8 @@ async def index(request: Request) -> Response:
     viewer = viewer_of(request)
     raw = request.query_params.get("before", "")
     before = parse_int(raw)
-    async with db_of(request).transaction() as session:
-        items = await notifications.list_for(session, viewer, anonymity_of(request), before=before,
+    async with db_of(request).raw() as connection:
+        items = await notifications.list_for(connection, viewer, anonymity_of(request), before=before,
                                              limit=PAGE)
     return render(request, "notifications/index.html", {"items": items, "limit": PAGE})
 

@@ -17,8 +17,8 @@ async def home(request: Request) -> Response:
     viewer = maybe_viewer(request)
     if viewer is None:
         return render(request, "pages/home.html")
-    async with db_of(request).read() as session:
-        board = await home_actions.dashboard(session, viewer, request.app.state.home_sections)
+    async with db_of(request).raw() as connection:
+        board = await home_actions.dashboard(connection, viewer, request.app.state.home_sections)
     return render(request, "pages/home.html", {"board": board})
 
 

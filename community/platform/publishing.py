@@ -151,8 +151,7 @@ async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: s
         raise _refuse(surface, surface.hold_refusal)  # moderators' own live messages included: nothing waits
     new_member = False
     if shared and new_piece is not None and surface.can_hold:
-        new_member = await approval.hold_new_member(
-            session, viewer, await approval.posts_to_approve(session, new_piece), anonymous=anonymous)
+        new_member = await approval.counted_new_member(session, viewer, new_piece, anonymous=anonymous)
     return Checked(screened, listed, (held or strong or new_member) and surface.can_hold, shared,
                    identifiers_held=strong, new_member=new_member)
 

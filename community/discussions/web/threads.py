@@ -231,11 +231,11 @@ async def _edit_context(request: Request, post_id: int) -> dict[str, Any]:
 async def edit(request: Request) -> Response:
     viewer = viewer_of(request)
     post_id = request.path_params["post_id"]
-    context = await _edit_context(request, post_id)
     if request.method == "GET":
+        context = await _edit_context(request, post_id)
         form = {"body": context["post"].body_md, "title": context["thread"].title}
         return render(request, "discussions/edit.html", {**context, "form": form})
-    form = await read_form(request)
+    form = await read_form(request)  # the edit checks the post is the viewer's; the form's context only on error
     try:
         form.check()
         async with db_of(request).transaction() as session:
@@ -244,6 +244,7 @@ async def edit(request: Request) -> Response:
                 title=form.get("title") if form.has("title") else None,
                 confirmed=form.get("confirm_phi") == "yes", draft=drafts_of(request).key(viewer, drafts.edit_slot(post_id)))
     except ActionError as exc:
+        context = await _edit_context(request, post_id)
         await drafts_web.keep(request, viewer, drafts.edit_slot(post_id), body=form.get("body"), title=form.get("title"))
         return _composer_error(request, "discussions/edit.html", exc, form, context)
     if post.state == "pending":

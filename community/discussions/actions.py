@@ -22,7 +22,6 @@ from community.discussions.models import (
     Category,
     Post,
     PostRevision,
-    Reaction,
     Thread,
 )
 from community.discussions.models import ThreadWatch as Watch
@@ -302,23 +301,43 @@ async def review_close_deleted(session: AsyncSession, post_id: int) -> None:
 
 # ---- reactions and watching ---------------------------------------------------------------------------------
 
-async def toggle_reaction(session: AsyncSession, viewer: Viewer, *, post_id: int, kind: str) -> bool:
-    """Adds the reaction, or takes it back if it was there; True when it is now on."""
+@dataclass(frozen=True)
+class Toggled:
+    on: bool        # the reaction is now on
+    thread_id: int  # where the post is, for the way back to it
+    position: int
+
+
+# One statement: the post's and thread's states (a reaction only on a visible post of a visible thread, never on
+# one's own), and the reaction taken back if it was there, else added.
+_TOGGLE_REACTION = sql_text("""
+WITH target AS (
+  SELECT p.thread_id, p.position, p.state, p.author_id, t.state AS thread_state
+    FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.id = :post_id),
+allowed AS (
+  SELECT 1 FROM target WHERE state = 'visible' AND thread_state = 'visible'
+     AND author_id IS DISTINCT FROM CAST(:user_id AS bigint)),
+removed AS (
+  DELETE FROM reactions WHERE post_id = :post_id AND kind = :kind AND user_id = :user_id
+     AND EXISTS (SELECT 1 FROM allowed) RETURNING 1),
+added AS (
+  INSERT INTO reactions (post_id, kind, user_id)
+  SELECT CAST(:post_id AS bigint), CAST(:kind AS varchar), CAST(:user_id AS bigint)
+   WHERE EXISTS (SELECT 1 FROM allowed) AND NOT EXISTS (SELECT 1 FROM removed)
+  ON CONFLICT DO NOTHING RETURNING 1)
+SELECT thread_id, position, state, author_id, thread_state, EXISTS (SELECT 1 FROM removed) AS removed FROM target""")
+
+
+async def toggle_reaction(session: AsyncSession, viewer: Viewer, *, post_id: int, kind: str) -> Toggled:
+    """Adds the reaction, or takes it back if it was there; `on` when it is now on."""
     if kind not in REACTIONS:
         raise Invalid("Choose one of: thank you, me too, this helped.", fields={"kind": "Unknown reaction."})
-    row = (await session.execute(select(Post.state, Post.author_id, Thread.state).join(Thread)
-                                 .where(Post.id == post_id))).first()
-    if row is None or row[0] != "visible" or row[2] != "visible":
+    row = (await session.execute(_TOGGLE_REACTION, {"post_id": post_id, "kind": kind, "user_id": viewer.id})).first()
+    if row is None or row.state != "visible" or row.thread_state != "visible":
         raise NotFound("This post is not available.")
-    if row[1] == viewer.id:
+    if row.author_id == viewer.id:
         raise Invalid("You cannot react to your own post.")
-    removed = await session.execute(delete(Reaction).where(Reaction.post_id == post_id, Reaction.kind == kind,
-                                                           Reaction.user_id == viewer.id))
-    if removed.rowcount:
-        return False
-    await session.execute(pg_insert(Reaction).values(post_id=post_id, kind=kind, user_id=viewer.id)
-                          .on_conflict_do_nothing())
-    return True
+    return Toggled(not row.removed, row.thread_id, row.position)
 
 
 async def set_watch(session: AsyncSession, viewer: Viewer, *, thread_id: int, level: str) -> None:

@@ -274,14 +274,14 @@ async def react(request: Request) -> Response:
     try:
         form.check()
         async with db_of(request).transaction() as session:
-            on = await discussions.toggle_reaction(session, viewer, post_id=post_id, kind=form.get("kind"))
-            thread_id, page, position = await reads.locate_post(session, viewer, post_id)
+            toggled = await discussions.toggle_reaction(session, viewer, post_id=post_id, kind=form.get("kind"))
     except Invalid as exc:
         return render(request, "errors/error.html", {"status": 400, "title": "That did not work",
                                                      "message": exc.message}, status_code=400)
     label = REACTION_LABELS[form.get("kind")]
-    message = f"You said “{label}”." if on else f"You took back “{label}”."
-    return redirect(request, f"/t/{thread_id}?page={page}#p{position}", flash=message)
+    message = f"You said “{label}”." if toggled.on else f"You took back “{label}”."
+    return redirect(request, f"/t/{toggled.thread_id}?page={reads.page_of(toggled.position)}#p{toggled.position}",
+                    flash=message)
 
 
 async def watch(request: Request) -> Response:

@@ -33,7 +33,6 @@ from community.platform.drafts.store import DraftKey
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import items as review
 from community.platform.review.models import Flag, ReviewItem
-from community.platform.text import plain_text
 from community.platform.viewer import Viewer
 from community.settings import Settings
 
@@ -125,13 +124,13 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
     member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
     resolved = await mentions.resolve(session, body)
-    body_html = resolved.render(body)  # mentions linked, sanitized, stored
+    body_html, body_text = resolved.render_with_text(body)  # mentions linked, sanitized, stored
     thread_id = await session.scalar(insert(Thread).values(
         category_id=category.id, author_id=viewer.id, title=title, state=state, post_count=1,
     ).returning(Thread.id))
     post_id = await session.scalar(insert(Post).values(
         thread_id=thread_id, author_id=viewer.id, position=1, body_md=body, body_html=body_html,
-        body_text=plain_text(body), state=state).returning(Post.id))
+        body_text=body_text, state=state).returning(Post.id))
     await session.execute(update(Thread).where(Thread.id == thread_id).values(first_post_id=post_id))
     if state == "visible":
         await session.execute(update(Category).where(Category.id == category.id)
@@ -186,9 +185,10 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
     member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
     resolved = await mentions.resolve(session, body)
+    body_html, body_text = resolved.render_with_text(body)
     post_id, position = (await session.execute(_INSERT_REPLY, {
         "thread_id": thread.id, "author_id": viewer.id, "reply_to": reply_to, "body_md": body,
-        "body_html": resolved.render(body), "body_text": plain_text(body), "state": state})).one()
+        "body_html": body_html, "body_text": body_text, "state": state})).one()
     await _after_insert(session, post_id, state, checked, member_rule, draft, resolved)
     return Published(thread.id, post_id, position, state, checked.crisis)
 
@@ -239,8 +239,7 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
                              edited_by=viewer.id))
     post.body_md = body
     resolved = await mentions.resolve(session, body)
-    post.body_html = resolved.render(body)
-    post.body_text = plain_text(body)
+    post.body_html, post.body_text = resolved.render_with_text(body)
     post.edited_at = func.now()
     if new_title is not None:
         thread.title = new_title

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from community.platform.accounts.actions import check_reason, require_admin
 from community.platform.errors import Invalid
 from community.platform.numbers import parse_int
-from community.platform.review import audit
+from community.platform.review import audit, watched
 from community.platform.review.models import SiteSetting
 from community.platform.viewer import Viewer
 
@@ -56,26 +56,30 @@ async def set_posts_to_approve(session: AsyncSession, actor: Viewer, raw: str, r
     return number
 
 
-# The piece counted (or, anonymous, only the count read) with the admin's setting: one statement, every shared
-# new piece runs it.
-_COUNT_SIGNED = sql_text("""
+# The piece counted (or, anonymous, only the count read) with the admin's setting and the watched words: one
+# statement, every shared new piece runs it. A refusal after it (a blocked word) rolls the count back with the
+# rest of the transaction.
+_COUNT_SIGNED = sql_text(f"""
 INSERT INTO member_standing (user_id, shared) VALUES (:user_id, 1)
 ON CONFLICT (user_id) DO UPDATE SET shared = member_standing.shared + 1
-RETURNING shared - 1, (SELECT value FROM site_settings WHERE name = :name)""")
-_STANDING = sql_text("""
+RETURNING shared - 1, (SELECT value FROM site_settings WHERE name = :name), {watched.WATCHED_JSON_SQL}""")
+_STANDING = sql_text(f"""
 SELECT (SELECT shared FROM member_standing WHERE user_id = :user_id),
-       (SELECT value FROM site_settings WHERE name = :name)""")
+       (SELECT value FROM site_settings WHERE name = :name), {watched.WATCHED_JSON_SQL}""")
 
 
-async def counted_new_member(session: AsyncSession, viewer: Viewer, default: int, *, anonymous: bool) -> bool:
+async def counted_new_member(session: AsyncSession, viewer: Viewer, default: int, *,
+                             anonymous: bool) -> tuple[bool, list[watched.Entry]]:
     """Counts a signed shared piece (always: the count must be right when an admin turns the rule on), and says
     whether the piece comes while the member is still new (so it waits), by the admin's setting, or `default`
-    while none is stored. An anonymous piece is not counted."""
-    before, value = (await session.execute(_STANDING if anonymous else _COUNT_SIGNED,
-                                           {"user_id": viewer.id, "name": NAME})).one()
+    while none is stored. An anonymous piece is not counted. Also returns the watched-word list (read in the
+    same statement) for publishing.check."""
+    before, value, words = (await session.execute(_STANDING if anonymous else _COUNT_SIGNED,
+                                                  {"user_id": viewer.id, "name": NAME})).one()
+    entries = watched.entries_of_json(words)
     number = parse_int(value or "", max_digits=3)
     posts = default if number is None else number
     if posts <= 0 or (viewer.is_moderator and not anonymous):
-        return False
-    return (before or 0) < posts
+        return False, entries
+    return (before or 0) < posts, entries
 

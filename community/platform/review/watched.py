@@ -8,6 +8,7 @@ may end in `*` to match any word that starts with it.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -108,10 +109,21 @@ async def check_watched(session: AsyncSession, text: str) -> WatchedResult:
     return match([Entry(phrase, action, message) for phrase, action, message in rows], text)
 
 
-async def watch_before(session: AsyncSession, text: str, *, field: str = "body") -> WatchedResult:
+# The list as one JSON value, for a statement that reads it with something else (review.approval).
+WATCHED_JSON_SQL = ("(SELECT coalesce(json_agg(json_build_array(phrase, action, message) ORDER BY phrase), '[]') "
+                    "FROM watched_words)")
+
+
+def entries_of_json(value: str | list[Any]) -> list[Entry]:
+    return [Entry(*entry) for entry in (json.loads(value) if isinstance(value, str) else value)]
+
+
+async def watch_before(session: AsyncSession, text: str, *, field: str = "body",
+                       entries: Sequence[Entry] | None = None) -> WatchedResult:
     """Before shared writing is stored: a block refuses it with the entry's message on `field` (the writer's
-    draft is kept by the caller, as for any Invalid); anything else is returned for `watch_after`."""
-    result = await check_watched(session, text)
+    draft is kept by the caller, as for any Invalid); anything else is returned for `watch_after`. `entries`:
+    the list, when the caller has just read it (WATCHED_JSON_SQL)."""
+    result = await check_watched(session, text) if entries is None else match(entries, text)
     if result.blocked:
         raise Invalid(result.message or DEFAULT_BLOCK_MESSAGE, fields={field: result.message or DEFAULT_BLOCK_MESSAGE})
     return result

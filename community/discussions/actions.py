@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +22,6 @@ from community.discussions.models import (
     Category,
     Post,
     PostRevision,
-    Reaction,
     Thread,
 )
 from community.discussions.models import ThreadWatch as Watch
@@ -32,7 +33,6 @@ from community.platform.drafts.store import DraftKey
 from community.platform.errors import Forbidden, Invalid, NotFound
 from community.platform.review import items as review
 from community.platform.review.models import Flag, ReviewItem
-from community.platform.text import plain_text
 from community.platform.viewer import Viewer
 from community.settings import Settings
 
@@ -90,13 +90,14 @@ async def check_rate(session: AsyncSession, viewer: Viewer, settings: Settings) 
 
 
 async def _after_insert(session: AsyncSession, post_id: int, state: str, checked: publishing.Checked,
-                        held_by_member_rule: bool, draft: DraftKey | None) -> None:
+                        held_by_member_rule: bool, draft: DraftKey | None,
+                        resolved: mentions.Resolved | None = None) -> None:
     if state == "pending":
         await review.open_item(session, target_kind="post", target_id=post_id, reason="approval",
                                source="approval" if held_by_member_rule else
                                "phi" if checked.identifiers_held else "watched")
     else:
-        await publish_side_effects(session, post_id)
+        await publish_side_effects(session, post_id, resolved)
     # The approval item (if any) is opened above, with its source: the follow-up adds crisis, identifiers, flags.
     await publishing.follow_up(session, SURFACE, replace(checked, held=False, new_member=False), post_id, draft=draft)
 
@@ -122,31 +123,49 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
                                      new_piece=settings.new_member_approval_posts)
     member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
-    body_html = (await mentions.resolve(session, body)).render(body)  # mentions linked, sanitized, stored
+    resolved = await mentions.resolve(session, body)
+    body_html, body_text = resolved.render_with_text(body)  # mentions linked, sanitized, stored
     thread_id = await session.scalar(insert(Thread).values(
         category_id=category.id, author_id=viewer.id, title=title, state=state, post_count=1,
     ).returning(Thread.id))
     post_id = await session.scalar(insert(Post).values(
         thread_id=thread_id, author_id=viewer.id, position=1, body_md=body, body_html=body_html,
-        body_text=plain_text(body), state=state).returning(Post.id))
+        body_text=body_text, state=state).returning(Post.id))
     await session.execute(update(Thread).where(Thread.id == thread_id).values(first_post_id=post_id))
     if state == "visible":
         await session.execute(update(Category).where(Category.id == category.id)
                               .values(thread_count=Category.thread_count + 1))
-    await _after_insert(session, post_id, state, checked, member_rule, draft)
+    await _after_insert(session, post_id, state, checked, member_rule, draft, resolved)
     return Published(thread_id, post_id, 1, state, checked.crisis)
 
 
-async def access_thread_for_reply(session: AsyncSession, viewer: Viewer, thread_id: int) -> Thread:
-    thread = await session.get(Thread, thread_id, with_for_update=True)
+# One statement for the thread a reply goes to and its category's archive mark, the thread locked for the
+# position count (replies to one thread are numbered one after the other).
+_REPLY_TARGET = sql_text("""
+SELECT t.id, t.state, t.author_id, t.locked, c.archived_at FROM threads t JOIN categories c ON c.id = t.category_id
+ WHERE t.id = :thread_id FOR UPDATE OF t""")
+
+# The thread's post count moves and the reply takes the new count as its position, in one statement.
+_INSERT_REPLY = sql_text("""
+WITH counted AS (UPDATE threads SET post_count = post_count + 1 WHERE id = :thread_id RETURNING post_count)
+INSERT INTO posts (thread_id, author_id, position, reply_to_id, body_md, body_html, body_text, state)
+SELECT CAST(:thread_id AS bigint), CAST(:author_id AS bigint), counted.post_count, CAST(:reply_to AS bigint),
+       :body_md, :body_html, :body_text, :state FROM counted
+RETURNING id, position""")
+
+_POST_THREAD = select(Post.thread_id).where(Post.id == bindparam("post_id"))
+
+
+async def access_thread_for_reply(session: AsyncSession, viewer: Viewer, thread_id: int) -> Any:
+    """The thread (id, state, author_id, locked, archived_at of its category), locked, if the viewer may reply."""
+    thread = (await session.execute(_REPLY_TARGET, {"thread_id": thread_id})).first()
     if thread is None or (thread.state != "visible" and not viewer.is_moderator and thread.author_id != viewer.id):
         raise NotFound("This thread does not exist or is no longer available.")
     if thread.state in ("removed", "hidden") and not viewer.is_moderator:
         raise Forbidden("This thread is not open for replies while moderators review it.")
     if thread.locked and not viewer.is_moderator:
         raise Forbidden("This thread is locked: it can be read, but no new replies can be added.")
-    archived = await session.scalar(select(Category.archived_at).where(Category.id == thread.category_id))
-    if archived is not None and not viewer.is_moderator:
+    if thread.archived_at is not None and not viewer.is_moderator:
         raise Forbidden("This category is archived: its threads can be read, but not replied to.")
     return thread
 
@@ -157,7 +176,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
     (body,) = _collect(lambda: check_body(body))
     thread = await access_thread_for_reply(session, viewer, thread_id)
     if reply_to is not None:
-        parent_thread = await session.scalar(select(Post.thread_id).where(Post.id == reply_to))
+        parent_thread = await session.scalar(_POST_THREAD, {"post_id": reply_to})
         if parent_thread != thread.id:
             reply_to = None  # a stale or foreign reference is simply dropped
     checked = await publishing.check(session, SURFACE, viewer, body, confirmed=confirmed,
@@ -165,14 +184,12 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
                                      new_piece=settings.new_member_approval_posts)
     member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
-    position = thread.post_count + 1
-    thread.post_count = position
-    body_html = (await mentions.resolve(session, body)).render(body)
-    post_id = await session.scalar(insert(Post).values(
-        thread_id=thread.id, author_id=viewer.id, position=position, reply_to_id=reply_to, body_md=body,
-        body_html=body_html, body_text=plain_text(body), state=state).returning(Post.id))
-    await session.flush()
-    await _after_insert(session, post_id, state, checked, member_rule, draft)
+    resolved = await mentions.resolve(session, body)
+    body_html, body_text = resolved.render_with_text(body)
+    post_id, position = (await session.execute(_INSERT_REPLY, {
+        "thread_id": thread.id, "author_id": viewer.id, "reply_to": reply_to, "body_md": body,
+        "body_html": body_html, "body_text": body_text, "state": state})).one()
+    await _after_insert(session, post_id, state, checked, member_rule, draft, resolved)
     return Published(thread.id, post_id, position, state, checked.crisis)
 
 
@@ -221,8 +238,8 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     session.add(PostRevision(post_id=post.id, title=thread.title if is_first else None, body_md=post.body_md,
                              edited_by=viewer.id))
     post.body_md = body
-    post.body_html = (await mentions.resolve(session, body)).render(body)
-    post.body_text = plain_text(body)
+    resolved = await mentions.resolve(session, body)
+    post.body_html, post.body_text = resolved.render_with_text(body)
     post.edited_at = func.now()
     if new_title is not None:
         thread.title = new_title
@@ -232,7 +249,7 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
     await publishing.follow_up(session, SURFACE, replace(checked, held=False), post.id,
                                record_screening=not as_moderator, draft=draft)
     await session.refresh(post)
-    await announce_new_mentions(session, post.id)  # only a visible post's, only those never told before
+    await announce_new_mentions(session, post.id, resolved)  # only a visible post's, only those never told before
     if not as_moderator:
         rate_limits.EDITS.note(viewer, "post")
     return post
@@ -283,23 +300,43 @@ async def review_close_deleted(session: AsyncSession, post_id: int) -> None:
 
 # ---- reactions and watching ---------------------------------------------------------------------------------
 
-async def toggle_reaction(session: AsyncSession, viewer: Viewer, *, post_id: int, kind: str) -> bool:
-    """Adds the reaction, or takes it back if it was there; True when it is now on."""
+@dataclass(frozen=True)
+class Toggled:
+    on: bool        # the reaction is now on
+    thread_id: int  # where the post is, for the way back to it
+    position: int
+
+
+# One statement: the post's and thread's states (a reaction only on a visible post of a visible thread, never on
+# one's own), and the reaction taken back if it was there, else added.
+_TOGGLE_REACTION = sql_text("""
+WITH target AS (
+  SELECT p.thread_id, p.position, p.state, p.author_id, t.state AS thread_state
+    FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.id = :post_id),
+allowed AS (
+  SELECT 1 FROM target WHERE state = 'visible' AND thread_state = 'visible'
+     AND author_id IS DISTINCT FROM CAST(:user_id AS bigint)),
+removed AS (
+  DELETE FROM reactions WHERE post_id = :post_id AND kind = :kind AND user_id = :user_id
+     AND EXISTS (SELECT 1 FROM allowed) RETURNING 1),
+added AS (
+  INSERT INTO reactions (post_id, kind, user_id)
+  SELECT CAST(:post_id AS bigint), CAST(:kind AS varchar), CAST(:user_id AS bigint)
+   WHERE EXISTS (SELECT 1 FROM allowed) AND NOT EXISTS (SELECT 1 FROM removed)
+  ON CONFLICT DO NOTHING RETURNING 1)
+SELECT thread_id, position, state, author_id, thread_state, EXISTS (SELECT 1 FROM removed) AS removed FROM target""")
+
+
+async def toggle_reaction(session: AsyncSession, viewer: Viewer, *, post_id: int, kind: str) -> Toggled:
+    """Adds the reaction, or takes it back if it was there; `on` when it is now on."""
     if kind not in REACTIONS:
         raise Invalid("Choose one of: thank you, me too, this helped.", fields={"kind": "Unknown reaction."})
-    row = (await session.execute(select(Post.state, Post.author_id, Thread.state).join(Thread)
-                                 .where(Post.id == post_id))).first()
-    if row is None or row[0] != "visible" or row[2] != "visible":
+    row = (await session.execute(_TOGGLE_REACTION, {"post_id": post_id, "kind": kind, "user_id": viewer.id})).first()
+    if row is None or row.state != "visible" or row.thread_state != "visible":
         raise NotFound("This post is not available.")
-    if row[1] == viewer.id:
+    if row.author_id == viewer.id:
         raise Invalid("You cannot react to your own post.")
-    removed = await session.execute(delete(Reaction).where(Reaction.post_id == post_id, Reaction.kind == kind,
-                                                           Reaction.user_id == viewer.id))
-    if removed.rowcount:
-        return False
-    await session.execute(pg_insert(Reaction).values(post_id=post_id, kind=kind, user_id=viewer.id)
-                          .on_conflict_do_nothing())
-    return True
+    return Toggled(not row.removed, row.thread_id, row.position)
 
 
 async def set_watch(session: AsyncSession, viewer: Viewer, *, thread_id: int, level: str) -> None:

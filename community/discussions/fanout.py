@@ -8,9 +8,9 @@ visible: a pending post announces its mentions when it is approved."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from community.discussions.models import Post, Thread, ThreadWatch
 from community.platform import mentions
@@ -22,54 +22,52 @@ def _short(title: str, limit: int = 80) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
-async def _add_watchers(session: AsyncSession, messages: dict[int, tuple[str, str]], thread_id: int, position: int,
-                        who: str, short: str, parent_author: int | None, thread_author: int | None) -> None:
+def _add_watchers(messages: dict[int, tuple[str, str]], position: int, who: str, short: str,
+                  parent_author: int | None, thread_author: int | None, watching: list[int],
+                  muted: list[int]) -> None:
     """A reply tells the replied-to author, the thread's author and its watchers; muting a thread silences it."""
     if position > 1:
-        watchers = await session.execute(select(ThreadWatch.user_id, ThreadWatch.level)
-                                         .where(ThreadWatch.thread_id == thread_id))
-        levels = dict(watchers.all())
         if parent_author is not None:
             messages.setdefault(parent_author, ("reply", f"{who} replied to your post in “{short}”."))
         if thread_author is not None:
             messages.setdefault(thread_author, ("reply", f"{who} replied to your thread “{short}”."))
-        for user_id, level in levels.items():
-            if level == "watch":
-                messages.setdefault(user_id, ("reply", f"{who} replied in “{short}”, a thread you watch."))
-        for user_id, level in levels.items():
-            if level == "mute":
-                messages.pop(user_id, None)
-        return
-    muted = set(await session.scalars(select(ThreadWatch.user_id).where(ThreadWatch.thread_id == thread_id,
-                                                                        ThreadWatch.level == "mute")))
+        for user_id in watching:
+            messages.setdefault(user_id, ("reply", f"{who} replied in “{short}”, a thread you watch."))
     for user_id in muted:
         messages.pop(user_id, None)
 
 
-async def publish_side_effects(session: AsyncSession, post_id: int) -> None:
-    parent = aliased(Post)
-    row = (await session.execute(
-        select(Post.thread_id, Post.position, Post.author_id, Post.body_md, Thread.title, Thread.author_id,
-               parent.author_id, User.display_name)
-        .join(Thread, Thread.id == Post.thread_id)
-        .outerjoin(parent, parent.id == Post.reply_to_id)
-        .outerjoin(User, User.id == Post.author_id)
-        .where(Post.id == post_id))).first()
+# One statement (every reply runs it): the thread's counters move, and it returns what the notifications need,
+# the thread's watchers and muters included.
+_PUBLISHED = sql_text("""
+UPDATE threads t SET last_activity_at = now(),
+       reply_count = t.reply_count + CASE WHEN p.position > 1 THEN 1 ELSE 0 END
+  FROM posts p
+  LEFT JOIN posts parent ON parent.id = p.reply_to_id
+  LEFT JOIN users u ON u.id = p.author_id
+ WHERE p.id = :post_id AND t.id = p.thread_id
+RETURNING p.thread_id, p.position, p.author_id, p.body_md, t.title, t.author_id, parent.author_id, u.display_name,
+  ARRAY(SELECT w.user_id FROM thread_watches w WHERE w.thread_id = t.id AND w.level = 'watch' ORDER BY w.user_id),
+  ARRAY(SELECT w.user_id FROM thread_watches w WHERE w.thread_id = t.id AND w.level = 'mute')""")
+
+
+async def publish_side_effects(session: AsyncSession, post_id: int, resolved: mentions.Resolved | None = None
+                               ) -> None:
+    """`resolved`: the post's mentions when the caller has just resolved them (else they are resolved here)."""
+    row = (await session.execute(_PUBLISHED, {"post_id": post_id})).first()
     if row is None:
         return
-    thread_id, position, author_id, body_md, title, thread_author, parent_author, author_name = row
-    await session.execute(update(Thread).where(Thread.id == thread_id).values(
-        last_activity_at=func.now(),
-        reply_count=Thread.reply_count + (1 if position > 1 else 0),
-    ))
+    (thread_id, position, author_id, body_md, title, thread_author, parent_author, author_name, watching,
+     muted) = row
     who = author_name or "Someone"
     short = _short(title)
     messages: dict[int, tuple[str, str]] = {}  # user id -> (kind, text); the most specific wins
-    told = await mentions.record(session, ("post", post_id), await mentions.resolve(session, body_md),
-                                 exclude={author_id} if author_id else set())
+    if resolved is None:
+        resolved = await mentions.resolve(session, body_md)
+    told = await mentions.record(session, ("post", post_id), resolved, exclude={author_id} if author_id else set())
     for user_id in told:
         messages[user_id] = ("mention", f"{who} mentioned you in “{short}”.")
-    await _add_watchers(session, messages, thread_id, position, who, short, parent_author, thread_author)
+    _add_watchers(messages, position, who, short, parent_author, thread_author, watching, muted)
     messages.pop(author_id, None)  # type: ignore[arg-type]
     await _send(session, messages, post_id, thread_id, title, author_id)
 
@@ -85,9 +83,13 @@ async def _send(session: AsyncSession, messages: dict[int, tuple[str, str]], pos
         for user_id, (kind, text) in messages.items()])
 
 
-async def announce_new_mentions(session: AsyncSession, post_id: int) -> None:
+async def announce_new_mentions(session: AsyncSession, post_id: int,
+                                 resolved: mentions.Resolved | None = None) -> None:
     """After an edit of a visible post: members it now mentions for the first time are told (muted threads
-    stay quiet); nobody is told twice about one post."""
+    stay quiet); nobody is told twice about one post. `resolved`: the edited text's mentions, when the caller
+    has just resolved them (a text that mentions nobody then costs no query)."""
+    if resolved is not None and not resolved.members:
+        return
     row = (await session.execute(
         select(Post.thread_id, Post.author_id, Post.body_md, Post.state, Thread.title, Thread.state,
                User.display_name)
@@ -95,7 +97,9 @@ async def announce_new_mentions(session: AsyncSession, post_id: int) -> None:
         .where(Post.id == post_id))).first()
     if row is None or row.state != "visible" or row[5] != "visible":
         return
-    told = await mentions.record(session, ("post", post_id), await mentions.resolve(session, row.body_md),
+    if resolved is None:
+        resolved = await mentions.resolve(session, row.body_md)
+    told = await mentions.record(session, ("post", post_id), resolved,
                                  exclude={row.author_id} if row.author_id else set())
     if not told:
         return

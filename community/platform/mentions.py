@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from community.platform.accounts.models import User
 from community.platform.notify.notifications import notify_grouped
 from community.platform.review.models import Mention
-from community.platform.text import mention_candidates, render_markdown
+from community.platform.text import mention_candidates, render_markdown, render_markdown_and_text
 
 # At most this many members are mentioned (linked and told) per piece; name phrases looked up per piece.
 MAX_MENTIONS = 20
@@ -52,6 +52,10 @@ class Resolved:
 
     def render(self, source: str) -> str:
         return render_markdown(source, self.links or None)
+
+    def render_with_text(self, source: str) -> tuple[str, str]:
+        """(render(source), plain_text(source)) from one parse."""
+        return render_markdown_and_text(source, self.links or None)
 
 
 def choose(handles: list[str], names: list[str], rows: list[Mentioned]) -> Resolved:

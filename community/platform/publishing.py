@@ -145,14 +145,13 @@ async def check(session: AsyncSession, surface: Surface, viewer: Viewer, text: s
     strong = shared and bool(screened.strong_findings)
     if strong and not surface.can_hold:
         raise _refuse(surface, STRONG_REFUSAL)
-    listed = await watched.watch_before(session, text) if shared and watch else None
+    new_member, entries = False, None
+    if shared and new_piece is not None and surface.can_hold:  # the watched words come in the same statement
+        new_member, entries = await approval.counted_new_member(session, viewer, new_piece, anonymous=anonymous)
+    listed = await watched.watch_before(session, text, entries=entries) if shared and watch else None
     held = listed is not None and listed.holds(viewer, anonymous=anonymous)
     if listed is not None and listed.require_approval and not surface.can_hold:
         raise _refuse(surface, surface.hold_refusal)  # moderators' own live messages included: nothing waits
-    new_member = False
-    if shared and new_piece is not None and surface.can_hold:
-        new_member = await approval.hold_new_member(
-            session, viewer, await approval.posts_to_approve(session, new_piece), anonymous=anonymous)
     return Checked(screened, listed, (held or strong or new_member) and surface.can_hold, shared,
                    identifiers_held=strong, new_member=new_member)
 

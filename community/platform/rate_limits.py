@@ -33,6 +33,9 @@ def refuse_if_over(count: int, oldest_age: float, limit: int, what: str) -> None
                       f"please try again in {wait} seconds.", wait)
 
 
+_WINDOW_START = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, WINDOW_SECONDS)  # built once
+
+
 async def check_recent(session: AsyncSession, viewer: Viewer, *, limit: int, when: Any, mine: Any,
                        what: str = "posts", unrecorded: str | None = None) -> None:
     """Counts the viewer's rows whose `when` column falls in the last minute (`mine`: the WHERE clause that
@@ -43,7 +46,7 @@ async def check_recent(session: AsyncSession, viewer: Viewer, *, limit: int, whe
         return
     count, oldest_age = (await session.execute(
         select(func.count(), func.extract("epoch", func.now() - func.min(when)))
-        .where(mine, when > func.now() - func.make_interval(0, 0, 0, 0, 0, 0, WINDOW_SECONDS))
+        .where(mine, when > _WINDOW_START)
     )).one()
     oldest = float(oldest_age or 0)
     if unrecorded is not None:

@@ -363,6 +363,18 @@ def _truncate(text: str, limit: int | None) -> str:
     return cut.rstrip(" ,;:-") + _ELLIPSIS
 
 
+def _plain_of(tokens: Sequence[Token]) -> str:
+    parts: list[str] = []
+    for token in tokens:
+        if token.type == "inline":
+            _inline_text(token.children or [], parts)
+        elif token.type in {"fence", "code_block"}:
+            parts.append(token.content)
+        # Every block boundary separates words ("a\n\n# b" must not read "ab").
+        parts.append(" ")
+    return " ".join("".join(parts).split())
+
+
 def plain_text(source: str, limit: int | None = None) -> str:
     """The readable text of the Markdown on one line, cut at `limit` characters (ellipsis included).
 
@@ -370,18 +382,23 @@ def plain_text(source: str, limit: int | None = None) -> str:
     """
     text = _clean_source(source)
     try:
-        parts: list[str] = []
-        for token in _FULL_MD.parse(text):
-            if token.type == "inline":
-                _inline_text(token.children or [], parts)
-            elif token.type in {"fence", "code_block"}:
-                parts.append(token.content)
-            # Every block boundary separates words ("a\n\n# b" must not read "ab").
-            parts.append(" ")
-        text = "".join(parts)
+        return _truncate(_plain_of(_FULL_MD.parse(text)), limit)
     except Exception:
         logger.exception("markdown parsing failed; using the raw text as plain text")
     return _truncate(" ".join(text.split()), limit)
+
+
+def render_markdown_and_text(source: str, mentions: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(render_markdown(source, mentions), plain_text(source)) from one parse of the text (a post stores both).
+    Linked mentions keep their text, so the plain text is the same with or without them."""
+    text = _clean_source(source)
+    env = {"mentions": mentions} if mentions else {}
+    try:
+        tokens = _FULL_MD.parse(text, env)
+        plain = _plain_of(tokens)
+        return _cleaner().clean(_FULL_MD.renderer.render(tokens, _FULL_MD.options, env)).strip(), plain
+    except Exception:  # each with its own fallback
+        return render_markdown(source, mentions), plain_text(source)
 
 
 # --- quoting -------------------------------------------------------------------------------------
@@ -470,6 +487,8 @@ def _mention_spans(text: str) -> list[tuple[int, int, str]]:
 def mention_candidates(source: str) -> tuple[list[str], list[str]]:
     """(handles, names): lowercased @handles (extract_mentions) and the "@Display Name" phrases that could be
     names (one to four words after an "@", in prose only), for platform.mentions.resolve to look up at once."""
+    if "@" not in source and "&" not in source:  # no "@", not even as an entity: nothing to parse for
+        return [], []
     names: dict[str, None] = {}
     try:
         tokens = _FULL_MD.parse(_clean_source(source))

@@ -231,11 +231,11 @@ async def _edit_context(request: Request, post_id: int) -> dict[str, Any]:
 async def edit(request: Request) -> Response:
     viewer = viewer_of(request)
     post_id = request.path_params["post_id"]
-    context = await _edit_context(request, post_id)
     if request.method == "GET":
+        context = await _edit_context(request, post_id)
         form = {"body": context["post"].body_md, "title": context["thread"].title}
         return render(request, "discussions/edit.html", {**context, "form": form})
-    form = await read_form(request)
+    form = await read_form(request)  # the edit checks the post is the viewer's; the form's context only on error
     try:
         form.check()
         async with db_of(request).transaction() as session:
@@ -244,6 +244,7 @@ async def edit(request: Request) -> Response:
                 title=form.get("title") if form.has("title") else None,
                 confirmed=form.get("confirm_phi") == "yes", draft=drafts_of(request).key(viewer, drafts.edit_slot(post_id)))
     except ActionError as exc:
+        context = await _edit_context(request, post_id)
         await drafts_web.keep(request, viewer, drafts.edit_slot(post_id), body=form.get("body"), title=form.get("title"))
         return _composer_error(request, "discussions/edit.html", exc, form, context)
     if post.state == "pending":
@@ -273,14 +274,14 @@ async def react(request: Request) -> Response:
     try:
         form.check()
         async with db_of(request).transaction() as session:
-            on = await discussions.toggle_reaction(session, viewer, post_id=post_id, kind=form.get("kind"))
-            thread_id, page, position = await reads.locate_post(session, viewer, post_id)
+            toggled = await discussions.toggle_reaction(session, viewer, post_id=post_id, kind=form.get("kind"))
     except Invalid as exc:
         return render(request, "errors/error.html", {"status": 400, "title": "That did not work",
                                                      "message": exc.message}, status_code=400)
     label = REACTION_LABELS[form.get("kind")]
-    message = f"You said “{label}”." if on else f"You took back “{label}”."
-    return redirect(request, f"/t/{thread_id}?page={page}#p{position}", flash=message)
+    message = f"You said “{label}”." if toggled.on else f"You took back “{label}”."
+    return redirect(request, f"/t/{toggled.thread_id}?page={reads.page_of(toggled.position)}#p{toggled.position}",
+                    flash=message)
 
 
 async def watch(request: Request) -> Response:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -225,8 +225,11 @@ async def export_mine(session: AsyncSession, anonymity: Anonymity, viewer: Viewe
              "saved_at": row.updated_at.isoformat()} for row in rows]
 
 
+_DISCARD = delete(Draft).where(Draft.slot_key == bindparam("slot_key"))  # built once: every publish runs it
+
+
 async def discard(session: AsyncSession, key: DraftKey) -> None:
-    await session.execute(delete(Draft).where(Draft.slot_key == key.slot_key))
+    await session.execute(_DISCARD, {"slot_key": key.slot_key})
 
 
 async def purge(session: AsyncSession, days: int = PURGE_AFTER_DAYS) -> dict[str, int]:

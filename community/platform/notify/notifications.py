@@ -152,13 +152,21 @@ async def notify_grouped(session: AsyncSession, rows: list[dict[str, Any]]) -> N
                                              "subject": (row.get("subject") or None) and row["subject"][:200]}
             for row in rows]
     assert all(row["user_id"] is not None and row["recipient_tag"] is None and row["group_key"] for row in rows)
-    statement = pg_insert(Notification)  # executemany: one cached statement, sent in batches
-    await session.execute(statement.on_conflict_do_update(
+    await session.execute(_GROUPED_UPSERT, rows)  # executemany: one cached statement, sent in batches
+
+
+def _grouped_upsert():  # type: ignore[no-untyped-def]
+    statement = pg_insert(Notification)
+    return statement.on_conflict_do_update(
         index_elements=[Notification.user_id, Notification.group_key],
         index_where=sql_text("read_at IS NULL AND group_key IS NOT NULL AND user_id IS NOT NULL"),
         set_={"count": Notification.count + 1, "created_at": func.now(),
               "last_id": func.nextval(MEMBER_SEQUENCE), "actor_ids": literal_column(_ACTORS_SQL),
-              "subject": func.coalesce(statement.excluded.subject, Notification.subject)}), rows)
+              "subject": func.coalesce(statement.excluded.subject, Notification.subject)})
+
+
+# Built once (every reply and reflection reply runs it): constructing the upsert costs more than executing it.
+_GROUPED_UPSERT = _grouped_upsert()
 
 
 def _upsert_tag_group(values: dict[str, Any]):  # type: ignore[no-untyped-def]

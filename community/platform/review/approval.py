@@ -13,14 +13,15 @@ writing is not (nothing about an anonymous piece may depend on its writer's role
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.accounts.actions import check_reason, require_admin
 from community.platform.errors import Invalid
 from community.platform.numbers import parse_int
-from community.platform.review import audit
-from community.platform.review.models import MemberStanding, SiteSetting
+from community.platform.review import audit, watched
+from community.platform.review.models import SiteSetting
 from community.platform.viewer import Viewer
 
 NAME = "new_member_approval_posts"
@@ -55,15 +56,30 @@ async def set_posts_to_approve(session: AsyncSession, actor: Viewer, raw: str, r
     return number
 
 
-async def hold_new_member(session: AsyncSession, viewer: Viewer, posts: int, *, anonymous: bool) -> bool:
+# The piece counted (or, anonymous, only the count read) with the admin's setting and the watched words: one
+# statement, every shared new piece runs it. A refusal after it (a blocked word) rolls the count back with the
+# rest of the transaction.
+_COUNT_SIGNED = sql_text(f"""
+INSERT INTO member_standing (user_id, shared) VALUES (:user_id, 1)
+ON CONFLICT (user_id) DO UPDATE SET shared = member_standing.shared + 1
+RETURNING shared - 1, (SELECT value FROM site_settings WHERE name = :name), {watched.WATCHED_JSON_SQL}""")
+_STANDING = sql_text(f"""
+SELECT (SELECT shared FROM member_standing WHERE user_id = :user_id),
+       (SELECT value FROM site_settings WHERE name = :name), {watched.WATCHED_JSON_SQL}""")
+
+
+async def counted_new_member(session: AsyncSession, viewer: Viewer, default: int, *,
+                             anonymous: bool) -> tuple[bool, list[watched.Entry]]:
     """Counts a signed shared piece (always: the count must be right when an admin turns the rule on), and says
-    whether the piece comes while the member is still new (so it waits). An anonymous piece is not counted."""
-    if anonymous:
-        before = await session.scalar(select(MemberStanding.shared).where(MemberStanding.user_id == viewer.id)) or 0
-    else:
-        stmt = insert(MemberStanding).values(user_id=viewer.id, shared=1)
-        before = await session.scalar(stmt.on_conflict_do_update(
-            index_elements=["user_id"], set_={"shared": MemberStanding.shared + 1}).returning(MemberStanding.shared)) - 1
+    whether the piece comes while the member is still new (so it waits), by the admin's setting, or `default`
+    while none is stored. An anonymous piece is not counted. Also returns the watched-word list (read in the
+    same statement) for publishing.check."""
+    before, value, words = (await session.execute(_STANDING if anonymous else _COUNT_SIGNED,
+                                                  {"user_id": viewer.id, "name": NAME})).one()
+    entries = watched.entries_of_json(words)
+    number = parse_int(value or "", max_digits=3)
+    posts = default if number is None else number
     if posts <= 0 or (viewer.is_moderator and not anonymous):
-        return False
-    return before < posts
+        return False, entries
+    return (before or 0) < posts, entries
+

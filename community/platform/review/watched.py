@@ -8,6 +8,7 @@ may end in `*` to match any word that starts with it.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,15 +100,30 @@ async def list_words(session: AsyncSession) -> list[WatchedWord]:
     return list(await session.scalars(select(WatchedWord).order_by(WatchedWord.phrase)))
 
 
+_WATCHED = sql_text(WATCHED_SQL)
+
+
 async def check_watched(session: AsyncSession, text: str) -> WatchedResult:
-    """What the watched-word list says about `text`; one query."""
-    return match(await list_words(session), text)
+    """What the watched-word list says about `text`; one query (plain rows: every shared write runs it)."""
+    rows = (await session.execute(_WATCHED)).all()
+    return match([Entry(phrase, action, message) for phrase, action, message in rows], text)
 
 
-async def watch_before(session: AsyncSession, text: str, *, field: str = "body") -> WatchedResult:
+# The list as one JSON value, for a statement that reads it with something else (review.approval).
+WATCHED_JSON_SQL = ("(SELECT coalesce(json_agg(json_build_array(phrase, action, message) ORDER BY phrase), '[]') "
+                    "FROM watched_words)")
+
+
+def entries_of_json(value: str | list[Any]) -> list[Entry]:
+    return [Entry(*entry) for entry in (json.loads(value) if isinstance(value, str) else value)]
+
+
+async def watch_before(session: AsyncSession, text: str, *, field: str = "body",
+                       entries: Sequence[Entry] | None = None) -> WatchedResult:
     """Before shared writing is stored: a block refuses it with the entry's message on `field` (the writer's
-    draft is kept by the caller, as for any Invalid); anything else is returned for `watch_after`."""
-    result = await check_watched(session, text)
+    draft is kept by the caller, as for any Invalid); anything else is returned for `watch_after`. `entries`:
+    the list, when the caller has just read it (WATCHED_JSON_SQL)."""
+    result = await check_watched(session, text) if entries is None else match(entries, text)
     if result.blocked:
         raise Invalid(result.message or DEFAULT_BLOCK_MESSAGE, fields={field: result.message or DEFAULT_BLOCK_MESSAGE})
     return result

@@ -37,20 +37,24 @@ async def flag(request: Request) -> Response:
     viewer = viewer_of(request)
     kind = request.path_params["kind"]
     target_id = request.path_params["target_id"]
-    async with db_of(request).transaction() as session:
-        view = await moderation.access_target(session, viewer, targets_of(request), kind, target_id)
-    context: dict[str, Any] = {"view": view, "kind": kind, "reasons": moderation.FLAG_REASONS,
-                               "hints": moderation.FLAG_HINTS, "note_max": moderation.NOTE_MAX}
+
+    async def context() -> dict[str, Any]:  # what the form shows; what the viewer may not see is a 404
+        async with db_of(request).transaction() as session:
+            view = await moderation.access_target(session, viewer, targets_of(request), kind, target_id)
+        return {"view": view, "kind": kind, "reasons": moderation.FLAG_REASONS, "hints": moderation.FLAG_HINTS,
+                "note_max": moderation.NOTE_MAX}
+
     if request.method == "GET":
-        return render(request, "moderation/flag.html", context)
+        return render(request, "moderation/flag.html", await context())
     form = await read_form(request)
     try:
         form.check()
-        async with db_of(request).transaction() as session:
+        async with db_of(request).transaction() as session:  # the flag loads (and checks) the target itself
             outcome = await moderation.flag(session, viewer, settings_of(request), targets_of(request), kind,
                                             target_id, form.get("reason"), form.get("note"))
     except ActionError as exc:
-        return form_error(request, "moderation/flag.html", exc, form.as_dict(), context)
+        return form_error(request, "moderation/flag.html", exc, form.as_dict(), await context())
+    view = outcome.view
     if outcome.urgent:
         minutes = settings_of(request).urgent_escalation_minutes
         message = ("Thank you for looking out for a colleague. The moderator on call has been told now (every "

@@ -294,16 +294,20 @@ async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -
             not data["slot"].startswith("edit:"):
         slot = data["slot"]
     template = "reflections/compose.html"
-    try:
+    reflection = None
+    if reflection_id:
+        try:
+            async with db_of(request).transaction() as session:
+                reflection = await actions.access_own(session, viewer, key_of(request), reflection_id)
+        except ActionError as exc:
+            return form_error(request, "errors/error.html", exc, {})
+
+    async def composer() -> dict[str, Any]:  # the composer's context: for a draft or an error page only
         async with db_of(request).transaction() as session:
-            reflection = (await actions.access_own(session, viewer, key_of(request), reflection_id)
-                          if reflection_id else None)
-            context = await compose_context(session, request, slot=slot, prompt_id=prompt_hint,
-                                            reflection=reflection)
-    except ActionError as exc:
-        return form_error(request, "errors/error.html", exc, {})
+            return await compose_context(session, request, slot=slot, prompt_id=prompt_hint, reflection=reflection)
+
     if data.get("intent") == "draft":
-        return await _save_as_draft(request, viewer, form, data, slot, context,
+        return await _save_as_draft(request, viewer, form, data, slot, await composer(),
                                     reflection_id=reflection_id, prompt_hint=prompt_hint)
     try:
         form.check()
@@ -322,11 +326,11 @@ async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -
     except NeedsConfirmation as exc:
         kept = await _save_draft_quietly(request, viewer, slot, data)
         return form_error(request, template, exc, data, {
-            **context, "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired,
+            **await composer(), "highlighted": exc.screening.highlighted(), "crisis": exc.screening.crisis_fired,
             "draft_kept": kept})
     except ActionError as exc:
         kept = await _save_draft_quietly(request, viewer, slot, data)
-        return form_error(request, template, exc, data, {**context, "draft_kept": kept})
+        return form_error(request, template, exc, data, {**await composer(), "draft_kept": kept})
     messages = {"private": "Saved in your private journal.",
                 "anonymous": "Shared anonymously on the reflection wall.",
                 "named": "Shared on the reflection wall under your name."}

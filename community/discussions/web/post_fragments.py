@@ -83,8 +83,13 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced
     page_key = None
     if thread["content_epoch"] is not None:
         own = any(row[_AUTHOR_ID] == viewer_id for row in page.posts)
+        # The unread marker only shows on the page that holds the first unread post: on every other page (most
+        # pages of a member who has caught up) readers with different read positions see the same posts.
+        on_page = first_unread is not None and bool(page.posts) and \
+            page.posts[0][_POSITION] <= first_unread <= page.posts[-1][_POSITION]
         page_key = ("page", shared, page.page, thread["content_version"], thread["content_epoch"],
-                    thread["my_reactions"], first_unread, unread_shown, viewer_id if own else None)
+                    thread["my_reactions"], first_unread if on_page else None, unread_shown and on_page,
+                    viewer_id if own else None)
         spliced = fragments.cached(template, page_key, page=True)
         if spliced is not None:
             return spliced

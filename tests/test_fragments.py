@@ -1,5 +1,8 @@
 """web.fragments: both LRUs stay within their bounds, and whole pages never crowd out list items."""
 
+import pytest
+from jinja2 import Environment, UndefinedError
+
 from community.platform.web import fragments
 
 
@@ -47,7 +50,28 @@ def test_spliced_html_is_encoded_once_and_joined_with_each_requests_token() -> N
 def test_items_are_joined_encoded() -> None:
     fragments.clear()
     try:
-        items = fragments.render_items(_Template(), [(("n", n), {"n": n}) for n in ("é", "b")])
+        template = Environment(autoescape=True).from_string("<li>{{ n }}</li>")
+        items = fragments.render_items(template, [(("n", n), {"n": n}) for n in ("é", "b")])
         assert items.encoded("unused") == "<li>é</li><li>b</li>".encode()
+        # A second call renders only what the first did not see, in its place.
+        items = fragments.render_items(template, [(("n", n), {"n": n}) for n in ("b", "<c>", "é")])
+        assert items.encoded("unused") == "<li>b</li><li>&lt;c&gt;</li><li>é</li>".encode()
     finally:
         fragments.clear()
+
+
+def test_render_each_gives_what_render_gives_each_starting_afresh() -> None:
+    env = Environment(autoescape=True)
+    env.globals["site"] = "S"
+    # A top-level {% set %} lands in the context's vars: the next item must not see the previous item's.
+    template = env.from_string("{% if n == 1 %}{% set extra = 'x' %}{% endif %}{{ site }}{{ n }}{{ extra }}"
+                               "{{ who | default('-') }};")
+    contexts = [{"n": 1}, {"n": 2, "who": "<b>"}, {"n": 3}]
+    assert list(fragments.render_each(template, contexts)) == [template.render(c) for c in contexts]
+    assert list(fragments.render_each(template, [])) == []
+
+
+def test_render_each_raises_the_templates_error() -> None:
+    template = Environment().from_string("{{ n.missing.deeper }}")
+    with pytest.raises(UndefinedError):
+        list(fragments.render_each(template, [{"n": {}}]))

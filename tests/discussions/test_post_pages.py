@@ -255,3 +255,35 @@ async def test_the_cached_thread_body_follows_each_viewers_flags(resident, atten
     html_support = (await c.get(f"/t/{thread_id}?support=1")).text
     assert 'id="crisis-panel-title"' in html_support
     assert 'id="crisis-panel-title"' not in (await views(c, thread_id))[0]
+
+
+async def test_readers_whose_first_unread_post_is_elsewhere_share_the_page(resident, attending, member_factory,
+                                                                          login, db, views):
+    """The unread marker is in the joined page's key only on the page that holds the first unread post: readers
+    at different positions past (or before) a page see, and share, the same page."""
+    from community.discussions.models import Post, Thread
+    from community.platform.web import fragments
+
+    a = await login(resident)
+    c, d = await login(await member_factory("resident")), await login(await member_factory("resident"))
+    thread_id, _ = await start_thread(a, "Three pages", "Post one")
+    async with db.transaction() as session:
+        thread = await session.get(Thread, thread_id)
+        for position in range(2, 121):
+            session.add(Post(thread_id=thread_id, author_id=attending.id, position=position,
+                             body_md=f"reply {position}", body_html=f"<p>reply number {position}</p>",
+                             body_text=f"reply {position}"))
+        thread.post_count, thread.reply_count = 120, 119
+    await views(c, thread_id)  # c has read to 50: first unread 51, on page 2
+    await views(d, thread_id)
+    await views(d, thread_id, 2)  # d has read to 100: first unread 101, on page 3
+    await views(c, thread_id)  # page 1 without a marker, joined once
+    hits = fragments._counts["page_html"][0]
+    html_d, _ = await views(d, thread_id)
+    html_c, _ = await views(c, thread_id)
+    assert fragments._counts["page_html"][0] == hits + 2  # both from that one joined page
+    assert "New since your last visit" not in html_c + html_d
+    html_c2, _ = await views(c, thread_id, 2)  # page 2 holds c's first unread post, not d's
+    assert html_c2.count("New since your last visit") == 1 and 'class="post first-unread" id="p51"' in html_c2
+    html_d2, _ = await views(d, thread_id, 2)
+    assert "New since your last visit" not in html_d2 and "first-unread" not in html_d2

@@ -83,21 +83,35 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced
     page_key = None
     if thread["content_epoch"] is not None:
         own = any(row[_AUTHOR_ID] == viewer_id for row in page.posts)
+        # The unread marker only shows on the page that holds the first unread post: on every other page (most
+        # pages of a member who has caught up) readers with different read positions see the same posts.
+        on_page = first_unread is not None and bool(page.posts) and \
+            page.posts[0][_POSITION] <= first_unread <= page.posts[-1][_POSITION]
         page_key = ("page", shared, page.page, thread["content_version"], thread["content_epoch"],
-                    thread["my_reactions"], first_unread, unread_shown, viewer_id if own else None)
+                    thread["my_reactions"], first_unread if on_page else None, unread_shown and on_page,
+                    viewer_id if own else None)
         spliced = fragments.cached(template, page_key, page=True)
         if spliced is not None:
             return spliced
-    out: list[str] = []
+    out: list[str | None] = []
+    missed: list[tuple[int, tuple, tuple]] = []  # (where in out, cache key, row)
     for row in page.posts:
         marker = row[_POSITION] == first_unread
         author_id = row[_AUTHOR_ID]
         key = (shared, author_id is not None and author_id == viewer_id, marker, marker and unread_shown, row)
-        out.append(fragments.render(template, key, lambda row=row: dict(
-            p=post_context(row, viewer_id), page=page, thread=thread, viewer=viewer, tz=tz,
-            reaction_labels=REACTION_LABELS, csrf_token=fragments.CsrfMarker())))
+        html = fragments.cached(template, key)
+        if html is None:
+            missed.append((len(out), key, row))
+        out.append(html)
+    if missed:  # rendered together, through one Jinja2 context (fragments.render_each)
+        csrf = fragments.CsrfMarker()
+        contexts = (dict(p=post_context(row, viewer_id), page=page, thread=thread, viewer=viewer, tz=tz,
+                         reaction_labels=REACTION_LABELS, csrf_token=csrf) for _, _, row in missed)
+        for (at, key, _), html in zip(missed, fragments.render_each(template, contexts), strict=True):
+            out[at] = html
+            fragments.store(template, key, html)
     # Encoded once; the one per-browser value, the CSRF token, is joined in by Templates.render.
-    spliced = fragments.Spliced.from_html("".join(out))
+    spliced = fragments.Spliced.from_html("".join(out))  # type: ignore[arg-type]
     if page_key is not None:
         fragments.store(template, page_key, spliced, page=True)
     return spliced

@@ -140,7 +140,8 @@ class Templates:
         if context:
             ctx.update(context)
         urgent = self.pulse.urgent if viewer is not None and viewer.is_moderator else 0
-        ctx["site_header"] = self.site_header(viewer, ctx["unread_count"], request.url.path, csrf_token, urgent)
+        # The scope's path, not request.url.path: building the URL object cost more than the rest of this call.
+        ctx["site_header"] = self.site_header(viewer, ctx["unread_count"], request.scope["path"], csrf_token, urgent)
         spliced = [value for value in ctx.values() if type(value) is fragments.Spliced]
         html = self.env.get_template(name).render(ctx)
         if spliced:  # cached HTML that is already encoded: see web.fragments.Spliced

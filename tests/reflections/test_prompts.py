@@ -108,3 +108,33 @@ async def test_prompt_of_the_week_in_one_statement_agrees(db, member_factory, lo
     async with db.raw() as connection:
         assert (await actions.prompt_of_week_row(connection, days[0]))["id"] == target.id
     assert f"/reflections/new?prompt={target.id}" in (await client.get("/reflections")).text
+
+
+async def test_the_library_is_cached_by_what_it_shows(member_factory, login, db):
+    """The themed sections are one fragment per role: an edit, a retirement and a pin show on the very next read
+    by a member who saw the old page; retired prompts only to staff; each admin's pin forms carry their own
+    CSRF token, never the one of the admin whose page filled the cache."""
+    reader, other, mod = await member_factory(), await member_factory(), await member_factory("moderator")
+    admins = [await member_factory("admin"), await member_factory("admin")]
+    r, o, m = await login(reader), await login(other), await login(mod)
+    async with db.transaction() as session:
+        target = (await session.scalars(select(Prompt).where(Prompt.slug == "one-breath"))).one()
+    first = await r.get("/prompts")
+    assert target.title in first.text and f"/prompts/{target.id}/edit" not in first.text
+    assert (await o.get("/prompts")).text.count(f'id="prompt-{target.id}"') == 1
+    assert f"/prompts/{target.id}/edit" in (await m.get("/prompts")).text
+    edited = {"theme": target.theme, "title": "A renamed breath", "text": target.text, "minutes": str(target.minutes)}
+    assert (await m.post_form(f"/prompts/{target.id}/edit", {**edited, "active": "yes"})).status_code == 303
+    assert "A renamed breath" in (await r.get("/prompts")).text
+    assert (await m.post_form(f"/prompts/{target.id}/edit", edited)).status_code == 303  # retired
+    assert f'id="prompt-{target.id}"' not in (await o.get("/prompts")).text
+    assert "retired" in (await m.get("/prompts")).text
+    assert (await m.post_form(f"/prompts/{target.id}/edit", {**edited, "active": "yes"})).status_code == 303
+    for admin in admins:
+        client = await login(admin)
+        token = await client.ensure_csrf()
+        page = (await client.get("/prompts")).text
+        assert f'action="/prompts/{target.id}/pin"><input type="hidden" name="csrf_token" value="{token}">' in page
+    assert (await client.post_form(f"/prompts/{target.id}/pin")).status_code == 303
+    assert f'action="/prompts/{target.id}/pin"' not in (await client.get("/prompts")).text
+    assert "(pinned)" in (await r.get("/prompts")).text

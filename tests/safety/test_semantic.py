@@ -118,6 +118,26 @@ def test_other_peoples_words_negation_the_past_and_idioms(text):
     assert not detect_crisis(text).fired
 
 
+@pytest.mark.parametrize("text", [
+    "I'm dying to go home and see my dog tonight.",
+    "I could kill for a coffee right about now.",
+    "Honestly this call schedule is murdering me this month.",
+    "Dead on my feet after the third admission in a row.",
+])
+def test_the_classifier_is_not_asked_about_everyday_idioms(text):
+    assert crisis.idiomatic(text)
+    assert detector.assess(semantic.classifier(), text).scores == (None,)
+
+
+@pytest.mark.parametrize("text", [
+    "I am dying inside and I want it all to end.",
+    "I keep thinking my family would be better off without me.",
+    "Honestly there is nothing left for me to stay for.",
+])
+def test_crisis_wording_is_not_mistaken_for_an_idiom(text):
+    assert not crisis.idiomatic(text)
+
+
 def test_a_post_fires_on_its_one_crisis_sentence():
     text = ("Rounds ran long and the attending was kind about my presentation. I ate lunch at 4. "
             "Honestly there is nothing left for me to stay for. Tomorrow is clinic.")

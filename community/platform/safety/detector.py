@@ -39,14 +39,20 @@ def _classifier_input(sentence: crisis.RuleSentence) -> str:
     return sentence.masked.strip()
 
 
+def _classified(sentence: crisis.RuleSentence) -> bool:
+    """Whether the classifier reads this sentence: the rules did not decide it, it is long enough to mean
+    something as a mean of token rows, and it carries no everyday idiom of dying ("I'm dying to go home")."""
+    text = _classifier_input(sentence)
+    return not sentence.spans and not sentence.cancelled and _long_enough(text) and not crisis.idiomatic(text)
+
+
 def _long_enough(text: str) -> bool:
     return len(text.split()) >= MIN_WORDS
 
 
 def assess(model: semantic.Classifier, text: str) -> Assessment:
     sentences = tuple(crisis.rule_sentences(text))
-    scores = tuple(None if s.spans or s.cancelled or not _long_enough(_classifier_input(s))
-                   else model.score(_classifier_input(s)) for s in sentences)
+    scores = tuple(model.score(_classifier_input(s)) if _classified(s) else None for s in sentences)
     whole = None
     joined = " ".join(_classifier_input(s) for s in sentences)
     if len(sentences) > 1 and _long_enough(joined) and not any(s.cancelled for s in sentences):

@@ -23,11 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # held-out benign text called for, never this split: 0.936 / 0.850 first; the same once sentences under three
 # words were left to the rules; 0.924 / 0.853 once supportive replies ("You are not alone.") joined the training
 # negatives; 0.911 / 0.861 once neutral prompts, questions and prose joined them and the minimum became five
-# words (the app's own seed prompts and a test's "Checking in with everyone." were firing). The floors are
-# today's figures, so any regression fails; raise them (never lower them) as the detector improves.
+# words (the app's own seed prompts and a test's "Checking in with everyone." were firing). Then, measured once
+# after all choices were fixed on train and dev (245 new rows from new sittings, two rule context fixes, no
+# classifier on everyday idioms of dying, dev recall target 0.93): 0.917 / 0.867. The floors are today's figures,
+# so any regression fails; raise them (never lower them) as the detector improves.
 TARGET_RECALL, TARGET_PRECISION = 0.95, 0.90
-FROZEN_RECALL_FLOOR = 143 / 157
-FROZEN_PRECISION_FLOOR = 143 / 166
+FROZEN_RECALL_FLOOR = 144 / 157
+FROZEN_PRECISION_FLOOR = 144 / 166
 
 
 def frozen_scores() -> tuple[float, float, list[str], list[str]]:

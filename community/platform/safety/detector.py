@@ -3,8 +3,9 @@
 A post fires when any sentence fires, by a rule or by the classifier, or when the classifier fires on the
 whole post (wording spread over several sentences). The classifier is not trusted on a sentence where a rule's
 phrase was found but the rule rejected it (negated, someone else's words, a hypothetical, the distant past, a
-subject other than the writer), and it reads each sentence with other people's quoted speech blanked out: that
-is how a patient's, a colleague's or a lyric's words stay theirs. A classifier hit is level "risk", like the
+subject other than the writer) or where an everyday idiom of dying or killing is ("I'm dying to go home",
+`crisis.idiomatic`), and it reads each sentence with other people's quoted speech blanked out: that is how a
+patient's, a colleague's or a lyric's words stay theirs. A classifier hit is level "risk", like the
 rules it stands beside.
 """
 

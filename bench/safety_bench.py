@@ -128,7 +128,11 @@ from community.platform.safety import semantic
 from community.safety import detect_crisis
 for i in range(200):
     detect_crisis(f"Post {i}: I slept badly and the pager kept going. Honestly there is nothing left for me.")
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+try:  # VmHWM is this process's own peak; ru_maxrss keeps the forking parent's peak across exec
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    print(int(status.split()[0]) / 1024)
+except (OSError, IndexError):
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 

@@ -23,11 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # held-out benign text called for, never this split: 0.936 / 0.850 first; the same once sentences under three
 # words were left to the rules; 0.924 / 0.853 once supportive replies ("You are not alone.") joined the training
 # negatives; 0.911 / 0.861 once neutral prompts, questions and prose joined them and the minimum became five
-# words (the app's own seed prompts and a test's "Checking in with everyone." were firing). The floors are
-# today's figures, so any regression fails; raise them (never lower them) as the detector improves.
+# words (the app's own seed prompts and a test's "Checking in with everyone." were firing). Then, measured once
+# after all choices were fixed on train and dev (245 new rows from new sittings, two rule context fixes, no
+# classifier on everyday idioms of dying, dev recall target 0.93): 0.917 / 0.867. The floors are today's figures,
+# so any regression fails; raise them (never lower them) as the detector improves.
 TARGET_RECALL, TARGET_PRECISION = 0.95, 0.90
-FROZEN_RECALL_FLOOR = 143 / 157
-FROZEN_PRECISION_FLOOR = 143 / 166
+FROZEN_RECALL_FLOOR = 144 / 157
+FROZEN_PRECISION_FLOOR = 144 / 166
 
 
 def frozen_scores() -> tuple[float, float, list[str], list[str]]:
@@ -116,6 +118,26 @@ def test_the_classifier_catches_what_the_rules_do_not(text):
 ])
 def test_other_peoples_words_negation_the_past_and_idioms(text):
     assert not detect_crisis(text).fired
+
+
+@pytest.mark.parametrize("text", [
+    "I'm dying to go home and see my dog tonight.",
+    "I could kill for a coffee right about now.",
+    "Honestly this call schedule is murdering me this month.",
+    "Dead on my feet after the third admission in a row.",
+])
+def test_the_classifier_is_not_asked_about_everyday_idioms(text):
+    assert crisis.idiomatic(text)
+    assert detector.assess(semantic.classifier(), text).scores == (None,)
+
+
+@pytest.mark.parametrize("text", [
+    "I am dying inside and I want it all to end.",
+    "I keep thinking my family would be better off without me.",
+    "Honestly there is nothing left for me to stay for.",
+])
+def test_crisis_wording_is_not_mistaken_for_an_idiom(text):
+    assert not crisis.idiomatic(text)
 
 
 def test_a_post_fires_on_its_one_crisis_sentence():

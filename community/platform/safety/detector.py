@@ -3,8 +3,9 @@
 A post fires when any sentence fires, by a rule or by the classifier, or when the classifier fires on the
 whole post (wording spread over several sentences). The classifier is not trusted on a sentence where a rule's
 phrase was found but the rule rejected it (negated, someone else's words, a hypothetical, the distant past, a
-subject other than the writer), and it reads each sentence with other people's quoted speech blanked out: that
-is how a patient's, a colleague's or a lyric's words stay theirs. A classifier hit is level "risk", like the
+subject other than the writer) or where an everyday idiom of dying or killing is ("I'm dying to go home",
+`crisis.idiomatic`), and it reads each sentence with other people's quoted speech blanked out: that is how a
+patient's, a colleague's or a lyric's words stay theirs. A classifier hit is level "risk", like the
 rules it stands beside.
 """
 
@@ -39,14 +40,20 @@ def _classifier_input(sentence: crisis.RuleSentence) -> str:
     return sentence.masked.strip()
 
 
+def _classified(sentence: crisis.RuleSentence) -> bool:
+    """Whether the classifier reads this sentence: the rules did not decide it, it is long enough to mean
+    something as a mean of token rows, and it carries no everyday idiom of dying ("I'm dying to go home")."""
+    text = _classifier_input(sentence)
+    return not sentence.spans and not sentence.cancelled and _long_enough(text) and not crisis.idiomatic(text)
+
+
 def _long_enough(text: str) -> bool:
     return len(text.split()) >= MIN_WORDS
 
 
 def assess(model: semantic.Classifier, text: str) -> Assessment:
     sentences = tuple(crisis.rule_sentences(text))
-    scores = tuple(None if s.spans or s.cancelled or not _long_enough(_classifier_input(s))
-                   else model.score(_classifier_input(s)) for s in sentences)
+    scores = tuple(model.score(_classifier_input(s)) if _classified(s) else None for s in sentences)
     whole = None
     joined = " ".join(_classifier_input(s) for s in sentences)
     if len(sentences) > 1 and _long_enough(joined) and not any(s.cancelled for s in sentences):

@@ -92,6 +92,7 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "No, I don't want to disappear, I want to be seen.",
             "I don't want to be here on Christmas, but that's the schedule.",
             'My patient said "I don\'t want to live like this", meaning on a ventilator, and we talked about goals of care.',
+            "There was a time I didn't want to wake up, and these days I'm the one running the peer support group.",
         ),
     ),
     'not_sure_want_to_live': (
@@ -153,6 +154,7 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "I'd never kill myself, my kids need me.",
             "I'm killing myself studying for boards, but it'll be worth it.",
             'On the psych rotation a patient said, "I want to kill myself," and my attending modeled the calmest response.',
+            "When I was twenty-two I tried to kill myself, and I talk about it now so interns ask for help sooner.",
         ),
     ),
     'end_my_life': (
@@ -280,11 +282,14 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "I'm so done with living.",
             "There's no reason for me to stay alive.",
             "Honestly what's the point of staying alive when it just hurts.",
+            "i see no reason to keep going with my life.",
         ),
         (
             'So done with today.',
             "I'm so done with the EHR that I wrote a strongly worded email to IT.",
             'The poem we read in narrative medicine asked "what is the point of going on", and the discussion was beautiful.',
+            "There's no reason to keep going with this project now that the grant fell through.",
+            "No reason to keep going on about the schedule, it's set.",
         ),
     ),
     'no_way_out': (

@@ -20,7 +20,7 @@ from community.platform.safety import crisis, detector, semantic
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "crisis.jsonl"
 L2 = 0.03
 NEWTON_STEPS = 30
-RECALL_TARGET = 0.95
+RECALL_TARGET = 0.93  # 0.95 on today's harder dev split meant a threshold of 0.30, where supportive replies fired
 THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(61))  # 0.30 .. 0.90
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from community.discussions.fanout import announce_new_mentions, publish_side_effects
 from community.discussions.models import (
@@ -212,6 +213,11 @@ async def access_own_post(session: AsyncSession, viewer: Viewer, post_id: int, *
     return post, thread
 
 
+_EDIT_POST = (update(Post).where(Post.id == bindparam("edited_post"))
+              .values(body_md=bindparam("new_md"), body_html=bindparam("new_html"), body_text=bindparam("new_text"),
+                      edited_at=func.now()).returning(Post.edited_at))
+
+
 async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *, post_id: int, body: str,
                     title: str | None = None, confirmed: bool = False, reason: str | None = None,
                     as_moderator: bool = False, draft: DraftKey | None = None) -> Post:
@@ -237,18 +243,20 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
                                      rate=None if as_moderator else rate)
     session.add(PostRevision(post_id=post.id, title=thread.title if is_first else None, body_md=post.body_md,
                              edited_by=viewer.id))
-    post.body_md = body
-    resolved = await mentions.resolve(session, body)
-    post.body_html, post.body_text = resolved.render_with_text(body)
-    post.edited_at = func.now()
     if new_title is not None:
         thread.title = new_title
-    await session.flush()
+    resolved = await mentions.resolve(session, body)
+    body_html, body_text = resolved.render_with_text(body)
+    # The new text with its edit time (the database's) back in one statement; the loaded post takes the values.
+    edited_at = await session.scalar(_EDIT_POST, {"edited_post": post.id, "new_md": body, "new_html": body_html,
+                                                  "new_text": body_text})
+    for name, value in (("body_md", body), ("body_html", body_html), ("body_text", body_text),
+                        ("edited_at", edited_at)):
+        set_committed_value(post, name, value)
     if _held(checked) and not as_moderator:
         await _hold_edit_for_approval(session, post)
     await publishing.follow_up(session, SURFACE, replace(checked, held=False), post.id,
                                record_screening=not as_moderator, draft=draft)
-    await session.refresh(post)
     await announce_new_mentions(session, post.id, resolved)  # only a visible post's, only those never told before
     if not as_moderator:
         rate_limits.EDITS.note(viewer, "post")

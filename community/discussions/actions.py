@@ -142,8 +142,13 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
 
 # One statement for the thread a reply goes to and its category's archive mark, the thread locked for the
 # position count (replies to one thread are numbered one after the other).
-_REPLY_TARGET = sql_text("""
-SELECT t.id, t.state, t.author_id, t.locked, c.archived_at FROM threads t JOIN categories c ON c.id = t.category_id
+# With the writer's posts of the last minute, for the rate limit (check_rate, counted in the same statement).
+_RECENT_POSTS = (f"FROM posts r WHERE r.author_id = :viewer_id "
+                 f"AND r.created_at > now() - make_interval(secs => {rate_limits.WINDOW_SECONDS})")
+_REPLY_TARGET = sql_text(f"""
+SELECT t.id, t.state, t.author_id, t.locked, c.archived_at, (SELECT count(*) {_RECENT_POSTS}) AS recent,
+       (SELECT extract(epoch FROM now() - min(r.created_at)) {_RECENT_POSTS}) AS oldest_age
+  FROM threads t JOIN categories c ON c.id = t.category_id
  WHERE t.id = :thread_id FOR UPDATE OF t""")
 
 # The thread's post count moves and the reply takes the new count as its position, in one statement.
@@ -158,8 +163,9 @@ _POST_THREAD = select(Post.thread_id).where(Post.id == bindparam("post_id"))
 
 
 async def access_thread_for_reply(session: AsyncSession, viewer: Viewer, thread_id: int) -> Any:
-    """The thread (id, state, author_id, locked, archived_at of its category), locked, if the viewer may reply."""
-    thread = (await session.execute(_REPLY_TARGET, {"thread_id": thread_id})).first()
+    """The thread (id, state, author_id, locked, archived_at of its category), locked, if the viewer may reply;
+    with the viewer's posts of the last minute (recent, oldest_age) for the rate limit."""
+    thread = (await session.execute(_REPLY_TARGET, {"thread_id": thread_id, "viewer_id": viewer.id})).first()
     if thread is None or (thread.state != "visible" and not viewer.is_moderator and thread.author_id != viewer.id):
         raise NotFound("This thread does not exist or is no longer available.")
     if thread.state in ("removed", "hidden") and not viewer.is_moderator:
@@ -180,8 +186,12 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
         parent_thread = await session.scalar(_POST_THREAD, {"post_id": reply_to})
         if parent_thread != thread.id:
             reply_to = None  # a stale or foreign reference is simply dropped
-    checked = await publishing.check(session, SURFACE, viewer, body, confirmed=confirmed,
-                                     rate=lambda: check_rate(session, viewer, settings),
+
+    async def rate() -> None:  # check_rate, on the count read with the thread
+        rate_limits.check_counted(viewer, thread.recent, thread.oldest_age, limit=settings.posts_per_minute,
+                                  what="posts")
+
+    checked = await publishing.check(session, SURFACE, viewer, body, confirmed=confirmed, rate=rate,
                                      new_piece=settings.new_member_approval_posts)
     member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"

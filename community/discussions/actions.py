@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from community.discussions.fanout import announce_new_mentions, publish_side_effects
 from community.discussions.models import (
@@ -141,8 +142,13 @@ async def create_thread(session: AsyncSession, viewer: Viewer, settings: Setting
 
 # One statement for the thread a reply goes to and its category's archive mark, the thread locked for the
 # position count (replies to one thread are numbered one after the other).
-_REPLY_TARGET = sql_text("""
-SELECT t.id, t.state, t.author_id, t.locked, c.archived_at FROM threads t JOIN categories c ON c.id = t.category_id
+# With the writer's posts of the last minute, for the rate limit (check_rate, counted in the same statement).
+_RECENT_POSTS = (f"FROM posts r WHERE r.author_id = :viewer_id "
+                 f"AND r.created_at > now() - make_interval(secs => {rate_limits.WINDOW_SECONDS})")
+_REPLY_TARGET = sql_text(f"""
+SELECT t.id, t.state, t.author_id, t.locked, c.archived_at, (SELECT count(*) {_RECENT_POSTS}) AS recent,
+       (SELECT extract(epoch FROM now() - min(r.created_at)) {_RECENT_POSTS}) AS oldest_age
+  FROM threads t JOIN categories c ON c.id = t.category_id
  WHERE t.id = :thread_id FOR UPDATE OF t""")
 
 # The thread's post count moves and the reply takes the new count as its position, in one statement.
@@ -157,8 +163,9 @@ _POST_THREAD = select(Post.thread_id).where(Post.id == bindparam("post_id"))
 
 
 async def access_thread_for_reply(session: AsyncSession, viewer: Viewer, thread_id: int) -> Any:
-    """The thread (id, state, author_id, locked, archived_at of its category), locked, if the viewer may reply."""
-    thread = (await session.execute(_REPLY_TARGET, {"thread_id": thread_id})).first()
+    """The thread (id, state, author_id, locked, archived_at of its category), locked, if the viewer may reply;
+    with the viewer's posts of the last minute (recent, oldest_age) for the rate limit."""
+    thread = (await session.execute(_REPLY_TARGET, {"thread_id": thread_id, "viewer_id": viewer.id})).first()
     if thread is None or (thread.state != "visible" and not viewer.is_moderator and thread.author_id != viewer.id):
         raise NotFound("This thread does not exist or is no longer available.")
     if thread.state in ("removed", "hidden") and not viewer.is_moderator:
@@ -179,8 +186,12 @@ async def create_reply(session: AsyncSession, viewer: Viewer, settings: Settings
         parent_thread = await session.scalar(_POST_THREAD, {"post_id": reply_to})
         if parent_thread != thread.id:
             reply_to = None  # a stale or foreign reference is simply dropped
-    checked = await publishing.check(session, SURFACE, viewer, body, confirmed=confirmed,
-                                     rate=lambda: check_rate(session, viewer, settings),
+
+    async def rate() -> None:  # check_rate, on the count read with the thread
+        rate_limits.check_counted(viewer, thread.recent, thread.oldest_age, limit=settings.posts_per_minute,
+                                  what="posts")
+
+    checked = await publishing.check(session, SURFACE, viewer, body, confirmed=confirmed, rate=rate,
                                      new_piece=settings.new_member_approval_posts)
     member_rule = checked.new_member
     state = "pending" if member_rule or _held(checked) else "visible"
@@ -212,6 +223,11 @@ async def access_own_post(session: AsyncSession, viewer: Viewer, post_id: int, *
     return post, thread
 
 
+_EDIT_POST = (update(Post).where(Post.id == bindparam("edited_post"))
+              .values(body_md=bindparam("new_md"), body_html=bindparam("new_html"), body_text=bindparam("new_text"),
+                      edited_at=func.now()).returning(Post.edited_at))
+
+
 async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *, post_id: int, body: str,
                     title: str | None = None, confirmed: bool = False, reason: str | None = None,
                     as_moderator: bool = False, draft: DraftKey | None = None) -> Post:
@@ -237,18 +253,20 @@ async def edit_post(session: AsyncSession, viewer: Viewer, settings: Settings, *
                                      rate=None if as_moderator else rate)
     session.add(PostRevision(post_id=post.id, title=thread.title if is_first else None, body_md=post.body_md,
                              edited_by=viewer.id))
-    post.body_md = body
-    resolved = await mentions.resolve(session, body)
-    post.body_html, post.body_text = resolved.render_with_text(body)
-    post.edited_at = func.now()
     if new_title is not None:
         thread.title = new_title
-    await session.flush()
+    resolved = await mentions.resolve(session, body)
+    body_html, body_text = resolved.render_with_text(body)
+    # The new text with its edit time (the database's) back in one statement; the loaded post takes the values.
+    edited_at = await session.scalar(_EDIT_POST, {"edited_post": post.id, "new_md": body, "new_html": body_html,
+                                                  "new_text": body_text})
+    for name, value in (("body_md", body), ("body_html", body_html), ("body_text", body_text),
+                        ("edited_at", edited_at)):
+        set_committed_value(post, name, value)
     if _held(checked) and not as_moderator:
         await _hold_edit_for_approval(session, post)
     await publishing.follow_up(session, SURFACE, replace(checked, held=False), post.id,
                                record_screening=not as_moderator, draft=draft)
-    await session.refresh(post)
     await announce_new_mentions(session, post.id, resolved)  # only a visible post's, only those never told before
     if not as_moderator:
         rate_limits.EDITS.note(viewer, "post")

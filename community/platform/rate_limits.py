@@ -55,6 +55,14 @@ async def check_recent(session: AsyncSession, viewer: Viewer, *, limit: int, whe
     refuse_if_over(count, oldest, limit, what)
 
 
+def check_counted(viewer: Viewer, count: int, oldest_age: Any, *, limit: int, what: str = "posts") -> None:
+    """check_recent for signed rows the caller counted in a statement of its own (the same window: rows newer
+    than WINDOW_SECONDS; `oldest_age`: seconds since the oldest of them, None when there is none)."""
+    if limit <= 0 or viewer.is_moderator:
+        return
+    refuse_if_over(count, float(oldest_age or 0), limit, what)
+
+
 class RecentEdits:
     """When each member last edited, per surface, for one window; in memory only, pruned as it goes."""
 

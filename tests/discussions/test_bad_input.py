@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from community.discussions.models import Post
-from tests.discussions.conftest import post_ids, start_thread
+from tests.discussions.conftest import post_ids, reply_to, start_thread
 
 
 async def raw_post(client, url, body: bytes):
@@ -101,6 +101,17 @@ async def test_rate_limit_429_keeps_draft(resident, login_with):
     response = await client.post_form("/c/introductions/new", {"title": "Three", "body": "My precious draft"})
     assert response.status_code == 429
     assert "My precious draft" in response.text and "at most 2 posts a minute" in response.text
+    assert 1 <= int(response.headers["retry-after"]) <= 61
+
+
+async def test_reply_rate_limit_counts_the_writers_recent_posts(resident, login_with):
+    """Replies are counted with the writer's other posts of the minute (read with the thread they go to)."""
+    client = await login_with(resident, posts_per_minute=2)
+    thread_id, _ = await start_thread(client, "One", "First")
+    await reply_to(client, thread_id, "A first reply.")
+    response = await client.post_form(f"/t/{thread_id}/reply", {"body": "A reply too many"})
+    assert response.status_code == 429
+    assert "A reply too many" in response.text and "at most 2 posts a minute" in response.text
     assert 1 <= int(response.headers["retry-after"]) <= 61
 
 

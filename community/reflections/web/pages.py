@@ -6,6 +6,7 @@ since the app loads `community.web.reflections` only.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -285,6 +286,11 @@ async def _save_as_draft(request: Request, viewer: Any, form: Any, data: dict[st
     return redirect(request, target, flash="Your draft is saved. Come back to it any time.")
 
 
+async def _composer(request: Request, slot: str, prompt_id: int | None, reflection: Any) -> dict[str, Any]:
+    async with db_of(request).transaction() as session:
+        return await compose_context(session, request, slot=slot, prompt_id=prompt_id, reflection=reflection)
+
+
 async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -> Response:
     form = await read_form(request)
     data = {k: v for k, v in form.as_dict().items() if k != "csrf_token"}
@@ -301,11 +307,7 @@ async def _submit(request: Request, viewer: Any, *, reflection_id: int | None) -
                 reflection = await actions.access_own(session, viewer, key_of(request), reflection_id)
         except ActionError as exc:
             return form_error(request, "errors/error.html", exc, {})
-
-    async def composer() -> dict[str, Any]:  # the composer's context: for a draft or an error page only
-        async with db_of(request).transaction() as session:
-            return await compose_context(session, request, slot=slot, prompt_id=prompt_hint, reflection=reflection)
-
+    composer = functools.partial(_composer, request, slot, prompt_hint, reflection)  # for a draft or an error
     if data.get("intent") == "draft":
         return await _save_as_draft(request, viewer, form, data, slot, await composer(),
                                     reflection_id=reflection_id, prompt_hint=prompt_hint)

@@ -431,7 +431,10 @@ def cpu_seconds(pid: int) -> float:
 
 def postgres_cpu_seconds() -> float:
     """CPU seconds so far of the embedded PostgreSQL (var/pgdata's postmaster and its children: the backends
-    serving the app, the baselines and the peers, and its background workers). 0 when it is not ours."""
+    serving the app, the baselines and the peers, and its background workers). 0 when it is not ours.
+
+    Children that have exited count too (the postmaster's cutime and cstime): under load a connection pool's
+    overflow connections open and close, and a backend's CPU must not vanish from the sum when it exits."""
     try:
         postmaster = int((http_bench.ROOT / "var" / "pgdata" / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
@@ -444,6 +447,8 @@ def postgres_cpu_seconds() -> float:
             continue
         if int(fields[1]) == postmaster or stat.parent.name == str(postmaster):
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            if stat.parent.name == str(postmaster):
+                total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
     return total
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.platform.errors import Invalid
 from community.platform.viewer import Viewer
@@ -35,44 +34,47 @@ WINDOW = 10_000
 
 _SEARCH_SQL = """
 WITH recent AS MATERIALIZED (
-  SELECT id, thread_id, search FROM (SELECT id, thread_id, search, state FROM posts ORDER BY id DESC LIMIT :window) w
-  WHERE search @@ websearch_to_tsquery('english', :q) {post_visible}
-  ORDER BY id DESC LIMIT :candidates
+  SELECT id, thread_id, search FROM (SELECT id, thread_id, search, state FROM posts ORDER BY id DESC LIMIT $4::int) w
+  WHERE search @@ websearch_to_tsquery('english', $1::text) {post_visible}
+  ORDER BY id DESC LIMIT $2::int
 ), older AS MATERIALIZED (
   SELECT id, thread_id, search FROM posts
-  WHERE (SELECT count(*) FROM recent) < :candidates
-    AND search @@ websearch_to_tsquery('english', :q) {post_visible} AND id NOT IN (SELECT id FROM recent)
+  WHERE (SELECT count(*) FROM recent) < $2::int
+    AND search @@ websearch_to_tsquery('english', $1::text) {post_visible} AND id NOT IN (SELECT id FROM recent)
 ), recent_titles AS MATERIALIZED (
   SELECT id, first_post_id, search FROM (SELECT id, first_post_id, search, state FROM threads
-                                         ORDER BY id DESC LIMIT :window) w
-  WHERE search @@ websearch_to_tsquery('english', :q) AND first_post_id IS NOT NULL {thread_visible}
-  ORDER BY id DESC LIMIT :title_candidates
+                                         ORDER BY id DESC LIMIT $4::int) w
+  WHERE search @@ websearch_to_tsquery('english', $1::text) AND first_post_id IS NOT NULL {thread_visible}
+  ORDER BY id DESC LIMIT $3::int
 ), older_titles AS MATERIALIZED (
   SELECT id, first_post_id, search FROM threads
-  WHERE (SELECT count(*) FROM recent_titles) < :title_candidates
-    AND search @@ websearch_to_tsquery('english', :q) AND first_post_id IS NOT NULL {thread_visible}
+  WHERE (SELECT count(*) FROM recent_titles) < $3::int
+    AND search @@ websearch_to_tsquery('english', $1::text) AND first_post_id IS NOT NULL {thread_visible}
     AND id NOT IN (SELECT id FROM recent_titles)
 ), hits AS (
-  SELECT p.id AS post_id, p.thread_id, ts_rank(p.search, websearch_to_tsquery('english', :q)) AS rank,
+  SELECT p.id AS post_id, p.thread_id, ts_rank(p.search, websearch_to_tsquery('english', $1::text)) AS rank,
          true AS post_ok, NULL::boolean AS thread_ok
-  FROM (SELECT * FROM recent UNION ALL SELECT * FROM older ORDER BY id DESC LIMIT :candidates) p
+  FROM (SELECT * FROM recent UNION ALL SELECT * FROM older ORDER BY id DESC LIMIT $2::int) p
   UNION ALL
-  SELECT t.first_post_id, t.id, ts_rank(t.search, websearch_to_tsquery('english', :q)) * 2, NULL, true
-  FROM (SELECT * FROM recent_titles UNION ALL SELECT * FROM older_titles ORDER BY id DESC LIMIT :title_candidates) t
+  SELECT t.first_post_id, t.id, ts_rank(t.search, websearch_to_tsquery('english', $1::text)) * 2, NULL, true
+  FROM (SELECT * FROM recent_titles UNION ALL SELECT * FROM older_titles ORDER BY id DESC LIMIT $3::int) t
 ), best AS (
   SELECT post_id, thread_id, sum(rank) AS rank, bool_or(post_ok) AS post_ok, bool_or(thread_ok) AS thread_ok
   FROM hits GROUP BY post_id, thread_id
+), ranked AS MATERIALIZED (
+  SELECT * FROM best ORDER BY rank DESC, post_id DESC
 ), top AS (
-  SELECT best.post_id, best.rank FROM best
+  -- In rank order (the order the materialized CTE is read in), so that the visibility lookups stop at the
+  -- page's last row instead of running for every candidate.
+  SELECT best.post_id, best.rank FROM ranked best
   {both_visible}
-  ORDER BY best.rank DESC, best.post_id DESC
-  LIMIT :limit OFFSET :offset
+  LIMIT $5::int OFFSET $6::int
 )
 SELECT p.id, p.position, p.thread_id, p.created_at, t.title, c.name AS category_name, c.slug AS category_slug,
        coalesce(u.display_name, 'Community team') AS author_name, top.rank,
-       ts_headline('english', t.title, websearch_to_tsquery('english', :q),
+       ts_headline('english', t.title, websearch_to_tsquery('english', $1::text),
                    'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', HighlightAll=true') AS title_hl,
-       ts_headline('english', p.body_text, websearch_to_tsquery('english', :q),
+       ts_headline('english', p.body_text, websearch_to_tsquery('english', $1::text),
                    'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=35, MinWords=15, MaxFragments=2')
          AS snippet
 FROM top JOIN posts p ON p.id = top.post_id JOIN threads t ON t.id = p.thread_id
@@ -83,14 +85,14 @@ ORDER BY top.rank DESC, p.id DESC
 # and a title hit to be in a visible thread, so only the other half is looked up.
 _MEMBERS_ONLY = """WHERE (best.post_ok OR (SELECT v.state FROM posts v WHERE v.id = best.post_id) = 'visible')
     AND (best.thread_ok OR (SELECT v.state FROM threads v WHERE v.id = best.thread_id) = 'visible')"""
-_SEARCH = {
-    False: text(_SEARCH_SQL.format(post_visible="AND state = 'visible'", thread_visible="AND state = 'visible'",
-                                   both_visible=_MEMBERS_ONLY)),
-    True: text(_SEARCH_SQL.format(post_visible="", thread_visible="", both_visible="")),
+SEARCH_SQL = {
+    False: _SEARCH_SQL.format(post_visible="AND state = 'visible'", thread_visible="AND state = 'visible'",
+                              both_visible=_MEMBERS_ONLY),
+    True: _SEARCH_SQL.format(post_visible="", thread_visible="", both_visible=""),
 }
 # A generic plan cannot know whether the words are common (walk the newest posts) or rare (use the GIN index);
 # either wrong choice costs seconds at a million posts, so this transaction always plans with the real words.
-_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 
 
 def marked(value: str | None) -> Markup:
@@ -116,16 +118,17 @@ def check_query(value: str) -> str:
     return value.replace(START, "").replace(STOP, "")
 
 
-async def search(session: AsyncSession, viewer: Viewer, query: str, page: int = 1) -> SearchResults:
+async def search(connection: Any, viewer: Viewer, query: str, page: int = 1) -> SearchResults:
+    """`connection`: a raw asyncpg connection (Database.raw). One prepared statement, in a transaction of its own
+    that plans it with the real words (_CUSTOM_PLANS: SET LOCAL ends with the transaction)."""
     query = check_query(query)
     page = min(max(1, page), MAX_PAGES)
     if not query:
         return SearchResults(query, [], page, False)
-    await session.execute(_CUSTOM_PLANS)
-    rows = (await session.execute(_SEARCH[viewer.is_moderator], {
-        "q": query, "candidates": CANDIDATES, "title_candidates": TITLE_CANDIDATES,
-        "window": WINDOW, "limit": RESULTS_PER_PAGE + 1,
-        "offset": (page - 1) * RESULTS_PER_PAGE})).mappings()
+    async with connection.transaction():
+        await connection.execute(_CUSTOM_PLANS)
+        rows = await connection.fetch(SEARCH_SQL[viewer.is_moderator], query, CANDIDATES, TITLE_CANDIDATES, WINDOW,
+                                      RESULTS_PER_PAGE + 1, (page - 1) * RESULTS_PER_PAGE)
     results = []
     for row in rows:
         item = dict(row)

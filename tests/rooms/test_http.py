@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from community.rooms import actions as rooms_actions
-from community.rooms.models import Room, RoomMessage, RoomParticipant
+from community.rooms.models import Room, RoomMessage, RoomParticipant, RoomPresence
 from tests.conftest import make_settings
 
 
@@ -128,3 +128,28 @@ async def test_the_home_section_shows_the_first_rooms_of_each_list(db, member_fa
     assert [r["id"] for r, _ in home["upcoming_rooms"]] == [r.id for r, _ in listed["upcoming"][:3]]
     assert len(home["upcoming_rooms"]) == 3 and all(c == n for (_, c), (_, n) in zip(
         home["live_rooms"], listed["live"], strict=False))
+
+
+async def test_rooms_show_live_and_coming_up_with_who_is_present_now(db, member_factory, login):
+    now = datetime.now(UTC)
+    c = await login(await member_factory("resident"))
+    async with db.transaction() as session:  # the seeded standing rooms would fill the three places
+        await session.execute(update(Room).values(state="ended"))
+    live = await _room(db, title="Open right now")
+    soon = await _room(db, title="Opens next week", state="scheduled", starts_at=now + timedelta(days=7),
+                       ends_at=now + timedelta(days=7, hours=1))
+    hidden = await _room(db, title="A private room", private=True)
+    page = (await c.get("/")).text
+    assert f'<a href="/rooms/{live.id}">Open right now</a> <span class="muted">· 0 here now' in page
+    coming = page.split("<h3>Coming up</h3>", 1)[1]
+    assert f'<a href="/rooms/{soon.id}">Opens next week</a>' in coming and f"/rooms/{live.id}" not in coming
+    assert f"/rooms/{hidden.id}" not in page
+    async with db.transaction() as session:
+        people = [RoomParticipant(room_id=live.id, local_id=n, member_tag=f"tag-{n}", label=f"Guest {n}")
+                  for n in (1, 2)]
+        session.add_all(people)
+        await session.flush()
+        session.add_all([RoomPresence(room_id=live.id, participant_id=p.id, process="test") for p in people]
+                        + [RoomPresence(room_id=live.id, participant_id=people[0].id, process="test")])
+    page = (await c.get("/")).text
+    assert f'/rooms/{live.id}">Open right now</a> <span class="muted">· 2 here now' in page

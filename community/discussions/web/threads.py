@@ -307,26 +307,25 @@ async def history(request: Request) -> Response:
 async def search_page(request: Request) -> Response:
     viewer = viewer_of(request)
     query = request.query_params.get("q", "")
-    try:
-        async with db_of(request).transaction() as session:
-            results = await search.search(session, viewer, query, _page_param(request))
-    except Invalid as exc:
-        return form_error(request, "discussions/search.html", exc, {"q": query[:200]}, {"results": None})
+    page = _page_param(request)
+    async with db_of(request).raw() as connection:
+        try:
+            results = await search.search(connection, viewer, query, page)
+        except Invalid as exc:
+            return form_error(request, "discussions/search.html", exc, {"q": query[:200]}, {"results": None})
+        sections = await _other_sections(request, connection, results.query, page)
     return render(request, "discussions/search.html", {"results": results, "form": {"q": results.query},
-                                                       "sections": await _other_sections(request, results.query)})
+                                                       "sections": sections})
 
 
-async def _other_sections(request: Request, query: str) -> list[tuple[str, list[Any]]]:
+async def _other_sections(request: Request, connection: Any, query: str, page: int) -> list[tuple[str, list[Any]]]:
     """The other pillars' results (shared reflections), each by its own visibility rules (Pillar.search), on the
     first page of results only."""
-    if not query or _page_param(request) > 1:
+    if not query or page > 1:
         return []
     viewer = viewer_of(request)
-    sections = []
-    async with db_of(request).raw() as connection:
-        for heading, find in request.app.state.search_sections:
-            sections.append((heading, await find(connection, viewer, anonymity_of(request), query)))
-    return sections
+    return [(heading, await find(connection, viewer, anonymity_of(request), query))
+            for heading, find in request.app.state.search_sections]
 
 
 routes = [

@@ -24,7 +24,8 @@ async def index(request: Request) -> Response:
     async with db_of(request).raw() as connection:
         items = await notifications.list_for(connection, viewer, anonymity_of(request), before=before,
                                              limit=PAGE)
-    return render(request, "notifications/index.html", {"items": items, "limit": PAGE})
+    return render(request, "notifications/index.html", {"items": items, "limit": PAGE,
+                                                        "any_unread": any(n.read_at is None for n in items)})
 
 
 async def mark_read(request: Request) -> Response:

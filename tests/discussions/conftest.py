@@ -35,6 +35,19 @@ async def post_ids(db, thread_id):
                                           .order_by(Post.position)))
 
 
+async def add_replies(db, thread_id, author_id, last_position):
+    """Replies 2..last_position by `author_id` ("<p>reply number N</p>"), written directly: a long thread."""
+    from community.discussions.models import Post, Thread
+
+    async with db.transaction() as session:
+        thread = await session.get(Thread, thread_id)
+        for position in range(2, last_position + 1):
+            session.add(Post(thread_id=thread_id, author_id=author_id, position=position,
+                             body_md=f"reply {position}", body_html=f"<p>reply number {position}</p>",
+                             body_text=f"reply {position}"))
+        thread.post_count, thread.reply_count = last_position, last_position - 1
+
+
 _NOT_COUNTED = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")
 _RAW_METHODS = ("fetch", "fetchrow", "fetchval", "fetchmany", "execute", "executemany", "prepare", "cursor",
                 "copy_records_to_table")

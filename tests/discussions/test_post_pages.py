@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from community.discussions import reads
-from tests.discussions.conftest import post_ids, reply_to, start_thread
+from community.platform.web import fragments
+from tests.discussions.conftest import add_replies, post_ids, reply_to, start_thread
 
 
 @pytest.fixture
@@ -261,19 +262,10 @@ async def test_readers_whose_first_unread_post_is_elsewhere_share_the_page(resid
                                                                           login, db, views):
     """The unread marker is in the joined page's key only on the page that holds the first unread post: readers
     at different positions past (or before) a page see, and share, the same page."""
-    from community.discussions.models import Post, Thread
-    from community.platform.web import fragments
-
     a = await login(resident)
     c, d = await login(await member_factory("resident")), await login(await member_factory("resident"))
     thread_id, _ = await start_thread(a, "Three pages", "Post one")
-    async with db.transaction() as session:
-        thread = await session.get(Thread, thread_id)
-        for position in range(2, 121):
-            session.add(Post(thread_id=thread_id, author_id=attending.id, position=position,
-                             body_md=f"reply {position}", body_html=f"<p>reply number {position}</p>",
-                             body_text=f"reply {position}"))
-        thread.post_count, thread.reply_count = 120, 119
+    await add_replies(db, thread_id, attending.id, 120)
     await views(c, thread_id)  # c has read to 50: first unread 51, on page 2
     await views(d, thread_id)
     await views(d, thread_id, 2)  # d has read to 100: first unread 101, on page 3

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from community.discussions.models import Post, PostRevision, Reaction, Thread
 from community.platform.review.models import Notification
-from tests.discussions.conftest import post_ids, reply_to, start_thread
+from tests.discussions.conftest import add_replies, post_ids, reply_to, start_thread
 
 
 async def test_categories_are_seeded_with_pinned_welcome_threads(resident, login):
@@ -146,14 +146,7 @@ async def test_reactions_toggle_with_counts(resident, attending, member_factory,
 async def test_thread_pagination_and_first_unread(resident, attending, login, db):
     a, b = await login(resident), await login(attending)
     thread_id, _ = await start_thread(a, "Long thread", "Post one")
-    async with db.transaction() as session:
-        thread = await session.get(Thread, thread_id)
-        for position in range(2, 121):
-            session.add(Post(thread_id=thread_id, author_id=attending.id, position=position,
-                             body_md=f"reply {position}", body_html=f"<p>reply number {position}</p>",
-                             body_text=f"reply {position}"))
-        thread.post_count = 120
-        thread.reply_count = 119
+    await add_replies(db, thread_id, attending.id, 120)
     page1 = await b.get(f"/t/{thread_id}")
     assert "reply number 50</p>" in page1.text and "reply number 51</p>" not in page1.text
     assert "Page 1 of 3" in page1.text

@@ -61,6 +61,17 @@ def post_context(row: tuple, viewer_id: int) -> SimpleNamespace:
     return SimpleNamespace(**post)
 
 
+def _page_key(page: Any, shared: tuple, viewer_id: int) -> tuple:
+    """The joined page's cache key (see render_posts)."""
+    thread, posts, first_unread = page.thread, page.posts, page.first_unread
+    own = any(row[_AUTHOR_ID] == viewer_id for row in posts)
+    # The unread marker only shows on the page that holds the first unread post: on every other page (most
+    # pages of a member who has caught up) readers with different read positions see the same posts.
+    on_page = first_unread is not None and bool(posts) and posts[0][_POSITION] <= first_unread <= posts[-1][_POSITION]
+    return ("page", shared, page.page, thread["content_version"], thread["content_epoch"], thread["my_reactions"],
+            first_unread if on_page else None, bool(page.last_read) and on_page, viewer_id if own else None)
+
+
 def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced:
     """The HTML of every post of a reads.ThreadPage, in order, as one string.
 
@@ -70,7 +81,7 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced
 
     The joined page is cached too, under what determines it: the thread's content version and epoch (the posts
     as the page statement read them, see discussion_reads.PostPages), the page, the page-wide inputs, the
-    viewer's own reactions and unread marker, and which posts are the viewer's own. Readers with no post of
+    viewer's own reactions, the unread marker where it shows, and which posts are the viewer's own. Readers with no post of
     their own on the page see the same posts and share one entry; an author's entry is theirs alone (their
     hidden or pending posts are on their page only).
     """
@@ -80,16 +91,8 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced
     shared = (thread["id"], page.can_reply, viewer.is_moderator, tz)
     first_unread = page.first_unread
     unread_shown = bool(page.last_read)
-    page_key = None
-    if thread["content_epoch"] is not None:
-        own = any(row[_AUTHOR_ID] == viewer_id for row in page.posts)
-        # The unread marker only shows on the page that holds the first unread post: on every other page (most
-        # pages of a member who has caught up) readers with different read positions see the same posts.
-        on_page = first_unread is not None and bool(page.posts) and \
-            page.posts[0][_POSITION] <= first_unread <= page.posts[-1][_POSITION]
-        page_key = ("page", shared, page.page, thread["content_version"], thread["content_epoch"],
-                    thread["my_reactions"], first_unread if on_page else None, unread_shown and on_page,
-                    viewer_id if own else None)
+    page_key = _page_key(page, shared, viewer_id) if thread["content_epoch"] is not None else None
+    if page_key is not None:
         spliced = fragments.cached(template, page_key, page=True)
         if spliced is not None:
             return spliced

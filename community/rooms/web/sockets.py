@@ -477,10 +477,12 @@ class _Session:
                 posted = await rooms_actions.post_message_fast(conn, self.viewer, self.room_id, self.pid,
                                                                frame["text"], client_id=client_id, confirm=confirm,
                                                                per_minute=self.limits.messages_per_minute)
+                if posted is not None and posted.frame is not None:
+                    # Committed: local sockets need no read-back. Before the release, which waits a turn of the
+                    # event loop (asyncpg shields it in a task of its own).
+                    self.hub.deliver(self.room_id, posted.frame)
             finally:
                 await pool.release(conn)
-            if posted is not None and posted.frame is not None:
-                self.hub.deliver(self.room_id, posted.frame)  # committed: local sockets need no read-back
         if posted is None:
             async with self.db.transaction() as session:
                 posted = await rooms_actions.post_message(

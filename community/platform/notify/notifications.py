@@ -55,7 +55,8 @@ def target_visible_sql(n: str, uid: str, tags: str, staff: str) -> str:
     Plain SQL over expressions, because the unread count is part of the one raw statement that loads the
     viewer (accounts.VIEWER_SQL): `uid` is the recipient's id, `tags` a text[] of their scope tags (accounts.scopes),
     `staff` a boolean expression for moderators. The rules mirror the pages the links open:
-    discussions.reads.locate_post / discussions.policy.visible_to, reflections.access_reflection, reflection_replies.list_replies.
+    discussions.reads.locate_post / discussions.policy.visible_to, reflections.actions.check_access,
+    reflections.replies.reflection_page.
     An unknown kind, or content that no longer exists, is not visible.
     """
     mine_or_shared = (f"(r.author_id = {uid} OR r.author_tag = ANY({tags}) "

@@ -43,6 +43,25 @@ class Mentioned:
     suspended: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who a mention notification names: the writer of the piece (not the moderator who approved it)."""
+
+    id: int
+    display_name: str
+
+    @classmethod
+    def of(cls, viewer: object) -> Writer:
+        return cls(viewer.id, viewer.display_name)  # type: ignore[attr-defined]
+
+
+async def writer(session: AsyncSession, user_id: int) -> Writer | None:
+    """The member who wrote a piece, when they still have an account."""
+    row = (await session.execute(select(User.id, User.display_name)
+                                 .where(User.id == user_id, User.deleted_at.is_(None)))).first()
+    return Writer(row.id, row.display_name) if row is not None else None
+
+
 @dataclass
 class Resolved:
     """The members a text mentions, and its mention texts (lowercased) -> handle, for rendering."""

@@ -23,7 +23,6 @@ from community.platform import mentions, publishing, rate_limits
 from community.platform.accounts import scopes
 from community.platform.anonymity import Anonymity
 from community.platform.errors import Forbidden, Invalid, NotFound
-from community.platform.notify.notifications import group_key
 from community.platform.numbers import parse_int
 from community.platform.pillar import Found
 from community.platform.safety import screening as screening_mod
@@ -31,6 +30,7 @@ from community.platform.states import Visibility
 from community.platform.text import plain_text
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
+from community.reflections import mentioning
 from community.reflections.models import (
     ANON_SEQUENCES,
     SHARED,
@@ -232,20 +232,8 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     await session.flush()
     _note_unrecorded(viewer, None, draft.visibility)
     await publishing.follow_up(session, REFLECTION, checked, reflection.id)
-    await tell_mentioned(session, viewer, reflection, mentioned)
+    await mentioning.tell_reflection(session, mentions.Writer.of(viewer), reflection, mentioned)
     return reflection, checked.screening
-
-
-async def tell_mentioned(session: AsyncSession, viewer: Viewer, reflection: Reflection,
-                         mentioned: mentions.Resolved) -> None:
-    """A named piece on the wall tells whom it mentions, once per piece (only named pieces resolve mentions)."""
-    if reflection.visibility != Visibility.NAMED or reflection.state != "visible" or not mentioned.members:
-        return
-    about = f"“{reflection.title}”" if reflection.title else "a reflection"
-    await mentions.tell(session, ("reflection", reflection.id), mentioned, writer_id=viewer.id,
-                        text=f"{viewer.display_name} mentioned you in {about}.",
-                        url=f"/reflections/{reflection.id}", group=group_key("mention", "reflection", reflection.id),
-                        subject=reflection.title)
 
 
 async def access_reflection(session: AsyncSession, viewer: Viewer | None, anonymity: Anonymity,
@@ -321,7 +309,7 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     result = checked.screening
     await publishing.follow_up(session, REFLECTION, replace(checked, held=held), reflection.id,
                                record_screening=bool(result.crisis_fired or result.findings or not was_shared))
-    await tell_mentioned(session, viewer, reflection, mentioned)
+    await mentioning.tell_reflection(session, mentions.Writer.of(viewer), reflection, mentioned)
     if was_shared and draft.visibility in SHARED:
         rate_limits.EDITS.note(viewer, "reflection")
     return reflection, result

@@ -20,6 +20,7 @@ from community.platform.notify.notifications import notify
 from community.platform.review.models import ReviewItem
 from community.platform.review.targets import TargetView
 from community.platform.viewer import Viewer
+from community.reflections import mentioning
 from community.reflections.models import (
     STATES,
     Reflection,
@@ -100,6 +101,8 @@ class ReflectionAdapter(_WritingAdapter):
         if reflection is None or reflection.visibility == "private":
             return
         reflection.state = state if state in STATES else "hidden"
+        if reflection.state == "visible":
+            await mentioning.reflection_approved(session, reflection)
 
     async def author_user_id(self, session: AsyncSession, target_id: int) -> int | None:
         reflection = await session.get(Reflection, target_id)
@@ -152,6 +155,8 @@ class ReplyAdapter(_WritingAdapter):
         reply = await session.get(ReflectionReply, target_id)
         if reply is not None:
             reply.state = state if state in STATES else "hidden"
+            if reply.state == "visible":
+                await mentioning.reply_approved(session, reply)
 
     async def author_user_id(self, session: AsyncSession, target_id: int) -> int | None:
         reply = await session.get(ReflectionReply, target_id)

@@ -28,6 +28,7 @@ from community.platform.safety import screening as screening_mod
 from community.platform.text import plain_text
 from community.platform.times import day_of
 from community.platform.viewer import Viewer
+from community.reflections import mentioning
 from community.reflections.actions import (
     NOT_FOUND,
     Card,
@@ -157,7 +158,7 @@ async def create_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymi
     if anonymous:
         rate_limits.UNRECORDED.note(viewer, ANONYMOUS_REPLIES)
     await publishing.follow_up(session, REPLY, checked, reply.id, draft=draft)
-    await _tell_mentioned(session, viewer, reflection, reply, mentioned)
+    await mentioning.tell_reply(session, mentions.Writer.of(viewer), reflection, reply, mentioned)
     if not own:  # about a held reply, it shows once the reply is approved (notifications.target_visible_sql)
         url = f"/reflections/{reflection.id}#reply-{reply.id}"
         what = f"“{reflection.title}”" if reflection.title else "your reflection"
@@ -252,23 +253,8 @@ async def edit_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity
     await publishing.follow_up(session, REPLY, replace(checked, held=held), reply.id)
     reflection = await session.get(Reflection, reply.reflection_id)
     if reflection is not None:
-        await _tell_mentioned(session, viewer, reflection, reply, mentioned)
+        await mentioning.tell_reply(session, mentions.Writer.of(viewer), reflection, reply, mentioned)
     return reply, result
-
-
-async def _tell_mentioned(session: AsyncSession, viewer: Viewer, reflection: Reflection, reply: ReflectionReply,
-                          mentioned: mentions.Resolved) -> None:
-    """A signed, visible reply tells whom it mentions (once per reply). Only signed replies resolve mentions
-    (mentions.render_signed); a named reflection's title is named, an anonymous one's is not."""
-    if reply.author_id is None or reply.state != "visible" or not mentioned.members:
-        return
-    about = f"a reply to “{reflection.title}”" if reflection.visibility == "named" and reflection.title \
-        else "a reply to a reflection"
-    await mentions.tell(session, ("reflection_reply", reply.id), mentioned, writer_id=viewer.id,
-                        text=f"{viewer.display_name} mentioned you in {about}.",
-                        url=f"/reflections/{reflection.id}#reply-{reply.id}",
-                        group=group_key("mention", "reflection", reflection.id),
-                        subject=reflection.title if reflection.visibility == "named" else None)
 
 
 async def delete_reply(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reply_id: int) -> int:

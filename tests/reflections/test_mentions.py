@@ -47,3 +47,35 @@ async def test_private_writing_mentions_nobody(db, member_factory, login):
     async with db.transaction() as session:
         html = await session.scalar(select(Reflection.body_html).where(Reflection.id == rid))
     assert "/members/" not in html and await _mentions_of(db, sam.id) == []
+
+
+async def test_held_writing_tells_whom_it_mentions_once_a_moderator_approves_it(db, admin, moderator, member_factory,
+                                                                               login):
+    from tests.moderation.test_watched_and_approval import _add
+
+    await _add(await login(admin), "lawsuit", "approve")
+    writer = await member_factory(name="Ana Held")
+    sam, kim = await member_factory(name="Sam Held"), await member_factory(name="Kim Held")
+    me, mod = await login(writer), await login(moderator)
+    rid = await write(me, title="Paperwork", body=f"@{sam.handle} helped with the lawsuit forms.", visibility="named")
+    assert await _mentions_of(db, sam.id) == []  # held: off the wall, nobody told yet
+    decided = await mod.post_form(f"/review/reflection/{rid}/decide", {"action": "approve", "reason": ""})
+    assert decided.status_code == 303, decided.text[:500]
+    [note] = await _mentions_of(db, sam.id)
+    assert note.text == "Ana Held mentioned you in “Paperwork”."  # the writer, not the moderator who approved
+
+    replier = await login(await member_factory(name="Lou Held"))
+    response = await replier.post_form(f"/reflections/{rid}/replies", {"body": f"@{kim.handle}, the lawsuit too."})
+    assert response.status_code == 303
+    async with db.transaction() as session:
+        reply_id = await session.scalar(select(ReflectionReply.id).where(ReflectionReply.reflection_id == rid))
+    assert await _mentions_of(db, kim.id) == []
+    decided = await mod.post_form(f"/review/reflection_reply/{reply_id}/decide", {"action": "approve", "reason": ""})
+    assert decided.status_code == 303, decided.text[:500]
+    [kim_note] = await _mentions_of(db, kim.id)
+    assert kim_note.text == "Lou Held mentioned you in a reply to “Paperwork”."
+    # Hidden by a moderator and restored: nobody is told twice.
+    for action in ("hide", "restore"):
+        response = await mod.post_form(f"/review/reflection/{rid}/decide", {"action": action, "reason": "check"})
+        assert response.status_code == 303, response.text[:500]
+    assert len(await _mentions_of(db, sam.id)) == 1

@@ -61,13 +61,10 @@ WITH recent AS MATERIALIZED (
 ), best AS (
   SELECT post_id, thread_id, sum(rank) AS rank, bool_or(post_ok) AS post_ok, bool_or(thread_ok) AS thread_ok
   FROM hits GROUP BY post_id, thread_id
-), ranked AS MATERIALIZED (
-  SELECT * FROM best ORDER BY rank DESC, post_id DESC
 ), top AS (
-  -- In rank order (the order the materialized CTE is read in), so that the visibility lookups stop at the
-  -- page's last row instead of running for every candidate.
-  SELECT best.post_id, best.rank FROM ranked best
+  SELECT best.post_id, best.rank FROM best
   {both_visible}
+  ORDER BY best.rank DESC, best.post_id DESC
   LIMIT $5::int OFFSET $6::int
 )
 SELECT p.id, p.position, p.thread_id, p.created_at, t.title, c.name AS category_name, c.slug AS category_slug,

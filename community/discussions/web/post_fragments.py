@@ -1,24 +1,26 @@
-"""Rendered posts for thread pages, cached by everything that goes into them.
+"""Rendered posts for thread pages, cached as whole pages.
 
-A thread page is mostly fifty posts whose HTML is the same for everyone who sees them the same way. Rendering
-them through Jinja2 on every request cost more than the rest of the request together, so each post's HTML is
-kept in web.fragments' small in-process LRU cache. The key is *content-addressed*: the post's row as read in this request
-(body, state, edit time, author name and role, reaction counts...) plus every viewer-dependent input of
-`discussions/_post.html` (own post or not, the viewer's reactions, moderator or not, can reply, the unread
-marker, the time zone) and the template object itself. A changed post, a new reaction, a renamed author or an
-edited template gives a new key, so an entry can never be stale; nothing needs invalidating.
+A thread page is mostly fifty posts whose HTML is the same for everyone who sees them the same way. The joined
+HTML of a page's posts is kept in web.fragments' LRU of pages, under what determines it (see render_posts); on a
+miss every post of the page is rendered through one Jinja2 context. There is no cache per post: under the
+community day's Zipf mix a post that missed the page cache almost never hit a per-post entry either, and
+keeping one cost ~5% of a thread page's CPU (web.fragments' list-item LRU still serves category rows, wall
+cards and the thread body, where it pays).
 
 The one per-browser value in a post, the CSRF token in its reaction forms, is not part of the key: the
-fragment is rendered with web.fragments' per-process marker in its place, which is replaced by the request's own
-(escaped) token once the page's posts are joined.
+posts are rendered with web.fragments' per-process marker in its place, which is replaced by the request's own
+(escaped) token when the page is sent.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from community.discussions.actions import REACTION_LABELS
 from community.discussions.reads import POST_COLUMNS
@@ -44,21 +46,65 @@ class _PostsSlot:
 _ID, _POSITION, _AUTHOR_ID = POST_COLUMNS.index("id"), POST_COLUMNS.index("position"), POST_COLUMNS.index("author_id")
 
 
-def post_context(row: tuple, viewer_id: int) -> SimpleNamespace:
+def post_context(row: tuple, viewer: Any, thread_id: int, can_reply: bool) -> SimpleNamespace:
     """What discussions/_post.html reads as `p`, from one post of a reads.ThreadPage.
 
     A namespace, not a dict: Jinja2 reads `p.state` as getattr(p, "state") first and only then p["state"], so
     on a dict each of a post's ~60 reads raised and caught an AttributeError, the largest single cost of
-    rendering a post (the day benchmark's thread pages of every depth mostly miss the page cache and render)."""
+    rendering a post (the day benchmark's thread pages of every depth mostly miss the page cache and render).
+    The reaction buttons (or counts) and the action items are built here as markup, once per post."""
     post = dict(zip(POST_COLUMNS, row, strict=True))
     post["placeholder"] = ""  # read on every post; set below on the few deleted ones
-    post["reactions"] = json.loads(post["reactions"]) if post["reactions"] else {}
-    post["mine_set"] = frozenset(post["mine"].split(",")) if post["mine"] else frozenset()
-    post["is_own"] = post["author_id"] is not None and post["author_id"] == viewer_id
+    reactions = json.loads(post["reactions"]) if post["reactions"] else {}
+    post["is_own"] = own = post["author_id"] is not None and post["author_id"] == viewer.id
+    if own or post["state"] != "visible":
+        post["reaction_counts"] = _reaction_counts(reactions)
+    else:
+        post["reaction_buttons"] = _reaction_buttons(reactions, post["mine"].split(",") if post["mine"] else ())
+    post["actions"] = _actions(post["id"], post["state"], own, bool(post["author_id"]), thread_id, can_reply,
+                               viewer.is_moderator)
     if post["deleted_by_author"]:
         post["placeholder"] = "removed by the author"
         post["body_html"] = ""
     return SimpleNamespace(**post)
+
+
+_LABELS = tuple((kind, str(escape(label))) for kind, label in REACTION_LABELS.items())
+
+
+def _reaction_counts(reactions: dict[str, int]) -> Markup:
+    """A post's reaction counts, where the viewer cannot react (their own post, or one not visible)."""
+    return Markup("".join(f'<span class="reaction-count">{label} · {escape(n)}</span>'
+                          for kind, label in _LABELS if (n := reactions.get(kind, 0))))
+
+
+def _reaction_buttons(reactions: dict[str, int], mine: Iterable[str]) -> Markup:
+    """The buttons of a post's reaction form, pressed where the viewer has reacted. Built here, not in the
+    template: a Jinja2 loop over the three kinds was a dozen escapes and lookups, a fifth of rendering a post."""
+    mine = frozenset(mine)
+    return Markup("".join(
+        f'<button type="submit" name="kind" value="{kind}" class="reaction{" on" if kind in mine else ""}" '
+        f'aria-pressed="{"true" if kind in mine else "false"}">{label}'
+        f'{f""" <span class="count">{escape(n)}</span>""" if (n := reactions.get(kind, 0)) else ""}</button>'
+        for kind, label in _LABELS))
+
+
+def _actions(post_id: int, state: str, own: bool, has_author: bool, thread_id: int, can_reply: bool,
+             moderator: bool) -> Markup:
+    """The items of a post's action list (reply, quote, edit, delete, flag, moderate), as the template laid
+    them out. The ids are integers: nothing to escape."""
+    items = []
+    if can_reply and state == "visible":
+        items.append(f'        <li><a href="/t/{thread_id:d}/reply?to={post_id:d}">Reply</a></li>\n'
+                     f'        <li><a href="/t/{thread_id:d}/reply?quote={post_id:d}">Quote</a></li>\n')
+    if own and state != "removed":
+        items.append(f'        <li><a href="/p/{post_id:d}/edit">Edit</a></li>\n'
+                     f'        <li><a href="/p/{post_id:d}/delete">Delete</a></li>\n')
+    if not own and has_author and state == "visible":
+        items.append(f'<li><a href="/flag/post/{post_id:d}">Flag</a></li>')
+    if moderator:
+        items.append(f'<li><a href="/review/post/{post_id:d}">Moderate</a></li>')
+    return Markup("".join(items))
 
 
 def _page_key(page: Any, shared: tuple, viewer_id: int) -> tuple:
@@ -73,13 +119,9 @@ def _page_key(page: Any, shared: tuple, viewer_id: int) -> tuple:
 
 
 def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced:
-    """The HTML of every post of a reads.ThreadPage, in order, as one string.
+    """The HTML of every post of a reads.ThreadPage, in order, encoded.
 
-    The key of a post is its row as read in this request (a tuple of plain values; it holds the viewer's own
-    reactions too) plus what else the template reads: own post or not, the unread marker, the page-wide inputs
-    (template, thread, can reply, moderator, time zone).
-
-    The joined page is cached too, under what determines it: the thread's content version and epoch (the posts
+    The joined page is cached under what determines it: the thread's content version and epoch (the posts
     as the page statement read them, see discussion_reads.PostPages), the page, the page-wide inputs, the
     viewer's own reactions, the unread marker where it shows, and which posts are the viewer's own. Readers with no post of
     their own on the page see the same posts and share one entry; an author's entry is theirs alone (their
@@ -89,30 +131,16 @@ def render_posts(env: Any, page: Any, viewer: Any, tz: str) -> fragments.Spliced
     thread = page.thread
     viewer_id = viewer.id
     shared = (thread["id"], page.can_reply, viewer.is_moderator, tz)
-    first_unread = page.first_unread
-    unread_shown = bool(page.last_read)
     page_key = _page_key(page, shared, viewer_id) if thread["content_epoch"] is not None else None
     if page_key is not None:
         spliced = fragments.cached(template, page_key, page=True)
         if spliced is not None:
             return spliced
-    out: list[str | None] = []
-    missed: list[tuple[int, tuple, tuple]] = []  # (where in out, cache key, row)
-    for row in page.posts:
-        marker = row[_POSITION] == first_unread
-        author_id = row[_AUTHOR_ID]
-        key = (shared, author_id is not None and author_id == viewer_id, marker, marker and unread_shown, row)
-        html = fragments.cached(template, key)
-        if html is None:
-            missed.append((len(out), key, row))
-        out.append(html)
-    if missed:  # rendered together, through one Jinja2 context (fragments.render_each)
-        csrf = fragments.CsrfMarker()
-        contexts = (dict(p=post_context(row, viewer_id), page=page, thread=thread, viewer=viewer, tz=tz,
-                         reaction_labels=REACTION_LABELS, csrf_token=csrf) for _, _, row in missed)
-        for (at, key, _), html in zip(missed, fragments.render_each(template, contexts), strict=True):
-            out[at] = html
-            fragments.store(template, key, html)
+    # On a miss every post of the page is rendered, through one Jinja2 context (fragments.render_each).
+    csrf = fragments.CsrfMarker()
+    contexts = (dict(p=post_context(row, viewer, thread["id"], page.can_reply), page=page, thread=thread, viewer=viewer, tz=tz,
+                     csrf_token=csrf) for row in page.posts)
+    out = list(fragments.render_each(template, contexts))
     # Encoded once; the one per-browser value, the CSRF token, is joined in by Templates.render.
     spliced = fragments.Spliced.from_html("".join(out))  # type: ignore[arg-type]
     if page_key is not None:

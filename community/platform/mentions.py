@@ -29,6 +29,7 @@ from community.platform.accounts.models import User
 from community.platform.notify.notifications import notify_grouped
 from community.platform.review.models import Mention
 from community.platform.text import mention_candidates, render_markdown, render_markdown_and_text
+from community.platform.viewer import Viewer
 
 # At most this many members are mentioned (linked and told) per piece; name phrases looked up per piece.
 MAX_MENTIONS = 20
@@ -51,8 +52,8 @@ class Writer:
     display_name: str
 
     @classmethod
-    def of(cls, viewer: object) -> Writer:
-        return cls(viewer.id, viewer.display_name)  # type: ignore[attr-defined]
+    def of(cls, viewer: Viewer) -> Writer:
+        return cls(viewer.id, viewer.display_name)
 
 
 async def writer(session: AsyncSession, user_id: int) -> Writer | None:

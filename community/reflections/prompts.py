@@ -144,8 +144,7 @@ async def pin_prompt(session: AsyncSession, actor: Viewer, prompt_id: int | None
 
 def rotation_index(day: date, count: int) -> int:
     """Deterministic: the same ISO week gives the same prompt on every server, every year in turn."""
-    iso_year, week, _ = day.isocalendar()
-    return (iso_year * 53 + week) % count
+    return week_number(day) % count
 
 
 async def prompt_of_week(session: AsyncSession, today: date | None = None) -> Prompt | None:

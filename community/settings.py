@@ -148,6 +148,9 @@ class Settings:
     # each socket's queue holds this many frames; retention runs this often.
     rooms_idle_seconds: float = 300.0
     rooms_send_timeout: float = 20.0
+    # An open socket checks its member's sign-in this often (and before each action): signed out, revoked,
+    # suspended or idle past the staff limit closes it.
+    rooms_session_check_seconds: float = 60.0
     rooms_queue_size: int = 256
     rooms_purge_seconds: float = 60.0
     room_messages_per_minute: int = 30  # per participant; slow mode applies on top
@@ -236,6 +239,7 @@ class Settings:
             crisis_resources=_parse_resources(env.get("CRISIS_RESOURCES")),
             rooms_idle_seconds=_seconds(env, "ROOMS_IDLE_SECONDS", 300.0),
             rooms_send_timeout=_seconds(env, "ROOMS_SEND_TIMEOUT", 20.0),
+            rooms_session_check_seconds=_seconds(env, "ROOMS_SESSION_CHECK_SECONDS", 60.0),
             rooms_queue_size=_int(env, "ROOMS_QUEUE_SIZE", 256, low=1),
             rooms_purge_seconds=_seconds(env, "ROOMS_PURGE_SECONDS", 60.0),
             room_messages_per_minute=_int(env, "ROOM_MESSAGES_PER_MINUTE", 30, low=0),

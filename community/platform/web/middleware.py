@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -416,6 +417,16 @@ class ViewerMiddleware:
             await accounts.touch_session(connection, viewer)
         return viewer
 
+    async def recheck(self, token: str, stamp: str, *, active: bool) -> Viewer | None:
+        """A live-room socket's member as their session stands now, long after the handshake: None once the
+        session is signed out, revoked, expired, idle past its limit (staff), or the member is suspended.
+        `active`: the member did something on the socket, which counts against a staff session's idle limit
+        as a page request does. Usually a viewer-cache hit: no database."""
+        viewer = await self._load(token, stamp)
+        if viewer is not None and active:
+            viewer = await self._touch(viewer)
+        return None if viewer is None or viewer.factor_pending else viewer
+
     def _read_flash(self, raw: str) -> Any:
         try:
             return self.flash_signer.loads(raw)
@@ -440,6 +451,8 @@ class ViewerMiddleware:
         pending = viewer is not None and viewer.factor_pending
         scope["user"], scope["pending_viewer"] = (None, viewer) if pending else (viewer, None)
         scope["session_token"] = token if viewer else None
+        if scope["type"] == "websocket" and viewer is not None and not pending:
+            scope["recheck_viewer"] = functools.partial(self.recheck, token, stamp)
         csrf, new_csrf = cookies.get(self.csrf_cookie), None
         if not csrf or len(csrf) > 100:
             csrf = new_csrf = secrets.token_urlsafe(24)

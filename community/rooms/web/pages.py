@@ -229,7 +229,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings = app.state.settings
     app.state.room_process = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
     app.state.room_limits = Limits(idle_seconds=settings.rooms_idle_seconds, send_timeout=settings.rooms_send_timeout,
-                                   messages_per_minute=settings.room_messages_per_minute)
+                                   messages_per_minute=settings.room_messages_per_minute,
+                                   session_check_seconds=settings.rooms_session_check_seconds)
     leases = app.state.room_leases = Leases(settings.rooms_presence_lease_seconds, app.state.room_process)
     if not settings.database_url:
         yield

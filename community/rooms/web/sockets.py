@@ -38,6 +38,7 @@ class Limits:
     send_timeout: float = 20.0       # one frame not written in this long: the client is gone or stuck
     bad_frames: int = 20             # this many bad frames in a row: the client is broken or hostile
     messages_per_minute: int = MESSAGES_PER_MINUTE  # per participant (ROOM_MESSAGES_PER_MINUTE)
+    session_check_seconds: float = 60.0  # the member's sign-in is checked this often, and before each action
 
 
 def _reason(text: str) -> str:
@@ -68,6 +69,7 @@ async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
 # cut off. Such a failure is a frame (and a close that means "try again"), or a 503 on the handshake, never a 500.
 DB_ERRORS = DATABASE_DOWN
 UNAVAILABLE = "The live room cannot reach its database just now."
+SIGNED_OUT = "your sign-in has ended; sign in again to rejoin"
 
 
 def request_id_of(websocket: WebSocket) -> str:
@@ -292,6 +294,9 @@ class _Session:
         self.settled = asyncio.Event()
         self.settled.set()
         self.failing = False  # the database failed under this connection: it is closing with 1013
+        # The handshake's sign-in, checked again while the socket is open (web.middleware.ViewerMiddleware).
+        self.recheck: Any = websocket.scope["recheck_viewer"]
+        self.checked_at = asyncio.get_running_loop().time()
 
     def _direct(self, text: str) -> None:
         self.sub.offer((0, text, None))
@@ -382,17 +387,41 @@ class _Session:
             if not seq:
                 await send(text)
 
+    async def _still_signed_in(self, *, active: bool) -> bool:
+        """Whether the member's session still holds (see Limits.session_check_seconds); when it does not, the
+        socket closes with 1008, which the page shows and does not retry, and unsent text goes back into the box.
+        `active`: the member acted, which keeps a staff session from running out its idle limit."""
+        self.checked_at = asyncio.get_running_loop().time()
+        viewer = await self.recheck(active=active)
+        if viewer is None:
+            self.sub.close(protocol.CLOSE_POLICY, SIGNED_OUT)
+            return False
+        self.viewer = viewer  # a role or silence changed meanwhile applies from now on
+        return True
+
     async def _read(self) -> None:
         bad = 0
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
         while True:
+            now = loop.time()
+            wait = min(heard + self.limits.idle_seconds, self.checked_at + self.limits.session_check_seconds) - now
             try:
-                async with asyncio.timeout(self.limits.idle_seconds):
+                async with asyncio.timeout(max(0.0, wait)):
                     message = await self.ws.receive()
             except TimeoutError:
-                self.sub.close(protocol.CLOSE_IDLE, "idle for too long")
-                return
+                if loop.time() - heard >= self.limits.idle_seconds:
+                    self.sub.close(protocol.CLOSE_IDLE, "idle for too long")
+                    return
+                try:
+                    if not await self._still_signed_in(active=False):
+                        return
+                except DB_ERRORS:
+                    pass  # cannot tell just now: the next check asks again (and an action meets the outage)
+                continue
             except WebSocketDisconnect:
                 return
+            heard = loop.time()
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
@@ -418,6 +447,8 @@ class _Session:
         try:
             if kind == "ping":
                 self._direct('{"type":"pong"}')
+            elif not await self._still_signed_in(active=True):
+                return
             elif kind == "send":
                 await self._send(frame)
             elif kind == "earlier":

@@ -63,6 +63,7 @@ SEARCH_WORDS = ("compassion", "mentor", "burnout", "night call", "family", "rest
                 "hidden curriculum", "grateful")
 TOPOLOGIES = {False: "rooms on their own process (app-day-rooms, one worker; pages on app-day, one worker)",
               True: "rooms shared: sockets and pages on one process (app-day, one worker)"}
+ROOM_PROCESS_KEYS = ("day.rooms.cpu_ms_per_msg", "day.rooms.rss_mb", "day.rooms.rss_peak_mb")
 BUSY_LOAD = 1.0  # load average (1 min) of OTHER work above which the run is flagged as taken on a busy machine
 
 
@@ -525,6 +526,8 @@ def measure(options: DayOptions, app: http_bench.Server, rooms_app: http_bench.S
     results.update(rss_mb(app.process.pid))
     if rooms_app is not app:
         results.update(rss_mb(rooms_app.process.pid, "day.rooms"))
+    else:  # not measured on a shared process: never a figure kept from a run with their own process
+        results.update(dict.fromkeys(ROOM_PROCESS_KEYS, math.nan))
     return results
 
 

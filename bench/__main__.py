@@ -5,7 +5,7 @@ Modules: bench.http_bench (ours, needs wrk), and any of OTHER_MODULES present, e
 `run() -> dict[str, float]` (and optionally TARGETS: {metric: (">=" | "<=", number)}).
 
     python -m bench [--quick] [--duration S] [--concurrency N] [--workers N] [--rounds N] [--only NAME ...]
-                    [--scale X] [--day-seconds S] [--no-peers]
+                    [--scale X] [--day-seconds S] [--no-peers] [--rooms-shared]
 
 `--only day` is the community-day workload (bench/day_bench.py). With --only, results.json keeps the keys of
 modules that did not run this time (settings.json's "kept_keys" lists them), so one file follows every metric.
@@ -51,6 +51,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--day-groups", nargs="+", metavar="GROUP", default=(),
                         help="day: only these groups of the mix (e.g. journal reply), to profile their cost")
     parser.add_argument("--no-peers", action="store_true", help="day: skip the peers (Spirit)")
+    parser.add_argument("--rooms-shared", action="store_true",
+                        help="day: the room sockets on the page process (default: a process of their own, as deployed)")
     parser.add_argument("--keep", action="store_true", help="keep the bench_* databases afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
@@ -69,7 +71,8 @@ def http_options(args: argparse.Namespace) -> http_bench.Options:
 
 
 def day_options(args: argparse.Namespace) -> day_bench.DayOptions:
-    options = day_bench.DayOptions(scale=args.scale, peers=not args.no_peers, groups=tuple(args.day_groups))
+    options = day_bench.DayOptions(scale=args.scale, peers=not args.no_peers, groups=tuple(args.day_groups),
+                                   rooms_shared=args.rooms_shared)
     day_bench.mix_of(options.groups)
     if args.quick:
         options.duration, options.warmup, options.peer_duration, options.rounds = 10.0, 3.0, 3.0, 1

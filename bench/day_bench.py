@@ -1,7 +1,9 @@
 """The community-day workload (`python -m bench --only day`): many signed-in members on a generated community
 (bench/day_gen.py), Zipf-distributed reads over every kind of page, about 5% writes through screening, and live
-room sockets, all at once against ONE app process; b1 (and peers, bench/peers.py) measured in the same run,
-in interleaved rounds, on the same embedded PostgreSQL.
+room sockets, all at once against ONE app process for the pages, and the room sockets on a second app process on
+the same database, as the deploy runs them (compose's `realtime` service; `--rooms-shared`: the sockets on the page
+process too); b1 (and peers, bench/peers.py) measured in the same run, in interleaved rounds, on the same embedded
+PostgreSQL.
 
 Per round: b1 (fortunes) for `peer_duration`, the peers' topic page and our 50-post thread page, then the day
 mix for `duration` (wrk, bench/day_mix.lua, c=32) while bench/day_rooms.py keeps 200 sockets talking at
@@ -59,6 +61,9 @@ WRITES = {"reply": 1.5, "reaction": 1.2, "edit": 0.8, "reflection_new": 0.6, "re
 WRITE_KEYS = {"reply": "write.reply", "reflection_new": "write.reflection"}
 SEARCH_WORDS = ("compassion", "mentor", "burnout", "night call", "family", "rest", "coffee", "kindness",
                 "hidden curriculum", "grateful")
+TOPOLOGIES = {False: "rooms on their own process (app-day-rooms, one worker; pages on app-day, one worker)",
+              True: "rooms shared: sockets and pages on one process (app-day, one worker)"}
+ROOM_PROCESS_KEYS = ("day.rooms.cpu_ms_per_msg", "day.rooms.rss_mb", "day.rooms.rss_peak_mb")
 BUSY_LOAD = 1.0  # load average (1 min) of OTHER work above which the run is flagged as taken on a busy machine
 
 
@@ -76,6 +81,7 @@ class DayOptions:
     plan_size: int = 60_000
     peers: bool = True
     groups: tuple[str, ...] = ()  # only these groups of the mix (weights kept), to profile them; () = all
+    rooms_shared: bool = False    # the room sockets on the page process (the topology before `realtime`)
 
 
 @dataclass
@@ -348,18 +354,18 @@ def wrk_mix(url: str, options: DayOptions, plan: Path, community: Community, sec
     return json.loads(line.removeprefix("BENCHJSON "))
 
 
-def room_targets(app: http_bench.Server, community: Community, count: int) -> Path:
+def room_targets(rooms: http_bench.Server, community: Community, count: int) -> Path:
     tokens = dict(community.sessions)
-    ws = app.url.replace("http://", "ws://")
+    ws = rooms.url.replace("http://", "ws://")
     targets = [[f"{ws}/rooms/{room}/ws", f"session={tokens[member]}"] for room, member in community.rooms[:count]]
     path = http_bench.BENCH_DIR / "day_rooms.json"
     path.write_text(json.dumps(targets))
     return path
 
 
-def start_rooms(app: http_bench.Server, targets: Path, seconds: float, rate: float) -> subprocess.Popen:
+def start_rooms(rooms: http_bench.Server, targets: Path, seconds: float, rate: float) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bench.day_rooms", "--targets", str(targets), "--origin",
-                             app.url, "--seconds", str(seconds), "--rate", str(rate)],
+                             rooms.url, "--seconds", str(seconds), "--rate", str(rate)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(http_bench.ROOT))
 
 
@@ -371,19 +377,26 @@ def finish_rooms(process: subprocess.Popen, timeout: float) -> dict[str, Any]:
     return json.loads(line.removeprefix("ROOMSJSON "))
 
 
-def day_round(options: DayOptions, app: http_bench.Server, community: Community, plan: Path,
-              targets: Path, label: str) -> dict[str, float]:
-    """The day mix for `duration` with the room sockets talking throughout; the round's figures."""
-    rooms = start_rooms(app, targets, options.duration + 3, options.room_rate)
+def day_round(options: DayOptions, app: http_bench.Server, rooms_app: http_bench.Server, community: Community,
+              plan: Path, targets: Path, label: str) -> dict[str, float]:
+    """The day mix for `duration` with the room sockets (on `rooms_app`, which may be `app`) talking throughout;
+    the round's figures."""
+    rooms = start_rooms(rooms_app, targets, options.duration + 3, options.room_rate)
     time.sleep(3.0)  # the sockets connect and settle before wrk starts
     prefix = str(http_bench.BENCH_DIR / f"day_lat_{label}_")
-    cpu, pg_cpu = cpu_seconds(app.process.pid), postgres_cpu_seconds()
+    cpu, pg_cpu, rooms_cpu = cpu_seconds(app.process.pid), postgres_cpu_seconds(), cpu_seconds(rooms_app.process.pid)
     summary = wrk_mix(app.url, options, plan, community, options.duration, prefix)
     cpu, pg_cpu = cpu_seconds(app.process.pid) - cpu, postgres_cpu_seconds() - pg_cpu
+    rooms_cpu = cpu_seconds(rooms_app.process.pid) - rooms_cpu
     ws = finish_rooms(rooms, options.duration + 120)
     SETTINGS.setdefault("room_copies", []).append(ws["copies"])  # copies received / other members, per message
     results = mix_figures(read_latencies(prefix, options.threads), summary, cpu, ws)
     results["day.pg_cpu_ms_per_req"] = round(1000 * pg_cpu / max(1, summary["requests"]), 2)
+    if rooms_app is not app:
+        # The room process's CPU while wrk ran (the sockets were open and talking throughout: pings and leases
+        # included, their openings not) over the messages sent meanwhile (the sender keeps to its rate).
+        sent = options.room_rate * summary["duration_us"] / 1e6
+        results["day.rooms.cpu_ms_per_msg"] = round(1000 * rooms_cpu / max(1.0, sent), 2)
     return results
 
 
@@ -452,13 +465,14 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
-def rss_mb(pid: int) -> dict[str, float]:
+def rss_mb(pid: int, prefix: str = "day") -> dict[str, float]:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
         if name in ("VmRSS", "VmHWM"):
             fields[name] = int(value.split()[0]) / 1024
-    return {"day.rss_mb": round(fields.get("VmRSS", 0.0), 1), "day.rss_peak_mb": round(fields.get("VmHWM", 0.0), 1)}
+    return {f"{prefix}.rss_mb": round(fields.get("VmRSS", 0.0), 1),
+            f"{prefix}.rss_peak_mb": round(fields.get("VmHWM", 0.0), 1)}
 
 
 # ---- the run ----------------------------------------------------------------------------------------------------
@@ -483,13 +497,13 @@ def median_rounds(rounds: list[dict[str, float]]) -> dict[str, float]:
             for k in keys}
 
 
-def measure(options: DayOptions, app: http_bench.Server, baselines: http_bench.Server, community: Community,
-            peers: list[Any]) -> dict[str, float]:
+def measure(options: DayOptions, app: http_bench.Server, rooms_app: http_bench.Server, baselines: http_bench.Server,
+            community: Community, peers: list[Any]) -> dict[str, float]:
     """Interleaved rounds: b1, the peers' topic pages, our 50-post thread page, the day mix; medians over rounds,
     ratios per round then their median."""
     plan = http_bench.BENCH_DIR / "day_plan.tsv"
     plan.write_text("\n".join(make_plan(community, options.plan_size, groups=options.groups)) + "\n")
-    targets = room_targets(app, community, options.room_sockets)
+    targets = room_targets(rooms_app, community, options.room_sockets)
     cookie0 = f"session={community.sessions[0][1]}"
     print(f"  day: warming up for {options.warmup:.0f}s", flush=True)
     wrk_mix(app.url, options, plan, community, options.warmup, str(http_bench.BENCH_DIR / "day_warm_"))
@@ -502,7 +516,7 @@ def measure(options: DayOptions, app: http_bench.Server, baselines: http_bench.S
             r[f"peer.{peer.name}.thread_rps"] = _single(peer.url, options, peer.cookie, peer.concurrency)["rps"]
         page = _single(f"{app.url}/t/{community.thread50}", options, cookie0, pid=app.process.pid)
         r["day.thread50.rps"], r["day.thread50.cpu_ms_per_req"] = page["rps"], page["cpu_ms_per_req"]
-        r.update(day_round(options, app, community, plan, targets, f"r{n}"))
+        r.update(day_round(options, app, rooms_app, community, plan, targets, f"r{n}"))
         rounds.append(add_ratios(r, [p.name for p in peers]))
         print(f"  round {n + 1}/{options.rounds}: b1 {r['day.b1.rps']:.0f} req/s, day {r['day.rps']:.0f} req/s "
               f"(reads p99 {r['day.read.p99_ms']:.1f} ms, writes p99 {r['day.write.p99_ms']:.1f} ms, "
@@ -510,6 +524,10 @@ def measure(options: DayOptions, app: http_bench.Server, baselines: http_bench.S
               + "".join(f", {p.name} {r[f'peer.{p.name}.thread_rps']:.1f} req/s" for p in peers), flush=True)
     results = median_rounds(rounds)
     results.update(rss_mb(app.process.pid))
+    if rooms_app is not app:
+        results.update(rss_mb(rooms_app.process.pid, "day.rooms"))
+    else:  # not measured on a shared process: never a figure kept from a run with their own process
+        results.update(dict.fromkeys(ROOM_PROCESS_KEYS, math.nan))
     return results
 
 
@@ -553,6 +571,7 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
     started = time.monotonic()
     url, generated = asyncio.run(day_gen.ensure(server, options.scale))
     SETTINGS.update({**asdict(options), "database": day_gen.database_name(options.scale),
+                     "topology": TOPOLOGIES[options.rooms_shared],
                      "generator_version": day_gen.GEN_VERSION, "generated_now": generated,
                      "prepare_seconds": round(time.monotonic() - started, 1), "mix_percent": mix_of(options.groups),
                      "counts": asdict(day_gen.counts_for(options.scale))})
@@ -564,11 +583,15 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
     try:
         app = http_bench.start_app(url, http_bench.Options(workers=1), name="app-day")
         servers.append(app)
+        rooms_app = app
+        if not options.rooms_shared:  # as the deploy runs them: compose's `realtime` service
+            rooms_app = http_bench.start_app(url, http_bench.Options(workers=1), name="app-day-rooms")
+            servers.append(rooms_app)
         baselines = http_bench.start_baselines(url, http_bench.Options(workers=1))
         servers.append(baselines)
         fetch_csrf(app.url, community)
         peers = start_peers(server, url, options, community, servers)
-        results = measure(options, app, baselines, community, peers)
+        results = measure(options, app, rooms_app, baselines, community, peers)
     finally:
         for s in reversed(servers):
             s.stop()

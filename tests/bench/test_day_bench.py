@@ -170,3 +170,21 @@ def test_the_plan_can_hold_only_the_groups_being_profiled():
     assert {line.split("\t")[1] for line in lines} == {"journal", "reply"}
     with pytest.raises(ValueError, match="unknown day groups nope"):
         day_bench.mix_of(("journal", "nope"))
+
+
+def test_the_room_sockets_get_a_process_of_their_own_unless_shared():
+    from bench.__main__ import day_options, parse_args
+
+    split = day_options(parse_args(["--only", "day", "--scale", "0.1"]))
+    shared = day_options(parse_args(["--only", "day", "--rooms-shared"]))
+    assert not split.rooms_shared and shared.rooms_shared
+    assert day_bench.TOPOLOGIES[False] != day_bench.TOPOLOGIES[True]
+
+
+def test_the_room_process_reports_its_memory_under_its_own_keys():
+    import os
+
+    mine = day_bench.rss_mb(os.getpid(), "day.rooms")
+    assert set(mine) == {"day.rooms.rss_mb", "day.rooms.rss_peak_mb"}
+    assert 0 < mine["day.rooms.rss_mb"] <= mine["day.rooms.rss_peak_mb"]
+    assert set(day_bench.rss_mb(os.getpid())) == {"day.rss_mb", "day.rss_peak_mb"}

@@ -20,10 +20,11 @@ from community.platform.db import asyncpg_args
 from community.settings import ROOT
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
-# The upstream server parameters as production has them (max_fails, fail_timeout), for pages and for sockets:
-# one source, no drift.
-SERVER_PARAMETERS, SOCKET_SERVER_PARAMETERS = re.findall(r"^\s*server app:8000 ([^;]*);",
-                                                         (ROOT / "deploy" / "nginx.conf").read_text(), re.MULTILINE)
+# The upstream server parameters as production has them (max_fails, fail_timeout), for pages (`app`) and for
+# sockets (`realtime`): one source, no drift.
+_NGINX_CONF = (ROOT / "deploy" / "nginx.conf").read_text()
+(SERVER_PARAMETERS,) = re.findall(r"^\s*server app:8000 ([^;]*);", _NGINX_CONF, re.MULTILINE)
+(SOCKET_SERVER_PARAMETERS,) = re.findall(r"^\s*server realtime:8000 ([^;]*);", _NGINX_CONF, re.MULTILINE)
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx")
 
 
@@ -35,10 +36,13 @@ def find_nginx() -> str | None:
 
 
 def render_nginx_conf(prefix: Path, listen_port: int, upstream_ports: Sequence[int], *,
-                      debug_headers: bool = True, static_root: Path = ROOT / "static") -> str:
-    """deploy/nginx.conf.template -> a configuration that runs unprivileged on 127.0.0.1 under `prefix`."""
+                      socket_ports: Sequence[int] | None = None, debug_headers: bool = True,
+                      static_root: Path = ROOT / "static") -> str:
+    """deploy/nginx.conf.template -> a configuration that runs unprivileged on 127.0.0.1 under `prefix`. Sockets
+    go to `socket_ports` (production's realtime processes), or when None to the page processes too."""
     servers = "\n".join(f"        server 127.0.0.1:{port} {SERVER_PARAMETERS};" for port in upstream_ports)
-    socket_servers = "\n".join(f"        server 127.0.0.1:{port} {SOCKET_SERVER_PARAMETERS};" for port in upstream_ports)
+    socket_servers = "\n".join(f"        server 127.0.0.1:{port} {SOCKET_SERVER_PARAMETERS};"
+                               for port in (upstream_ports if socket_ports is None else socket_ports))
     mime = next((p for p in ("/etc/nginx/mime.types", "/usr/local/nginx/conf/mime.types") if os.path.exists(p)),
                 None)
     values = {
@@ -65,14 +69,15 @@ def render_nginx_conf(prefix: Path, listen_port: int, upstream_ports: Sequence[i
 class Nginx:
     """Debian's nginx in the foreground (daemon off) on 127.0.0.1, stopped with SIGQUIT (graceful)."""
 
-    def __init__(self, binary: str, prefix: Path, port: int, upstream_ports: Sequence[int]) -> None:
+    def __init__(self, binary: str, prefix: Path, port: int, upstream_ports: Sequence[int],
+                 socket_ports: Sequence[int] | None = None) -> None:
         self.prefix = prefix
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (prefix / sub).mkdir(parents=True, exist_ok=True)
         self.conf = prefix / "nginx.conf"
-        self.conf.write_text(render_nginx_conf(prefix, port, upstream_ports))
+        self.conf.write_text(render_nginx_conf(prefix, port, upstream_ports, socket_ports=socket_ports))
         args = [binary, "-p", str(prefix), "-c", str(self.conf), "-e", str(prefix / "error.log")]
         check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
@@ -125,10 +130,10 @@ def nginx_binary() -> str:
 def nginx_factory(nginx_binary: str, tmp_path: Path) -> Iterator:
     started: list[Nginx] = []
 
-    def start(port: int, upstream_ports: Sequence[int]) -> Nginx:
+    def start(port: int, upstream_ports: Sequence[int], socket_ports: Sequence[int] | None = None) -> Nginx:
         prefix = tmp_path / f"nginx-{port}"
         prefix.mkdir()
-        server = Nginx(nginx_binary, prefix, port, upstream_ports)
+        server = Nginx(nginx_binary, prefix, port, upstream_ports, socket_ports)
         started.append(server)
         server.wait_ready()
         return server

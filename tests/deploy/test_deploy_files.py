@@ -63,6 +63,31 @@ def test_compose_wires_db_migrate_app_and_nginx():
     nginx = services["nginx"]
     assert nginx["build"]["target"] == "web"
     assert {"80:80", "443:443"} <= set(nginx["ports"])
+    assert {"app", "realtime"} <= set(nginx["depends_on"])
+
+
+def test_live_room_sockets_have_processes_of_their_own():
+    """compose runs the sockets as `realtime` (the app's image, settings and hardening; never published), and
+    nginx sends /rooms/{id}/ws there and every page to `app`."""
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    app, realtime = services["app"], services["realtime"]
+    for key in ("image", "env_file", "depends_on", "read_only", "cap_drop", "security_opt", "stop_signal",
+                "stop_grace_period", "expose"):
+        assert realtime[key] == app[key], key
+    assert "command" not in realtime, "the image's default command: community serve"
+    assert {k: v for k, v in realtime["environment"].items() if k != "WORKERS"} == \
+        {k: v for k, v in app["environment"].items() if k != "WORKERS"}
+    assert "ports" not in realtime, "only nginx is published"
+    for name in ("nginx.conf", "nginx.conf.template"):
+        text = (DEPLOY / name).read_text()
+        upstreams = dict(re.findall(r"^\s*upstream (\w+) \{(.*?)\}", text, flags=re.M | re.S))
+        assert set(upstreams) == {"community", "community_sockets"}, name
+        sockets = re.findall(r"location ~ \^/rooms/\[\^/\]\+/ws\$ \{[^}]*proxy_pass http://(\w+);", text)
+        assert sockets == ["community_sockets"], name
+        assert set(re.findall(r"proxy_pass http://(\w+);", text)) == {"community", "community_sockets"}, name
+        if name == "nginx.conf":
+            assert re.findall(r"^\s*server (\S+):8000", upstreams["community"], flags=re.M) == ["app"]
+            assert re.findall(r"^\s*server (\S+):8000", upstreams["community_sockets"], flags=re.M) == ["realtime"]
 
 
 def test_env_example_lists_every_configuration_variable():
@@ -130,7 +155,7 @@ def test_production_nginx_conf_passes_nginx_t(nginx_binary: str, tmp_path: Path)
                    "return 301 https://", "location /static/", "location = /healthz", "ssl_certificate "):
         assert needle in text
     cert, key = _self_signed(tmp_path)
-    text = (text.replace("server app:8000", "server 127.0.0.1:9")
+    text = (text.replace("server app:8000", "server 127.0.0.1:9").replace("server realtime:8000", "server 127.0.0.1:10")
             .replace("/etc/nginx/tls/fullchain.pem", str(cert)).replace("/etc/nginx/tls/privkey.pem", str(key))
             .replace("pid /var/run/nginx.pid;", f"pid {tmp_path}/nginx.pid;")
             .replace("user nginx;", "user root;" if Path("/etc/passwd").read_text().find("\nnginx:") < 0

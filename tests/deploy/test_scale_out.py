@@ -232,3 +232,43 @@ async def test_new_sockets_spread_back_over_a_restarted_process(cluster, live_da
         assert on_restarted >= 10, f"{on_restarted} of 20 new sockets on the restarted process: {landed}"
     finally:
         await env.close()
+
+
+# ---- the deploy's topology: pages on `app`, live-room sockets on `realtime` (deploy/compose.yaml) ---------------
+
+async def test_sockets_on_their_own_process_get_what_the_page_process_writes(live_database, live_server_factory,
+                                                                              nginx_factory):
+    """nginx sends every page to the page process and every socket to the realtime process; a message crosses
+    between sockets there, and a moderator's deletion made through a page (the page process) reaches them live."""
+    from tests.rooms.conftest import RoomsEnv, is_message, recv_until
+
+    edge_port = free_port()
+    env_vars = {"BASE_URL": f"http://127.0.0.1:{edge_port}"}
+    pages = live_server_factory(live_database, extra_env=env_vars)
+    realtime = live_server_factory(live_database, extra_env=env_vars)
+    edge = nginx_factory(edge_port, [pages.port], socket_ports=[realtime.port])
+    env = RoomsEnv(live_database, live_server_factory)
+    try:
+        ada, ben, mod = await env.member(), await env.member(), await env.member("moderator")
+        room = await env.room_id()
+        await env.join(edge, ada, room)
+        await env.join(edge, ben, room)
+        wa = await env.ws(edge, ada, room)
+        wb = await env.ws(edge, ben, room)
+        assert {ws.response.headers.get("X-Upstream") for ws in (wa, wb)} == {f"127.0.0.1:{realtime.port}"}
+
+        await env.send(wa, "said on the realtime process", "rt1")
+        seq = (await recv_until(wb, is_message("said on the realtime process")))["seq"]
+
+        async with httpx.AsyncClient(base_url=edge.url, headers={"Origin": edge.url}, timeout=10) as browser:
+            browser.cookies.set("session", mod.token)
+            page = await browser.get(f"/rooms/{room}")
+            assert page.status_code == 200 and page.headers["x-upstream"] == f"127.0.0.1:{pages.port}"
+            deleted = await browser.post(f"/rooms/{room}/messages/{seq}/delete",
+                                         data={"csrf_token": browser.cookies.get("csrf")})
+            assert deleted.status_code == 303, deleted.text[:500]
+            assert deleted.headers["x-upstream"] == f"127.0.0.1:{pages.port}"
+        for ws in (wa, wb):
+            assert (await recv_until(ws, lambda f: f.get("kind") == "delete"))["target"] == seq
+    finally:
+        await env.close()

@@ -65,10 +65,16 @@ def screen(text: str, *, check_identifiers: bool = True) -> Screening:
                      findings=find_identifiers(text) if check_identifiers else [])
 
 
+def screen_soon(text: str, *, check_identifiers: bool = True) -> asyncio.Future[Screening]:
+    """`screen` started on the screening pool now; await the future when the result is needed (meanwhile the
+    caller may wait on something else, e.g. a query)."""
+    call = functools.partial(screen, text, check_identifiers=check_identifiers)
+    return asyncio.get_running_loop().run_in_executor(_POOL, call)
+
+
 async def screen_async(text: str, *, check_identifiers: bool = True) -> Screening:
     """`screen` on the screening pool, so the event loop keeps serving while a post is screened."""
-    call = functools.partial(screen, text, check_identifiers=check_identifiers)
-    return await asyncio.get_running_loop().run_in_executor(_POOL, call)
+    return await screen_soon(text, check_identifiers=check_identifiers)
 
 
 async def record_shared(session: AsyncSession, screening: Screening, *, target_kind: str, target_id: int) -> None:

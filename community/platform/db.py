@@ -141,6 +141,21 @@ class Database:
         await self.engine.dispose()
 
 
+# A generic plan cannot know whether a full-text query's words are common (walk the newest rows by an ordered
+# index) or rare (use the GIN index); either wrong choice costs milliseconds to seconds, and after five runs of a
+# prepared statement PostgreSQL may settle on one generic plan for every word. SET LOCAL ends with the transaction.
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+
+
+@asynccontextmanager
+async def custom_plans(connection: Any) -> AsyncIterator[Any]:
+    """A transaction on a raw connection (Database.raw) whose statements are planned with their real parameters
+    each time: for full-text searches, whose best plan depends on the words."""
+    async with connection.transaction():
+        await connection.execute(_CUSTOM_PLANS)
+        yield connection
+
+
 class _RawConnection:
     """The context manager behind Database.raw(): a plain class rather than an async generator, since it runs
     twice on every page request (the session lookup, then the page)."""

@@ -293,7 +293,8 @@ def unseal_text(anonymity: Anonymity, stored: str) -> str:
 # columns when there is none), so that the number of tags found is known. $1 member id, $2 keyring slots,
 # $3 page size.
 _LIST_SQL = """
-WITH k AS (SELECT coalesce(array_agg(a.tag), '{{}}'::text[]) AS tags FROM anon_scopes a WHERE a.slot = ANY($2::text[]))
+WITH k AS (SELECT coalesce(array_agg(a.tag), '{{}}'::text[]) AS tags FROM anon_scopes a
+           WHERE a.slot IN (SELECT unnest($2::text[])))  -- not = ANY: see accounts.scopes.VIEWER_TAGS
 SELECT cardinality(k.tags) AS tags_found,
        (SELECT coalesce(u.anon_read_upto, 0) FROM users u WHERE u.id = $1::bigint) AS upto, n.*,
        CASE WHEN n.count > 1 THEN ARRAY(

@@ -434,6 +434,8 @@ class ViewerMiddleware:
             return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Long because the request's view of its member (viewer, CSRF token, flash, and a socket's later
+        re-check) and the response's cookies that depend on it are one sequence sharing its locals."""
         if scope["type"] not in ("http", "websocket") or scope.get("path", "").startswith("/static/"):
             scope["user"] = None
             await self.app(scope, receive, send)
@@ -451,8 +453,8 @@ class ViewerMiddleware:
         pending = viewer is not None and viewer.factor_pending
         scope["user"], scope["pending_viewer"] = (None, viewer) if pending else (viewer, None)
         scope["session_token"] = token if viewer else None
-        if scope["type"] == "websocket" and viewer is not None and not pending:
-            scope["recheck_viewer"] = functools.partial(self.recheck, token, stamp)
+        if scope["type"] == "websocket":  # a live-room socket checks its session again later (rooms.web.sockets)
+            scope["recheck_viewer"] = functools.partial(self.recheck, token or "", stamp)
         csrf, new_csrf = cookies.get(self.csrf_cookie), None
         if not csrf or len(csrf) > 100:
             csrf = new_csrf = secrets.token_urlsafe(24)

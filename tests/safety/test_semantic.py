@@ -157,6 +157,19 @@ def test_the_whole_post_fires_when_no_sentence_does():
     assert not detector.decide(detector.Assessment(text, sentences, (0.2, 0.3), 0.4), 0.5).fired
 
 
+def test_a_sentence_of_a_longer_post_fires_only_when_the_whole_post_is_near_the_threshold():
+    """decide(): one sentence over the threshold is not enough when the whole post scores far below it."""
+    text = "First part. Second part. Third part."
+    sentences = tuple(crisis.rule_sentences(text))
+    near = 0.5 - detector.WHOLE_GATE + 0.01
+    result = detector.decide(detector.Assessment(text, sentences, (0.2, 0.9, 0.1), near), 0.5)
+    assert result.fired and result.sources == ("semantic",) and [s.text for s in result.spans] == ["Second part."]
+    far = 0.5 - detector.WHOLE_GATE - 0.01
+    assert not detector.decide(detector.Assessment(text, sentences, (0.2, 0.9, 0.1), far), 0.5).fired
+    # no whole-post score (one sentence, or a sentence the rules cancelled): the sentence decides alone
+    assert detector.decide(detector.Assessment(text, sentences, (0.2, 0.9, 0.1), None), 0.5).fired
+
+
 def test_the_live_check_rescreens_only_changed_sentences():
     model = semantic.classifier()
     draft = "I had a long day on the wards. The family meeting went well. I am going to sleep early."

@@ -8,12 +8,13 @@ import json
 import threading
 import tomllib
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
 
 from community import cli
-from community.platform.safety import crisis, detector, distill, minilm, screening, semantic, train
+from community.platform.safety import crisis, crossval, detector, distill, minilm, screening, semantic, train
 from community.safety import detect_crisis
 from tests.safety.test_crisis_data import load
 
@@ -70,6 +71,22 @@ def test_training_never_reads_the_frozen_split():
         train.rows("test")
     frozen = {row["text"] for row in load() if row["split"] == "test"}
     assert not frozen & {row.text for row in train.rows("train") + train.rows("dev")}
+
+
+def test_cross_validation_groups_a_theme_with_every_writers_rows_of_it():
+    assert crossval.theme_and_writer("burden_c") == ("burden", "_c")
+    assert crossval.theme_and_writer("not_wake_benign_e") == ("not_wake_benign", "_e")
+    assert crossval.theme_and_writer("original") == ("original", "")
+    assert {row.category for row in train.rows("dev")} >= {"original", "burden_d", "prose_f"}
+
+
+def test_cross_validation_scores_what_the_detector_would_read():
+    text = "Rounds ran long today. Honestly there is nothing left for me to stay for."
+    case = crossval.Case(train.Row(text, 1, "long"), "dev", "long", "",
+                         detector.assess(cast(semantic.Classifier, crossval._Probe()), text), ())
+    model = semantic.classifier()
+    scored = crossval._scored(case, lambda t: model.scores([t])[0])
+    assert scored == detector.assess(model, text)
 
 
 def test_the_table_is_the_models_own_output():

@@ -28,6 +28,7 @@ THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(61))  # 0.30 .. 0.90
 class Row:
     text: str
     label: int
+    category: str = ""
 
 
 def rows(split: str) -> list[Row]:
@@ -39,7 +40,7 @@ def rows(split: str) -> list[Row]:
         if line.strip():
             row = json.loads(line)
             if row["split"] == split:
-                out.append(Row(row["text"], row["label"]))
+                out.append(Row(row["text"], row["label"], row["category"]))
     return out
 
 
@@ -69,8 +70,11 @@ def recall_precision(fired: list[bool], labels: list[int]) -> tuple[float, float
 
 
 def pick_threshold(model: semantic.Classifier, dev: list[Row]) -> float:
-    assessments = [detector.assess(model, row.text) for row in dev]
-    labels = [row.label for row in dev]
+    return best_threshold([detector.assess(model, row.text) for row in dev], [row.label for row in dev])
+
+
+def best_threshold(assessments: list[detector.Assessment], labels: list[int]) -> float:
+    """The highest dev precision among thresholds whose dev recall reaches RECALL_TARGET (else the best recall)."""
     measured = []
     for threshold in THRESHOLDS:
         fired = [detector.decide(a, threshold).fired for a in assessments]

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # negatives; 0.911 / 0.861 once neutral prompts, questions and prose joined them and the minimum became five
 # words (the app's own seed prompts and a test's "Checking in with everyone." were firing). Then, measured once
 # after all choices were fixed on train and dev (245 new rows from new sittings, two rule context fixes, no
-# classifier on everyday idioms of dying, dev recall target 0.93): 0.917 / 0.867. The floors are today's figures,
+# classifier on everyday idioms of dying, dev recall target 0.93): 0.917 / 0.867; the same once misspelt keywords
+# were respelt and the whole-post gate came in (issue 15, round 5). The floors are today's figures,
 # so any regression fails; raise them (never lower them) as the detector improves.
 TARGET_RECALL, TARGET_PRECISION = 0.95, 0.90
 FROZEN_RECALL_FLOOR = 144 / 157

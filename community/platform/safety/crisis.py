@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+
+from community.platform.safety import minilm, respell
 
 NONE = "none"
 DISTRESS = "distress"
@@ -987,16 +990,24 @@ class RuleSentence:
     cancelled: bool
 
 
+@functools.cache
+def _respeller() -> respell.Respeller:
+    return respell.Respeller(_KEYWORDS, minilm.load_tokenizer().get_vocab())
+
+
 def _rule_sentence(text: str, offset: int, raw: str) -> RuleSentence:
-    sentence = _mask_quotes(raw)
+    respelt, origin = _respeller().respell(raw)
+    sentence = _mask_quotes(respelt)
     level, spans, ids, cancelled = NONE, [], [], False
-    for number in _candidate_parts(raw.lower()):
+    for number in _candidate_parts(respelt.lower()):
         rule, part = _PARTS[number]
         found = _first_accepted(part, sentence)
         if found is None:
             cancelled = cancelled or any(p is not None and p.search(sentence) for p in (part.free, part.core))
             continue
         start, end = _trim(sentence, *found)
+        if origin is not None:  # back to what the member typed
+            start, end = origin[start], origin[end - 1] + 1
         spans.append(Span(offset + start, offset + end, text[offset + start:offset + end]))
         ids.append(rule.name)
         if _LEVEL_RANK[rule.level] > _LEVEL_RANK[level]:

@@ -1,7 +1,7 @@
 """Grouped cross-validation of the hybrid detector: `python -m community.platform.safety.crossval [--writers]`.
 
 Reads only the train and dev splits (`train.rows`, which refuses "test"). A theme is a row's category without a
-writer's suffix (`_b`, `_c`, `_d`, `_e`, `_f`); each theme is left out in turn: the head is fitted on the rest of
+writer's suffix (`_b` to `_j`); each theme is left out in turn: the head is fitted on the rest of
 train as `train.fit` does, the threshold picked on the rest of dev as `train.pick_threshold` does, and the left-out
 rows are decided by `detector.decide`, so what is measured is the detector as it runs. `--writers` leaves out
 each writer's rows (a suffix) in turn instead: the estimate for wording nobody here has seen. Every distinct
@@ -19,7 +19,7 @@ import numpy as np
 
 from community.platform.safety import detector, semantic, train
 
-WRITER_SUFFIXES = ("_b", "_c", "_d", "_e", "_f")
+WRITER_SUFFIXES = ("_b", "_c", "_d", "_e", "_f", "_g", "_h", "_i", "_j")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Crisis detection: the rules and the semantic classifier together, sentence by sentence and on the whole.
 
 A post fires when any sentence fires, by a rule or by the classifier, or when the classifier fires on the
-whole post (wording spread over several sentences). The classifier is not trusted on a sentence where a rule's
+whole post (wording spread over several sentences). In a post of several sentences, a sentence's classifier hit
+counts only when the whole post also scores near the threshold (`WHOLE_GATE`): one stray sentence of a long
+benign post is not enough. The classifier is not trusted on a sentence where a rule's
 phrase was found but the rule rejected it (negated, someone else's words, a hypothetical, the distant past, a
 subject other than the writer) or where an everyday idiom of dying or killing is ("I'm dying to go home",
 `crisis.idiomatic`), and it reads each sentence with other people's quoted speech blanked out: that is how a
@@ -24,6 +26,13 @@ SEMANTIC_WHOLE = "semantic:whole"
 # recall and precision were the same). Shorter ones are left to the rules, and to the whole-post score; the cost
 # is short misspelt cries ("i wnat to die") that no rule knows.
 MIN_WORDS = 5
+# The maximum over a long post's sentences of a noisy score finds a stray high one ("I've read everything by Atul
+# Gawande and need something completely different for my annual leave." scored 0.91 in a benign book request),
+# so where the whole post was scored, a sentence's classifier hit also needs the whole post's score to be at least
+# threshold - WHOLE_GATE. Grouped cross-validation (each theme left out): precision 0.698 -> 0.720 at recall
+# 0.866 -> 0.868; each new writer's rows held out: precision 0.673 -> 0.750 at recall 0.902 -> 0.900, long posts
+# 0.540 -> 0.735 at recall 1.0. 0.1 was as precise but lost recall; 0.3 and 0.4 barely changed anything.
+WHOLE_GATE = 0.2
 
 
 @dataclass(frozen=True)
@@ -71,12 +80,13 @@ def decide(assessment: Assessment, threshold: float) -> CrisisResult:
     spans: list[Span] = []
     levels: list[str] = []
     sources: list[str] = []
+    whole_allows = assessment.whole is None or assessment.whole >= threshold - WHOLE_GATE
     for sentence, score in zip(assessment.sentences, assessment.scores, strict=True):
         if sentence.spans:
             spans.extend(sentence.spans)
             levels.append(sentence.level)
             sources.extend(sentence.rule_ids)
-        elif score is not None and score >= threshold:
+        elif score is not None and score >= threshold and whole_allows:
             spans.append(_stripped_span(sentence.text, sentence.start))
             levels.append(RISK)
             sources.append(SEMANTIC)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from community.platform.accounts.models import Session
 from community.platform.accounts.security import new_token, token_hash
@@ -51,6 +52,15 @@ async def recv_until(ws: ClientConnection, predicate: Callable[[dict[str, Any]],
                 seen.append(frame)
             if predicate(frame):
                 return frame
+
+
+async def until_closed(ws: ClientConnection, within: float = 10.0) -> ConnectionClosed:
+    """Reads until the server closes the socket, and returns how it closed (its code and reason)."""
+    with pytest.raises(ConnectionClosed) as raised:
+        async with asyncio.timeout(within):
+            while True:
+                await ws.recv()
+    return raised.value
 
 
 async def quiet(ws: ClientConnection, seconds: float = 0.5) -> list[dict[str, Any]]:

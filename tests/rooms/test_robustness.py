@@ -11,17 +11,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.rooms.conftest import is_message, quiet, recv, recv_until
+from tests.rooms.conftest import is_message, quiet, recv, recv_until, until_closed
 
 pytestmark = pytest.mark.live
-
-
-async def _closed(ws, within: float = 10):
-    with pytest.raises(ConnectionClosed) as closed:
-        async with asyncio.timeout(within):
-            while True:
-                await ws.recv()
-    return closed.value
 
 
 async def test_bad_frames_get_errors_and_the_room_keeps_serving(rooms_env):
@@ -47,7 +39,7 @@ async def test_bad_frames_get_errors_and_the_room_keeps_serving(rooms_env):
     assert (await recv_until(wa, lambda f: f["type"] in ("ack", "error")))["type"] == "ack"
     # Over uvicorn's 64 KiB frame limit: the connection closes with 1009, and only that one.
     await wa.send(json.dumps({"type": "send", "text": "z" * 70000}))
-    closed = await _closed(wa)
+    closed = await until_closed(wa)
     assert closed.rcvd is not None and closed.rcvd.code == 1009
     await rooms_env.send(wb, "still here", "ok")
     await recv_until(wb, is_message("still here"))
@@ -123,7 +115,7 @@ async def test_idle_connections_are_closed(rooms_env):
     room = await rooms_env.room_id()
     await rooms_env.join(server, ada, room)
     wa = await rooms_env.ws(server, ada, room)
-    closed = await _closed(wa, within=6)
+    closed = await until_closed(wa, within=6)
     assert closed.rcvd is not None and closed.rcvd.code == 4000
 
 

@@ -7,17 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from websockets.exceptions import ConnectionClosed
 
-from tests.rooms.conftest import quiet, recv_until
-
-
-async def _closed(ws, within: float = 10):
-    with pytest.raises(ConnectionClosed) as closed:
-        async with asyncio.timeout(within):
-            while True:
-                await ws.recv()
-    return closed.value
+from tests.rooms.conftest import quiet, recv_until, until_closed
 
 
 async def test_a_revoked_session_cannot_send_on_a_socket_opened_before(rooms_env):
@@ -37,7 +28,7 @@ async def test_a_revoked_session_cannot_send_on_a_socket_opened_before(rooms_env
     # (web.viewer_cache), as for pages; a busy machine can delay that NOTIFY, so give it a moment.
     await asyncio.sleep(1.0)
     await rooms_env.send(wa, "after signing out", "two")
-    closed = await _closed(wa)
+    closed = await until_closed(wa)
     assert closed.rcvd is not None and closed.rcvd.code == 1008
     assert "sign in again" in closed.rcvd.reason
     assert not [f for f in await quiet(wb, 0.6) if f["type"] == "message" and "after" in f.get("text", "")]
@@ -62,7 +53,7 @@ async def test_an_open_socket_closes_when_its_sign_in_ends(rooms_env, ending):
     else:  # a staff session last used 40 minutes ago, with a 30-minute idle limit
         await rooms_env.sql("UPDATE sessions SET idle_minutes = 30, last_seen_at = now() - interval '40 minutes' "
                             "WHERE user_id = :id", id=member.user.id)
-    closed = await _closed(ws, within=8)
+    closed = await until_closed(ws, within=8)
     assert closed.rcvd is not None and closed.rcvd.code == 1008 and "sign in again" in closed.rcvd.reason
 
 

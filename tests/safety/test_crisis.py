@@ -118,6 +118,14 @@ def test_quoted_speech_is_someone_else_unless_it_is_self_talk():
     assert detect_crisis('I keep telling myself "everyone would be better off without me."').fired
 
 
+def test_the_writer_reporting_their_own_words_is_not_someone_else():
+    # "I've told" once read as a speaker named "ve", so the writer's own words were taken for someone else's.
+    assert detect_crisis("I've told myself that if nothing changes by June, I'll end it.").fired
+    assert detect_crisis("I'd said it before and I'll say it again: I want to die.").fired
+    assert not detect_crisis("She's said she wants to die.").fired
+    assert not detect_crisis("They've told me they want to die.").fired
+
+
 def test_clinical_and_supportive_writing():
     for text in ("I sat with a patient who told me she wanted to die.",
                  "If you ever feel like you want to die, please call 988.",

@@ -743,7 +743,7 @@ _NEGATOR = re.compile(
 
 # Someone other than the writer is being reported: "my patient kept saying I want to die" is clinical.
 _REPORTING = re.compile(
-    r"\b(\w+)(?:'s)?\s+(?:(?:\w+ly|kept|keeps|keep|would|was|were|has|had|have|been|just|always|then|also|even|later|"
+    r"\b(\w+(?:'(?!s\b)\w+)?)(?:'s)?\s+(?:(?:\w+ly|kept|keeps|keep|would|was|were|has|had|have|been|just|always|then|also|even|later|"
     r"finally|once|first|never|\w+n'?t)\s+)*(?:said|says|saying|"
     r"told|tells|telling|stated|states|stating|reported|reports|reporting|endorsed|endorses|endorsing|denied|"
     r"denies|denying|screamed|screams|yelled|yells|wrote|writes|texted|whispered|asked|asks|asking|repeated|"
@@ -751,7 +751,7 @@ _REPORTING = re.compile(
     re.IGNORECASE,
 )
 _REPORTING_CONTINUES = re.compile(r"\b(?:and|but|so|because|then)\b", re.IGNORECASE)
-_SELF = {"i", "im", "ive"}
+_SELF = {"i", "im", "ive", "id", "ill"}
 
 # Hypotheticals and screening questions: "if I ever feel suicidal I'll call", "she asked whether I had thoughts".
 _HYPOTHETICAL = _flexible(
@@ -904,7 +904,7 @@ def _reported_by_other(sentence: str, start: int) -> bool:
     last = None
     for m in _REPORTING.finditer(sentence, 0, start):
         last = m
-    if last is None or last.group(1).lower() in _SELF:
+    if last is None or last.group(1).lower().replace("'", "") in _SELF:  # "I've told myself" is the writer
         return False
     return not _REPORTING_CONTINUES.search(sentence, last.end(), start)
 

@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import new_member, unique
+from tests.browser.conftest import DEVICES, new_member, unique
 from tests.browser.flows import reply_in_thread, start_thread
 
 CRISIS = "honestly there is nothing left for me to stay for"  # the sentence: needs the new detector
@@ -73,3 +73,18 @@ async def test_an_urgent_reply_reaches_the_on_call_moderator_and_a_conversation_
     messages = moderator.locator("#checkin-messages")
     await expect(messages).to_contain_text("Still here. It helps that someone asked.")
     await expect(messages).to_contain_text(who["name"])
+
+
+async def test_on_a_phone_the_urgent_alert_covers_no_button(server, new_page):
+    moderator, _ = await new_member(new_page, server, "moderator", "Oren", **DEVICES["phone"])
+    await moderator.goto(server.url + "/account")
+    resident, _ = await new_member(new_page, server, "resident", "Rhea")
+    thread = await start_thread(resident, server, f"Night float {unique('p')}", "Another long one.")
+    await reply_in_thread(resident, thread, CRISIS)
+    alert = moderator.get_by_role("alert").filter(has_text="A new urgent item is waiting")
+    await expect(alert).to_be_visible(timeout=25_000)
+    # In the page's flow at the top of its content, not a fixed box over whatever is under it.
+    assert await alert.evaluate("el => getComputedStyle(el).position") == "static"
+    assert await alert.evaluate("el => el.parentElement.id") == "main"
+    await moderator.get_by_role("link", name="Your on-call hours").click()  # what was under it still answers
+    await moderator.wait_for_url(re.compile(r"/account/on-call"))

@@ -28,7 +28,7 @@ from community.rooms.models import Room
 ROOM_STATES = ["open", "open-overdue", "scheduled", "ended"]
 FLAGS = ["plain", "locked", "slow", "muted", "removed", "silenced"]
 BODIES = {
-    "ok": "Thank you all for tonight; it helped to hear I'm not the only one.",
+    "ok": "Thanks for hosting tonight; it helped to hear how the others handle nights.",
     "empty": "   ",
     "too long": "x" * 2001,
     "blocked word": "This mentions zorblax, which the list blocks.",

@@ -19,7 +19,7 @@ import numpy as np
 
 from community.platform.safety import detector, semantic, train
 
-WRITER_SUFFIXES = ("_b", "_c", "_d", "_e", "_f", "_g", "_h", "_i", "_j")
+WRITER_SUFFIXES = ("_b", "_c", "_d", "_e", "_f", "_g", "_h", "_i", "_j", "_k", "_l", "_m", "_n")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,10 @@ from community.platform.safety import crisis, detector, semantic
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "crisis.jsonl"
 L2 = 0.03
 NEWTON_STEPS = 30
-RECALL_TARGET = 0.93  # 0.95 on today's harder dev split meant a threshold of 0.30, where supportive replies fired
+# Dev recall 0.93 on today's dev split (with the rows of nine later sittings) needs the grid's floor, 0.30, where
+# ordinary replies fire; grouped cross-validation, each writer left out: 0.93 gives 0.918 / 0.669, 0.90 gives
+# 0.886 / 0.736, 0.88 gives 0.863 / 0.767.
+RECALL_TARGET = 0.90
 THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(61))  # 0.30 .. 0.90
 
 

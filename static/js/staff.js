@@ -34,10 +34,9 @@ function announce(urgent) {
     box.id = "urgent-alert";
     box.className = "alert alert-error urgent-alert";
     box.setAttribute("role", "alert");
-    // At the top of the page's content: on a wide screen it floats in a corner, on a phone it takes its place in
-    // the page (app.css) rather than covering the buttons under a fixed box.
-    const main = document.getElementById("main");
-    if (main) main.prepend(box); else document.body.append(box);
+    // At the top of the page's content (base.html's #main): on a wide screen it floats in a corner, on a phone it
+    // takes its place in the page (app.css) rather than covering the buttons under a fixed box.
+    document.getElementById("main").prepend(box);
   }
   box.replaceChildren();
   const p = document.createElement("p");

@@ -14,6 +14,8 @@ from tests.reflections.conftest import write
 from tests.reflections.test_anonymity import author_marks
 from tests.reflections.test_safety import CRISIS, PHI
 
+ANON_REPLY = "The car is where I breathe too, after family meetings."
+
 
 async def _reply(client, db, rid: int, body: str, anonymous: bool = True) -> int:
     data = {"body": body, **({"anonymous": "yes"} if anonymous else {})}
@@ -42,7 +44,7 @@ async def _scene(member_factory, login, db):
     a, w = await login(author), await login(writer)
     rid = await write(a, title="After the family meeting", body="I said the words and then sat in my car.",
                       visibility="anonymous")
-    anon = await _reply(w, db, rid, "The car is where I breathe too, after family meetings.")
+    anon = await _reply(w, db, rid, ANON_REPLY)
     named = await _reply(w, db, rid, "Signed: same here, more than once.", anonymous=False)
     return {"author": author, "writer": writer, "other": other, "mod": mod, "a": a, "w": w, "rid": rid,
             "anon": anon, "named": named}
@@ -59,7 +61,7 @@ async def test_writer_edits_own_anonymous_reply_without_revealing_themselves(mem
     assert before_label.startswith("Anonymous · ")
 
     page = await w.get(f"/reflections/replies/{anon}/edit")
-    assert page.status_code == 200 and "The car is where I breathe too, after family meetings." in page.text
+    assert page.status_code == 200 and ANON_REPLY in page.text
     assert before_label in page.text  # the writer is told how others see them
     # The writer's own view of the thread offers the edit.
     assert f"/reflections/replies/{anon}/edit" in (await w.get(f"/reflections/{rid}")).text
@@ -128,7 +130,7 @@ async def test_moderator_removed_reply_cannot_be_edited_but_hidden_can(member_fa
     assert (await w.get(f"/reflections/replies/{s['anon']}/edit")).status_code == 403
     refused = await w.post_form(f"/reflections/replies/{s['anon']}/edit", {"body": "Try again."})
     assert refused.status_code == 403 and "moderator removed this reply" in refused.text
-    assert (await _row(db, s["anon"])).body == "The car is where I breathe too, after family meetings."
+    assert (await _row(db, s["anon"])).body == ANON_REPLY
     # The writer still sees it, marked, in the thread and in the journal, with no edit link.
     thread = (await w.get(f"/reflections/{s['rid']}")).text
     assert f'id="reply-{s["anon"]}"' in thread and f"/reflections/replies/{s['anon']}/edit" not in thread
@@ -152,7 +154,7 @@ async def test_no_edit_once_the_reflection_is_closed(member_factory, login, db):
     journal = (await s["w"].get("/journal")).text
     # The piece is private now: its title is not shown to the reply's writer, nor a link to it.
     assert "After the family meeting" not in journal and f"/reflections/{s['rid']}" not in journal
-    assert "a reflection you can no longer read" in journal and "The car is where I breathe too, after family meetings." in journal
+    assert "a reflection you can no longer read" in journal and ANON_REPLY in journal
 
 
 async def test_silenced_writer_cannot_edit(member_factory, login, db):
@@ -193,7 +195,7 @@ async def test_edit_with_identifiers_needs_confirmation(member_factory, login, d
     held = await s["w"].post_form(f"/reflections/replies/{s['anon']}/edit", {"body": PHI})
     assert held.status_code == 400
     assert "<mark" in held.text and 'name="confirm_phi"' in held.text and PHI[:10] in held.text
-    assert (await _row(db, s["anon"])).body == "The car is where I breathe too, after family meetings."
+    assert (await _row(db, s["anon"])).body == ANON_REPLY
     ok = await s["w"].post_form(f"/reflections/replies/{s['anon']}/edit", {"body": PHI, "confirm_phi": "yes"})
     assert ok.status_code == 303
     assert (await _row(db, s["anon"])).body == PHI
@@ -280,7 +282,7 @@ async def test_journal_of_others_shows_nothing_of_the_writer(member_factory, log
         journal = (await client.get("/journal")).text
         for reply_id in (s["anon"], s["named"]):
             assert f"my-reply-{reply_id}" not in journal and f"/reflections/replies/{reply_id}" not in journal
-        assert "The car is where I breathe too, after family meetings." not in journal and "Signed: same here" not in journal
+        assert ANON_REPLY not in journal and "Signed: same here" not in journal
         for mark in author_marks(s["writer"]):
             assert mark not in journal, (who.role, mark)
         assert "You have not replied to a reflection yet." in journal

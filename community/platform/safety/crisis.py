@@ -751,7 +751,6 @@ _REPORTING = re.compile(
     re.IGNORECASE,
 )
 _REPORTING_CONTINUES = re.compile(r"\b(?:and|but|so|because|then)\b", re.IGNORECASE)
-_SELF = {"i", "im", "ive", "id", "ill"}
 
 # Hypotheticals and screening questions: "if I ever feel suicidal I'll call", "she asked whether I had thoughts".
 _HYPOTHETICAL = _flexible(
@@ -904,7 +903,7 @@ def _reported_by_other(sentence: str, start: int) -> bool:
     last = None
     for m in _REPORTING.finditer(sentence, 0, start):
         last = m
-    if last is None or last.group(1).lower().replace("'", "") in _SELF:  # "I've told myself" is the writer
+    if last is None or last.group(1).lower() in _WRITER_TOKENS:  # "I've told myself" is the writer
         return False
     return not _REPORTING_CONTINUES.search(sentence, last.end(), start)
 

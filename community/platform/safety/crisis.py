@@ -274,7 +274,9 @@ _RULES: tuple[_Rule, ...] = (
           (r"\bI(?:'d| would)? (?:honestly |really |just )?rather (?:be dead|die|not exist|not be alive)\b"
            r"(?! than (?!(?:keep|go on|live|continue|feel|wake|face|be here|be alive)))",
            "rather")),
-    _rule("better_off_dead", RISK, (r"%SUBJ%%FILL%\bbetter off dead\b", "dead & better")),
+    _rule("better_off_dead", RISK, (r"%SUBJ%%FILL%\bbetter off dead\b", "dead & better"),
+          (r"%SUBJ%%FILL%(?:'m |\bam |'d be |\bwould be |\bwas )?(?:honestly |probably |literally )?worth more "
+           r"(?:to (?:them|my family|my kids|everyone|my wife|my husband|my partner) )?dead\b", "dead & worth")),
     _rule("tired_of_living", RISK,
           (r"%SUBJ%%FILL%(?:'m |\bam )?(?:so |just |really |completely |honestly )*(?:sick|tired|done|exhausted)"
            r"(?: and tired)? (?:of|with) (?:being alive|living|existing|life|waking up|this life|it all)\b"
@@ -307,10 +309,11 @@ _RULES: tuple[_Rule, ...] = (
            r"nights|service))|continue\b(?! (?:with|the|this|my|in|on|to))|be me anymore\b|do life anymore\b)",
            "want|wanna & do|don't|dont|no|didn't|didnt|did")),
     _rule("not_sure_want_to_live", RISK,
-          (r"\b(?:not sure|(?:don'?t|do not) (?:even |really )?know (?:if|whether)|unsure (?:if|whether)) I "
+          (r"\b(?:not sure|(?:don'?t|do not) (?:even |really )?know (?:if|whether)|unsure (?:if|whether)|"
+           r"(?:don'?t|do not) (?:even |really )?(?:think|believe)) I "
            r"(?:even |really |still )?want to (?:live|be alive|be here|keep going|exist|wake up)\b"
            r"(?! (?:in|with|near|at|here|there))",
-           "want & sure|know|unsure")),
+           "want & sure|know|unsure|think|believe")),
     _rule("disappear", RISK,
           (r"%SUBJ%%FILL%\b(?:want|wanna|wanting|wants|wish|could|long|longing|need|would love to|dream of|dream "
            r"about) (?:to )?(?:just |simply |quietly |completely |permanently |forever )*(?:disappear|disappearing|"
@@ -476,7 +479,8 @@ _RULES: tuple[_Rule, ...] = (
            r"here|from (?:ending|killing|doing))\b",
            "keeping|keeps & only")),
     _rule("nothing_to_live_for", RISK,
-          (r"\b(?:nothing|no reason|no one|nobody|noone) (?:left )?to live for\b"
+          (r"\b(?:nothing|no reason|no one|nobody|noone) (?:left )?(?:for me )?to (?:live|stay|stay alive|keep "
+           r"going|go on) for\b(?! (?:at (?:the|a|an|work|home|my|our|this|that|his|her)|after|during))"
            r"|\bno (?:reason|point|purpose) (?:to|in|of|for) (?:living|live|being alive|going on|keep(?:ing)? going|"
            r"existing|carry(?:ing)? on|wak(?:e|ing) up|me to (?:live|be here|stay))\b(?! (?:with|on|at) (?:the|this|that|our|it\b(?! all)|my (?!(?:own )?life\b))| on about\b)"
            r"|\b(?:what'?s|what is|whats) the point (?:of|in) (?:living|being alive|going on|waking up|existing|"
@@ -955,6 +959,23 @@ def _first_accepted(part: _Part, sentence: str) -> tuple[int, int] | None:
     return None
 
 
+def _rejected_by_context(part: _Part, sentence: str) -> bool:
+    """Whether a phrase of part is in sentence and context rejected it: negated, a hypothetical, the distant past,
+    someone else's words, or someone else as its subject. A phrase that only lacks a subject ("thinking abt ending
+    things", "sorry for being a burden on u all") says nothing against the writer: the classifier still reads it."""
+    if part.free is not None and any(m.end() > m.start() for m in part.free.finditer(sentence)):
+        return True  # a free phrase is rejected only by context
+    if part.core is None:
+        return False
+    for m in part.core.finditer(sentence):
+        if m.end() == m.start():
+            continue
+        if (_subject(sentence, m.start()) is not None or _cancelled(sentence, m.start(), m.end())
+                or _OTHER_PERSON.search(sentence, _clause_begin(sentence, m.start()), m.start())):
+            return True
+    return False
+
+
 # A full stop after a title or a common abbreviation does not end a sentence: "Mr. Alvarez in bed 4 ..." is one.
 _ABBREVIATION_END = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Drs|Prof|St|Sr|Jr|vs|etc|approx|e\.g|i\.e)\.$", re.IGNORECASE)
 
@@ -976,9 +997,9 @@ def _sentences(text: str) -> list[tuple[int, str]]:
 @dataclass(frozen=True)
 class RuleSentence:
     """What the rules say about one sentence: the rules that fired, their spans (offsets into the whole text),
-    and whether some rule's phrase was there but the rule rejected it (negated, someone else's words, a
-    hypothetical, the distant past, no acceptable subject): the classifier is then not trusted on that sentence
-    either."""
+    and whether some rule's phrase was there but context rejected it (negated, someone else's words or subject, a
+    hypothetical, the distant past): the classifier is then not trusted on that sentence either. A phrase that
+    only lacks a subject cancels nothing."""
 
     start: int
     text: str
@@ -1002,7 +1023,7 @@ def _rule_sentence(text: str, offset: int, raw: str) -> RuleSentence:
         rule, part = _PARTS[number]
         found = _first_accepted(part, sentence)
         if found is None:
-            cancelled = cancelled or any(p is not None and p.search(sentence) for p in (part.free, part.core))
+            cancelled = cancelled or _rejected_by_context(part, sentence)
             continue
         start, end = _trim(sentence, *found)
         if origin is not None:  # back to what the member typed

@@ -51,11 +51,15 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "I'm starting to think I'd be better off dead.",
             "I really think I'm better off dead.",
             'Honestly I would be better off dead at this point.',
+            "I'm worth more dead than alive. $2 million in term life versus $400k in debt.",
+            'Honestly I am worth more to my family dead.',
         ),
         (
             'The standardized patient\'s script said "I\'ve been thinking I\'d be better off dead".',
             'Question nine: thoughts that you would be better off dead, or of hurting yourself in some way.',
             '"Do you ever feel like you\'d be better off dead?" is one of the hardest questions to ask a teenager.',
+            'My patient told me he was worth more dead than alive, so we admitted him.',
+            'I used to think I was worth more dead, years ago, before treatment.',
         ),
     ),
     'tired_of_living': (
@@ -100,11 +104,13 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "I'm not sure I want to live anymore.",
             "I don't even know if I want to be alive.",
             "I'm not sure I even want to be here anymore.",
+            "I don't think I want to be alive for another year of this.",
         ),
         (
             'My suicidal thoughts went away once my depression was treated, and I want others to know that.',
             "I'm not sure I want to live in the city after residency.",
             "I don't know if I want to live near my parents or near the hospital.",
+            "I don't think I want to live in Boston after residency.",
         ),
     ),
     'disappear': (
@@ -283,6 +289,7 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "There's no reason for me to stay alive.",
             "Honestly what's the point of staying alive when it just hurts.",
             "i see no reason to keep going with my life.",
+            "Honestly there is nothing left for me to stay for.",
         ),
         (
             'So done with today.',
@@ -290,6 +297,7 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             'The poem we read in narrative medicine asked "what is the point of going on", and the discussion was beautiful.',
             "There's no reason to keep going with this project now that the grant fell through.",
             "No reason to keep going on about the schedule, it's set.",
+            "There was nothing left to stay for at the party, so we went home.",
         ),
     ),
     'no_way_out': (

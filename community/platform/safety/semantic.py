@@ -1,7 +1,11 @@
 """The semantic crisis classifier: a logistic-regression head over sentence embeddings of all-MiniLM-L6-v2.
 
-A sentence is embedded as the mean of its WordPiece tokens' rows in the static table distilled from the model
-(`distill.py`), then scored by the head trained by `train.py` (`model/crisis_head.json`). The table is opened
+A sentence is embedded from its WordPiece tokens' rows in the static table distilled from the model
+(`distill.py`): the mean of the rows, their elementwise maximum and their elementwise minimum, each scaled to unit
+length and set side by side (1,152 numbers), then scored by the head trained by `train.py`
+(`model/crisis_head.json`). The mean alone dilutes one telling word among ordinary ones ("I want to be that" sat
+near "I want to die"); the maximum and minimum keep a strong token's trace. Writer-grouped cross-validation at
+equal recall (about 0.89): precision 0.70 with the mean alone, 0.74 with all three. The table is opened
 memory-mapped and read as float16, so a process holds only the rows it has touched (at most 23 MB); the
 tokenizer comes from the installed model package. Both are loaded once per process, on first use.
 
@@ -31,7 +35,7 @@ MAX_TOKENS = 256  # what the model reads of one sentence
 
 @dataclass(frozen=True)
 class Head:
-    weights: np.ndarray  # (384,)
+    weights: np.ndarray  # (3 * 384,): mean, maximum, minimum
     bias: float
     threshold: float  # chosen on the dev split by train.py
 
@@ -44,8 +48,12 @@ class Head:
         return cls(np.asarray(data["weights"], np.float64), float(data["bias"]), float(data["threshold"]))
 
 
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
 class Embedder:
-    """Static sentence embeddings: token rows averaged and scaled to unit length."""
+    """Static sentence embeddings: the mean, maximum and minimum of the token rows, each of unit length."""
 
     def __init__(self, tokenizer: Tokenizer, table: np.ndarray) -> None:
         self.tokenizer = tokenizer
@@ -53,11 +61,14 @@ class Embedder:
         self.unknown = tokenizer.token_to_id("[UNK]")
 
     def embed(self, sentences: list[str]) -> np.ndarray:
-        out = np.zeros((len(sentences), self.table.shape[1]), np.float64)
+        width = self.table.shape[1]
+        out = np.zeros((len(sentences), 3 * width), np.float64)
         for row, sentence in enumerate(sentences):  # encode, not encode_batch: no thread hand-off per call
             ids = self.tokenizer.encode(sentence, add_special_tokens=False).ids[:MAX_TOKENS] or [self.unknown]
-            mean = self.table[ids].astype(np.float64).mean(axis=0)
-            out[row] = mean / (np.linalg.norm(mean) or 1.0)
+            rows = self.table[ids].astype(np.float64)
+            out[row, :width] = _unit(rows.mean(axis=0))
+            out[row, width:2 * width] = _unit(rows.max(axis=0))
+            out[row, 2 * width:] = _unit(rows.min(axis=0))
         return out
 
 

@@ -20,10 +20,10 @@ from community.platform.safety import crisis, detector, semantic
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "crisis.jsonl"
 L2 = 0.03
 NEWTON_STEPS = 30
-# Dev recall 0.93 on today's dev split (with the rows of nine later sittings) needs the grid's floor, 0.30, where
-# ordinary replies fire; grouped cross-validation, each writer left out: 0.93 gives 0.918 / 0.669, 0.90 gives
-# 0.886 / 0.736, 0.88 gives 0.863 / 0.767.
-RECALL_TARGET = 0.90
+# Grouped cross-validation on train + dev (7,160 rows, 25 writers, each left out in turn), with the mean, maximum
+# and minimum of the token rows: a dev recall target of 0.90 gives 0.868 / 0.781, 0.93 gives 0.906 / 0.724, 0.95
+# gives 0.935 / 0.681. 0.92 sits between, above the mean-only head's 0.886 / 0.736 (at 0.90) on both counts.
+RECALL_TARGET = 0.92
 THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(61))  # 0.30 .. 0.90
 
 

@@ -115,6 +115,9 @@ def test_levels():
 def test_quoted_speech_is_someone_else_unless_it_is_self_talk():
     assert not detect_crisis('The patient told me "I want to die" and I froze.').fired
     assert not detect_crisis("She kept saying I want to kill myself, over and over.").fired
+    assert not detect_crisis("She said, over and over, I want to die.").fired  # "and" there ends nothing
+    assert not detect_crisis("He said again and again that he wants to die.").fired
+    assert detect_crisis("She said it would pass and I want to die.").fired
     assert detect_crisis('I keep telling myself "everyone would be better off without me."').fired
 
 

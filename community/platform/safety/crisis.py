@@ -754,7 +754,10 @@ _REPORTING = re.compile(
     r"repeats|repeating|cried|admits|charted|documented|quoted|mumbled|muttered|explained|disclosed|shared)\b",
     re.IGNORECASE,
 )
-_REPORTING_CONTINUES = re.compile(r"\b(?:and|but|so|because|then)\b", re.IGNORECASE)
+# What ends someone else's reported words, so that the writer speaks again ("she said it was fine and I want to
+# die"); the "and" of "over and over" or "again and again" ends nothing.
+_REPORTING_CONTINUES = re.compile(
+    r"\b(?:(?<!\bover )(?<!\bagain )(?<!\bon )and(?!\s+(?:over|again|on)\b)|but|so|because|then)\b", re.IGNORECASE)
 
 # Hypotheticals and screening questions: "if I ever feel suicidal I'll call", "she asked whether I had thoughts".
 _HYPOTHETICAL = _flexible(

@@ -1,10 +1,11 @@
 """Grouped cross-validation of the hybrid detector: `python -m community.platform.safety.crossval [--writers]`.
 
 Reads only the train and dev splits (`train.rows`, which refuses "test"). A theme is a row's category without a
-writer's suffix (`_b` to `_j`); each theme is left out in turn: the head is fitted on the rest of
+writer's suffix (`_b` to `_z`); each theme is left out in turn: the head is fitted on the rest of
 train as `train.fit` does, the threshold picked on the rest of dev as `train.pick_threshold` does, and the left-out
 rows are decided by `detector.decide`, so what is measured is the detector as it runs. `--writers` leaves out
-each writer's rows (a suffix) in turn instead: the estimate for wording nobody here has seen. Every distinct
+each writer's rows (a suffix) in turn instead: the estimate for wording nobody here has seen (`--only _o _p`
+pools just those writers: the README's figure for the newest sittings). Every distinct
 text is embedded once; a fold only re-scores.
 """
 
@@ -93,15 +94,21 @@ def run(all_cases: list[Case], vectors: dict[str, np.ndarray], group: Callable[[
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", action="store_true", help="leave out each writer's rows instead of each theme")
+    parser.add_argument("--only", nargs="+", metavar="SUFFIX", choices=WRITER_SUFFIXES,
+                        help="with --writers: leave out only these writers, in turn, and pool their figures")
     args = parser.parse_args(argv)
+    if args.only and not args.writers:
+        parser.error("--only needs --writers")
     all_cases, vectors = cases(semantic.load_embedder())
     if args.writers:
-        writers = tuple(sorted({c.writer for c in all_cases} - {"", "_b"}))
+        writers = tuple(args.only or sorted({c.writer for c in all_cases} - {"", "_b"}))
         for writer in writers:
             recall, precision = run(all_cases, vectors, lambda c: c.writer, (writer,))
             print(f"writer {writer} left out: recall {recall:.3f} precision {precision:.3f}")
         recall, precision = run(all_cases, vectors, lambda c: c.writer, writers)
         print(f"each writer left out, pooled: recall {recall:.3f} precision {precision:.3f}")
+        if args.only:
+            return
     recall, precision = run(all_cases, vectors, lambda c: c.theme)
     print(f"each theme left out: recall {recall:.3f} precision {precision:.3f} ({len(all_cases)} rows)")
 

@@ -932,51 +932,43 @@ def _cancelled(sentence: str, start: int, end: int) -> bool:
     return _reported_by_other(sentence, start)
 
 
-def _accepted_core(sentence: str, m: re.Match[str]) -> int | None:
-    """Start of the phrase (subject included) when a core match has an acceptable subject and context."""
+def _judged_core(sentence: str, m: re.Match[str]) -> tuple[int | None, bool]:
+    """(where the phrase starts, subject included, when a core match has an acceptable subject and context, else
+    None; whether its context rejected it). A match that only lacks a subject ("thinking abt ending things",
+    "sorry for being a burden on u all") is not rejected by context unless someone else is named before it."""
     found = _subject(sentence, m.start())
     if found is None:
-        return None
+        return None, (_cancelled(sentence, m.start(), m.end())
+                      or bool(_OTHER_PERSON.search(sentence, _clause_begin(sentence, m.start()), m.start())))
     start, kind = found
     if kind == _CONTINUATION and _someone_else_continues(sentence, start):
-        return None
-    return None if _cancelled(sentence, start, m.end()) else start
+        return None, True
+    return (None, True) if _cancelled(sentence, start, m.end()) else (start, False)
 
 
-def _first_accepted(part: _Part, sentence: str) -> tuple[int, int] | None:
-    """The first (start, end) of part in sentence that context does not cancel. A rejected match is retried one
-    character on, so that an overlapping later reading still gets its chance."""
+def _first_accepted(part: _Part, sentence: str) -> tuple[tuple[int, int] | None, bool]:
+    """The first (start, end) of part in sentence that context does not cancel, and whether an earlier match was
+    rejected by its context (negated, a hypothetical, the distant past, someone else's words or subject). A
+    rejected match is retried one character on, so that an overlapping later reading still gets its chance."""
+    rejected = False
     if part.free is not None:
         pos = 0
         while (m := part.free.search(sentence, pos)) is not None:
-            if m.end() > m.start() and not _cancelled(sentence, m.start(), m.end()):
-                return m.start(), m.end()
+            if m.end() > m.start():
+                if not _cancelled(sentence, m.start(), m.end()):
+                    return (m.start(), m.end()), rejected
+                rejected = True  # a free phrase is rejected only by context
             pos = m.start() + 1
     if part.core is not None:
         pos = 0
         while (m := part.core.search(sentence, pos)) is not None:
-            start = _accepted_core(sentence, m) if m.end() > m.start() else None
-            if start is not None:
-                return start, m.end()
+            if m.end() > m.start():
+                start, by_context = _judged_core(sentence, m)
+                if start is not None:
+                    return (start, m.end()), rejected
+                rejected = rejected or by_context
             pos = m.start() + 1
-    return None
-
-
-def _rejected_by_context(part: _Part, sentence: str) -> bool:
-    """Whether a phrase of part is in sentence and context rejected it: negated, a hypothetical, the distant past,
-    someone else's words, or someone else as its subject. A phrase that only lacks a subject ("thinking abt ending
-    things", "sorry for being a burden on u all") says nothing against the writer: the classifier still reads it."""
-    if part.free is not None and any(m.end() > m.start() for m in part.free.finditer(sentence)):
-        return True  # a free phrase is rejected only by context
-    if part.core is None:
-        return False
-    for m in part.core.finditer(sentence):
-        if m.end() == m.start():
-            continue
-        if (_subject(sentence, m.start()) is not None or _cancelled(sentence, m.start(), m.end())
-                or _OTHER_PERSON.search(sentence, _clause_begin(sentence, m.start()), m.start())):
-            return True
-    return False
+    return None, rejected
 
 
 # A full stop after a title or a common abbreviation does not end a sentence: "Mr. Alvarez in bed 4 ..." is one.
@@ -1024,9 +1016,9 @@ def _rule_sentence(text: str, offset: int, raw: str) -> RuleSentence:
     level, spans, ids, cancelled = NONE, [], [], False
     for number in _candidate_parts(respelt.lower()):
         rule, part = _PARTS[number]
-        found = _first_accepted(part, sentence)
+        found, rejected = _first_accepted(part, sentence)
         if found is None:
-            cancelled = cancelled or _rejected_by_context(part, sentence)
+            cancelled = cancelled or rejected
             continue
         start, end = _trim(sentence, *found)
         if origin is not None:  # back to what the member typed

@@ -20,7 +20,7 @@ import numpy as np
 
 from community.platform.safety import detector, semantic, train
 
-WRITER_SUFFIXES = ("_b", "_c", "_d", "_e", "_f", "_g", "_h", "_i", "_j", "_k", "_l", "_m", "_n", "_o", "_p", "_q", "_r", "_s", "_t", "_u", "_v", "_w", "_x", "_y", "_z")
+WRITER_SUFFIXES = tuple(f"_{letter}" for letter in "bcdefghijklmnopqrstuvwxyz")  # one sitting each
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,9 @@ class Community:
     rooms: list[tuple[int, int]]                # (room id, member)
     thread50: int = 0                           # a thread of 51 posts: its page 1 shows 50
     csrf: dict[int, str] = field(default_factory=dict)
+    # (member, post) for the posts a reaction may be drawn on (a thread's first PAGE_SIZE) that the member wrote:
+    # the app refuses a reaction to one's own post (400), which a real member is never offered
+    authored: set[tuple[int, int]] = field(default_factory=set)
 
 
 # ---- reading the community back ---------------------------------------------------------------------------------
@@ -127,9 +130,13 @@ async def load_community(url: str) -> Community:
             "WHERE r.title LIKE 'Day room %' ORDER BY p.id")]
         thread50 = await conn.fetchval("SELECT id FROM threads WHERE post_count >= 51 AND state = 'visible' "
                                        "ORDER BY post_count, id LIMIT 1")
+        authored = {(r["author_id"], r["id"]) for r in await conn.fetch(
+            "SELECT author_id, id FROM posts WHERE author_id = ANY($1::bigint[]) AND position <= $2",
+            members, PAGE_SIZE)}
     finally:
         await conn.close()
-    return Community(sessions, threads, categories, wall, reflections, own, (lo, hi), rooms, thread50 or 0)
+    return Community(sessions, threads, categories, wall, reflections, own, (lo, hi), rooms, thread50 or 0,
+                     authored=authored)
 
 
 async def _category_cursors(conn: asyncpg.Connection) -> list[tuple[str, list[str]]]:
@@ -222,8 +229,7 @@ class Planner:
             thread_id, _ = self._thread_path()
             return f"/t/{thread_id}/reply", {**form, "body": _text(rng, 2), "confirm_phi": "yes"}
         if group == "reaction":
-            _t, posts, first = self.c.threads[self.threads.draw(rng)]
-            post = first + rng.randrange(min(posts, PAGE_SIZE))
+            post = self._reaction_target(member)
             return f"/p/{post}/react", {**form, "kind": rng.choice(("thanks", "me_too", "helped"))}
         if group == "edit":
             body = _text(rng, 2) + f" (edited {rng.randrange(10**6)})"
@@ -238,6 +244,15 @@ class Planner:
         if group == "flag":
             return "/flag/post/@POST@", {**form, "reason": "off_topic", "note": "Seems to belong elsewhere."}
         raise ValueError(group)
+
+    def _reaction_target(self, member: int) -> int:
+        """A post among a Zipf-drawn thread's first PAGE_SIZE (generated ids are consecutive per thread) that
+        `member` did not write."""
+        while True:
+            _t, posts, first = self.c.threads[self.threads.draw(self.rng)]
+            post = first + self.rng.randrange(min(posts, PAGE_SIZE))
+            if (member, post) not in self.c.authored:
+                return post
 
     def line(self, group: str) -> str:
         member, cookie = self._member()

@@ -67,7 +67,9 @@ def fake_community() -> day_bench.Community:
         wall_cursors=[900, 880, 860], reflections=list(range(1000, 1100)),
         own_posts={i: 50_000 + i for i in range(1, 21)}, post_range=(10_000, 30_000),
         rooms=[(7, i) for i in range(1, 21)], thread50=101,
-        csrf={i: f"csrf{i}" for i in range(1, 21)})
+        csrf={i: f"csrf{i}" for i in range(1, 21)},
+        # every post a reaction can be drawn on has one of the sessions' members as its author
+        authored={(1 + (i * 7 + k) % 20, 10_000 + i * 300 + k) for i in range(50) for k in range(day_bench.PAGE_SIZE)})
 
 
 def test_the_plan_draws_each_group_from_its_own_set():
@@ -75,7 +77,7 @@ def test_the_plan_draws_each_group_from_its_own_set():
     lines = day_bench.make_plan(c, 4000, seed=2)
     threads = {t: posts for t, posts, _ in c.threads}
     cursors = {cur for _, cs in c.categories for cur in cs}
-    writes = 0
+    writes = reactions = 0
     for line in lines:
         method, group, path, cookie, body = line.split("\t")
         member = int(re.match(r"session=tok(\d+); csrf=csrf(\d+)$", cookie).group(1))
@@ -101,6 +103,12 @@ def test_the_plan_draws_each_group_from_its_own_set():
             assert path == f"/p/{c.own_posts[member]}/edit"
         elif group == "flag":
             assert path == "/flag/post/@POST@"
+        elif group == "reaction":  # never on the member's own post, which the app refuses with a 400
+            post = int(url.path.split("/")[2])
+            assert any(first <= post < first + min(n, day_bench.PAGE_SIZE) for _, n, first in c.threads)
+            assert (member, post) not in c.authored
+            reactions += 1
+    assert reactions > 20
     assert 0.035 < writes / len(lines) < 0.065
 
 

@@ -143,7 +143,7 @@ async def thread(request: Request) -> Response:
         page = await reads.thread_page(connection, viewer, request.path_params["thread_id"], page_number,
                                        _post_pages(request))
     env = request.app.state.templates.env
-    posts_html = post_fragments.render_posts(env, page, viewer, viewer.timezone)
+    posts_html = post_fragments.render_posts(page, viewer, viewer.timezone)
     body = post_fragments.render_thread_body(env, page, viewer, posts_html,
                                              show_support=request.query_params.get("support") == "1")
     return render(request, "discussions/thread.html", {"thread": page.thread, "thread_body": body})

@@ -121,6 +121,17 @@ def test_quoted_speech_is_someone_else_unless_it_is_self_talk():
     assert detect_crisis('I keep telling myself "everyone would be better off without me."').fired
 
 
+def test_a_me_label_is_the_writer_and_i_just_starts_a_clause():
+    # "me: ... also me: ..." is the writer's own line; it read as a continuation with nobody named before it.
+    assert detect_crisis("me: 'i'm fine!' also me: googling painless ways to die at 3am between pages").fired
+    assert not detect_crisis("my patient told me: googling ways to die is common in teens").fired
+    # Unpunctuated, "i just" ends the negation before it, as a comma already did.
+    assert detect_crisis("i don't want to die exactly i just want to not exist for a while").fired
+    assert detect_crisis("I don't want to die, I just want to not exist.").fired
+    assert not detect_crisis("I don't want to die, I just want to sleep for a week.").fired
+    assert not detect_crisis("I'm not suicidal i just need a day off").fired
+
+
 def test_the_writer_reporting_their_own_words_is_not_someone_else():
     # "I've told" once read as a speaker named "ve", so the writer's own words were taken for someone else's.
     assert detect_crisis("I've told myself that if nothing changes by June, I'll end it.").fired

@@ -34,11 +34,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # token rows, dev recall target 0.92, two rule fixes): 0.936 / 0.896 (6 fewer crises caught, 7 fewer false
 # alarms). Recall went down by 0.039 for 0.032 of precision; on wording from writers the head had not seen, the
 # round held recall (0.900 -> 0.889) and gained 0.07 of precision (README, "Round 7"), and the floors follow the
-# frozen split, so they went down with it.
+# frozen split, so they went down with it. Round 8, measured once after the choices were made by writer-grouped
+# cross-validation (1,970 rows from eight new sittings, dev recall target 0.91, two rule context fixes): 0.955 /
+# 0.888 (3 more crises caught, 5 more false alarms): recall meets its target; precision went down by 0.008.
 # The floors are today's figures, so any regression fails; raise them as the detector improves.
 TARGET_RECALL, TARGET_PRECISION = 0.95, 0.90
-FROZEN_RECALL_FLOOR = 147 / 157
-FROZEN_PRECISION_FLOOR = 147 / 164
+FROZEN_RECALL_FLOOR = 150 / 157
+FROZEN_PRECISION_FLOOR = 150 / 169
 
 
 def frozen_scores() -> tuple[float, float, list[str], list[str]]:

@@ -730,8 +730,10 @@ def _flexible(pattern: str) -> re.Pattern[str]:
 
 
 # Where a clause begins: negation and reporting frames only reach back to the nearest of these.
+# "I just" opens a clause of its own in unpunctuated typing (a break of no width before it): in "i don't want to die
+# exactly i just want to not exist" the negation ends before "i just".
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]\n]|\s-\s|\b(?:but|and|though|although|yet|so|because|cause|cuz|while|whereas|"
-                           r"except|however|plus|then)\b", re.IGNORECASE)
+                           r"except|however|plus|then)\b|(?=\bI just\b)", re.IGNORECASE)
 
 # A negator governs what follows unless it negates a verb of knowing, telling or stopping: "I don't know why I
 # want to die", "I haven't told anyone I cut myself", "I can't stop thinking about ending it" are still positives.
@@ -816,7 +818,8 @@ _SELF_TALK = _flexible(
 
 # A continuation ("...and want to disappear", "...sat there thinking about jumping") needs the writer earlier in
 # the sentence, with nobody else named in between.
-_WRITER = re.compile(r"\bI\b|\b(?:im|ive)\b", re.IGNORECASE)
+# "me:" labels the writer's own line, as in "me: i'm fine. also me: googling painless ways to die".
+_WRITER = re.compile(r"\bI\b|\b(?:im|ive)\b|\bme(?=\s*:)", re.IGNORECASE)
 _OTHER_PERSON = re.compile(
     r"\b(?:he|she|they|him|her|them|his|their|patients?|pt|man|woman|kid|child|teen|friend|colleague|"
     r"co-?resident|intern|someone|somebody|mom|dad|mother|father|brother|sister|son|daughter|wife|husband|"
@@ -887,7 +890,9 @@ def _subject(sentence: str, core_start: int) -> tuple[int, str] | None:
 def _clause_begin(sentence: str, start: int) -> int:
     """Where the clause containing position start begins."""
     begin = 0
-    for m in _CLAUSE_BREAK.finditer(sentence, 0, start):
+    for m in _CLAUSE_BREAK.finditer(sentence):  # not cut at start: a break's lookahead may read past it
+        if m.end() > start:
+            break
         begin = m.end()
     return begin
 

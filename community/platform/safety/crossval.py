@@ -1,7 +1,7 @@
 """Grouped cross-validation of the hybrid detector: `python -m community.platform.safety.crossval [--writers]`.
 
 Reads only the train and dev splits (`train.rows`, which refuses "test"). A theme is a row's category without a
-writer's suffix (`_b` to `_z`); each theme is left out in turn: the head is fitted on the rest of
+writer's suffix (`_b` to `_z`, then `_2a` to `_2h`); each theme is left out in turn: the head is fitted on the rest of
 train as `train.fit` does, the threshold picked on the rest of dev as `train.pick_threshold` does, and the left-out
 rows are decided by `detector.decide`, so what is measured is the detector as it runs. `--writers` leaves out
 each writer's rows (a suffix) in turn instead: the estimate for wording nobody here has seen (`--only _o _p`
@@ -20,7 +20,9 @@ import numpy as np
 
 from community.platform.safety import detector, semantic, train
 
-WRITER_SUFFIXES = tuple(f"_{letter}" for letter in "bcdefghijklmnopqrstuvwxyz")  # one sitting each
+# One sitting each: _b to _z, then the eighth round's _2a to _2h.
+WRITER_SUFFIXES = (tuple(f"_{letter}" for letter in "bcdefghijklmnopqrstuvwxyz")
+                   + tuple(f"_2{letter}" for letter in "abcdefgh"))
 
 
 @dataclass(frozen=True)

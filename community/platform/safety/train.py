@@ -20,10 +20,11 @@ from community.platform.safety import crisis, detector, semantic
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "crisis.jsonl"
 L2 = 0.03
 NEWTON_STEPS = 30
-# Grouped cross-validation on train + dev (7,160 rows, 25 writers, each left out in turn), with the mean, maximum
-# and minimum of the token rows: a dev recall target of 0.90 gives 0.868 / 0.781, 0.93 gives 0.906 / 0.724, 0.95
-# gives 0.935 / 0.681. 0.92 sits between, above the mean-only head's 0.886 / 0.736 (at 0.90) on both counts.
-RECALL_TARGET = 0.92
+# Grouped cross-validation on train + dev (8,819 rows, 33 writers, each left out in turn): a dev recall target of
+# 0.90 gives 0.881 / 0.772, 0.91 gives 0.894 / 0.756, 0.92 gives 0.905 / 0.736, 0.93 gives 0.914 / 0.711. On the
+# eight newest writers (each left out), 0.91 gives 0.875 / 0.764 where the previous head, which never saw them,
+# scored 0.858 / 0.766: more crises caught at the same precision.
+RECALL_TARGET = 0.91
 THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(61))  # 0.30 .. 0.90
 
 

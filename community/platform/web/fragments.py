@@ -94,7 +94,7 @@ def render_each(template: Any, contexts: Iterable[dict[str, Any]]) -> Iterator[s
     a new dict each time: ~10 us, as much as rendering a small list item. Here the globals are flattened once
     and each item only replaces the context's variables (Context.parent) and clears what a previous render may
     have set (Context.vars), so each render starts as Template.render's would. For templates rendered many
-    times per request (a page's posts or rows); they must not use blocks."""
+    times per request (a page's rows or cards); they must not use blocks."""
     environment = template.environment
     context = None
     base: dict[str, Any] = {}

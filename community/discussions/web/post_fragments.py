@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from community.discussions.actions import REACTION_LABELS
 from community.discussions.reads import POST_COLUMNS
@@ -44,15 +44,11 @@ class _PostsSlot:
     def __html__(self) -> str:
         return _SLOT
 
-_ID, _POSITION, _AUTHOR_ID = POST_COLUMNS.index("id"), POST_COLUMNS.index("position"), POST_COLUMNS.index("author_id")
-
-
-_COLUMN = {name: POST_COLUMNS.index(name) for name in POST_COLUMNS}
 (_C_ID, _C_POSITION, _C_AUTHOR, _C_BODY, _C_STATE, _C_REASON, _C_DELETED, _C_EDITED, _C_CREATED, _C_NAME, _C_HANDLE,
  _C_ROLE, _C_REPLY_TO, _C_REACTIONS, _C_MINE) = (
-    _COLUMN[name] for name in ("id", "position", "author_id", "body_html", "state", "removed_reason",
-                               "deleted_by_author", "edited_at", "created_at", "author_name", "author_handle",
-                               "author_role", "reply_to_position", "reactions", "mine"))
+    POST_COLUMNS.index(name) for name in ("id", "position", "author_id", "body_html", "state", "removed_reason",
+                                          "deleted_by_author", "edited_at", "created_at", "author_name",
+                                          "author_handle", "author_role", "reply_to_position", "reactions", "mine"))
 _ROLE_TAGS = frozenset(("attending", "moderator", "admin"))
 _HIDDEN_NOTE = {True: "Hidden from others while a moderator reviews it. Only you and moderators can see it.",
                 False: "Hidden pending review."}
@@ -175,10 +171,10 @@ def _actions(post_id: int, state: str, own: bool, has_author: bool, thread_id: i
 def _page_key(page: Any, shared: tuple, viewer_id: int) -> tuple:
     """The joined page's cache key (see render_posts)."""
     thread, posts, first_unread = page.thread, page.posts, page.first_unread
-    own = any(row[_AUTHOR_ID] == viewer_id for row in posts)
+    own = any(row[_C_AUTHOR] == viewer_id for row in posts)
     # The unread marker only shows on the page that holds the first unread post: on every other page (most
     # pages of a member who has caught up) readers with different read positions see the same posts.
-    on_page = first_unread is not None and bool(posts) and posts[0][_POSITION] <= first_unread <= posts[-1][_POSITION]
+    on_page = first_unread is not None and bool(posts) and posts[0][_C_POSITION] <= first_unread <= posts[-1][_C_POSITION]
     return ("page", shared, page.page, thread["content_version"], thread["content_epoch"], thread["my_reactions"],
             first_unread if on_page else None, bool(page.last_read) and on_page, viewer_id if own else None)
 

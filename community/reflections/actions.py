@@ -471,8 +471,8 @@ def _weekly_of(raw: str) -> dict[str, Any]:
 
 
 # The journal on a bare asyncpg connection (Database.raw): one prepared statement per combination of filters.
-# $1 the viewer's id, $2 their keyring's tags (accounts.scopes.raw_tags_of), $3 the limit. The journal shows no
-# counts, so none are read.
+# $1 the viewer's id, $2 their keyring's tags (accounts.scopes.raw_tags_of), $3 the limit, $4 the offset (search
+# pages only). The journal shows no counts, so none are read.
 _JOURNAL_SQL = """
 SELECT r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
        r.created_at, u.display_name, pr.title AS prompt_title
@@ -480,16 +480,30 @@ FROM reflections r
 LEFT JOIN users u ON u.id = r.author_id
 LEFT JOIN prompts pr ON pr.id = r.prompt_id
 WHERE (r.author_id = $1::bigint OR r.author_tag = ANY($2::text[])){filters}
-ORDER BY {order}r.created_at DESC, r.id DESC LIMIT $3
+ORDER BY {order}r.created_at DESC, r.id DESC LIMIT $3 OFFSET $4
 """
+JOURNAL_PAGE = 50  # entries per journal page; older ones are a link away ("Older entries")
+JOURNAL_MAX_OFFSET = 5_000  # search pages of the journal go this far (a hundred pages)
+# `before`: the last entry's id on the page before, the viewer's own only (anyone else's gives an empty page).
+_JOURNAL_BEFORE = (" AND (r.created_at, r.id) < (SELECT b.created_at, b.id FROM reflections b WHERE b.id = ${n}::bigint"
+                   " AND (b.author_id = $1::bigint OR b.author_tag = ANY($2::text[])))")
+
+
+@dataclass
+class JournalPage:
+    cards: list[Card]
+    more: bool  # there is a page after this one
 
 
 async def journal_cards(connection: Any, viewer: Viewer, anonymity: Anonymity, tags: list[str], *, q: str = "",
-                        theme: str = "", visibility: str = "", limit: int = 200) -> list[Card]:
-    """The author's own writing, all visibilities; only ever the viewer's (their private and anonymous pieces are
-    found through their keyring, `tags`: accounts.scopes.raw_tags_of), newest first by (created_at, id), or by
-    rank when searching. `connection`: a raw asyncpg connection (Database.raw)."""
-    args: list[Any] = [viewer.id, tags, limit]
+                        theme: str = "", visibility: str = "", before: int | None = None, offset: int = 0,
+                        limit: int = JOURNAL_PAGE) -> JournalPage:
+    """One page of the author's own writing, all visibilities; only ever the viewer's (their private and anonymous
+    pieces are found through their keyring, `tags`: accounts.scopes.raw_tags_of), newest first by (created_at, id)
+    and paged by `before` (the last entry's id), or by rank when searching and paged by `offset`. `connection`: a
+    raw asyncpg connection (Database.raw)."""
+    offset = min(max(0, offset), JOURNAL_MAX_OFFSET) if q else 0
+    args: list[Any] = [viewer.id, tags, limit + 1, offset]
     filters, order = [], ""
     if theme in THEMES:
         args.append(theme)
@@ -504,8 +518,11 @@ async def journal_cards(connection: Any, viewer: Viewer, anonymity: Anonymity, t
         query = f"websearch_to_tsquery('english', ${len(args)}::text)"
         filters.append(f" AND r.search @@ {query}")
         order = f"ts_rank(r.search, {query}) DESC, "
+    elif before is not None:
+        args.append(before)
+        filters.append(_JOURNAL_BEFORE.format(n=len(args)))
     rows = await connection.fetch(_JOURNAL_SQL.format(filters="".join(filters), order=order), *args)
-    return [card_of(row, viewer, anonymity, 0, {}) for row in rows]
+    return JournalPage([card_of(row, viewer, anonymity, 0, {}) for row in rows[:limit]], len(rows) > limit)
 
 
 SEARCH_LIMIT = 10  # shared reflections on the search page; the wall's own search pages through the rest

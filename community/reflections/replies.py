@@ -375,23 +375,34 @@ def _excerpt(body: str, length: int) -> str:
 
 
 # The viewer's replies for the journal, on a bare asyncpg connection (Database.raw): $1 the viewer's id, $2 their
-# keyring's tags (accounts.scopes.raw_tags_of), $3 the limit.
+# keyring's tags (accounts.scopes.raw_tags_of), $3 the limit; {before} pages on from a reply of the viewer's own
+# (anyone else's gives an empty page).
 _MY_REPLIES_SQL = """
 SELECT x.id, x.reflection_id, x.author_id, x.anonymous, x.pseudonym, x.is_author, x.state, x.body, x.created_at,
        x.edited_at, r.title, r.body AS reflection_body, r.visibility, r.state AS reflection_state,
        r.author_id AS reflection_author_id, r.author_tag AS reflection_author_tag
 FROM reflection_replies x JOIN reflections r ON r.id = x.reflection_id
-WHERE x.author_id = $1::bigint OR x.author_tag = ANY($2::text[])
+WHERE (x.author_id = $1::bigint OR x.author_tag = ANY($2::text[])){before}
 ORDER BY x.created_at DESC, x.id DESC LIMIT $3
 """
+_MY_REPLIES_BEFORE = (" AND (x.created_at, x.id) < (SELECT b.created_at, b.id FROM reflection_replies b"
+                      " WHERE b.id = $4::bigint AND (b.author_id = $1::bigint OR b.author_tag = ANY($2::text[])))")
+MY_REPLIES_ON_JOURNAL = 20  # the newest replies on the journal page; the rest on /journal/replies
+MY_REPLIES_PAGE = 50
 
 
-async def list_my_replies(connection: Any, viewer: Viewer, anonymity: Anonymity, tags: list[str],
-                          limit: int = 200) -> list[MyReply]:
-    """The viewer's replies on reflections, anonymous and named, newest first: only ever the viewer's own
-    (`tags`: their keyring, accounts.scopes.raw_tags_of). `connection`: a raw asyncpg connection."""
+async def list_my_replies(connection: Any, viewer: Viewer, anonymity: Anonymity, tags: list[str], *,
+                          before: int | None = None, limit: int = MY_REPLIES_PAGE) -> tuple[list[MyReply], bool]:
+    """One page of the viewer's replies on reflections, anonymous and named, newest first, and whether there are
+    older ones: only ever the viewer's own (`tags`: their keyring, accounts.scopes.raw_tags_of). `before`: the
+    last reply's id on the page before. `connection`: a raw asyncpg connection."""
+    args: list[Any] = [viewer.id, tags, limit + 1]
+    if before is not None:
+        args.append(before)
+    rows = await connection.fetch(_MY_REPLIES_SQL.format(before=_MY_REPLIES_BEFORE if before is not None else ""),
+                                  *args)
     out = []
-    for row in await connection.fetch(_MY_REPLIES_SQL, viewer.id, tags, limit):
+    for row in rows[:limit]:
         reflection_author_id = row["reflection_author_id"]
         own_reflection = (reflection_author_id == viewer.id if reflection_author_id is not None
                           else row["reflection_author_tag"] == reflection_tag(anonymity, viewer.id,
@@ -407,7 +418,7 @@ async def list_my_replies(connection: Any, viewer: Viewer, anonymity: Anonymity,
             created_at=row["created_at"], edited=row["edited_at"] is not None,
             can_edit=(state != "removed" and visibility != "private" and reflection_state == "visible"
                       and readable)))
-    return out
+    return out, len(rows) > limit
 
 
 async def toggle_reaction(session: AsyncSession, viewer: Viewer, anonymity: Anonymity, reflection_id: int,

@@ -286,3 +286,32 @@ async def test_journal_of_others_shows_nothing_of_the_writer(member_factory, log
         for mark in author_marks(s["writer"]):
             assert mark not in journal, (who.role, mark)
         assert "You have not replied to a reflection yet." in journal
+
+
+async def test_every_reply_is_reachable_from_the_journal(member_factory, login, db, monkeypatch):
+    """The journal shows the newest replies and links to all of them, a page at a time, only the writer's own."""
+    from community.reflections import replies
+
+    monkeypatch.setattr(replies, "MY_REPLIES_ON_JOURNAL", 2)
+    monkeypatch.setattr(replies, "MY_REPLIES_PAGE", 2)
+    s = await _scene(member_factory, login, db)
+    third = await _reply(s["w"], db, s["rid"], "A third reply, signed.", anonymous=False)
+    theirs = await _reply(await login(s["other"]), db, s["rid"], "Someone else's reply.")
+    journal = (await s["w"].get("/journal")).text
+    assert len(re.findall(r'id="my-reply-\d+"', journal)) == 2 and 'href="/journal/replies"' in journal
+    seen: list[int] = []
+    page = await s["w"].get("/journal/replies")
+    for _ in range(4):
+        assert page.status_code == 200
+        seen += [int(r) for r in re.findall(r'id="my-reply-(\d+)"', page.text)]
+        more = re.search(r'href="(/journal/replies\?before=\d+)">Older replies', page.text)
+        if not more:
+            break
+        page = await s["w"].get(more.group(1))
+    assert sorted(seen) == sorted([s["anon"], s["named"], third]) and theirs not in seen
+    # Deleting from that page comes back to it.
+    gone = await s["w"].post_form(f"/reflections/replies/{third}/delete", {"next": "replies"})
+    assert gone.status_code == 303 and gone.headers["location"] == "/journal/replies"
+    # Someone else's reply as the cursor shows nothing.
+    cursor = await s["w"].get("/journal/replies", params={"before": str(theirs)})
+    assert cursor.status_code == 200 and not re.findall(r'id="my-reply-\d+"', cursor.text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from community.platform.anonymity import author_tag
 from tests.reflections.conftest import load, write
 
@@ -127,3 +129,47 @@ async def test_silenced_member_can_write_privately_but_not_share(member_factory,
                                                       "intent": "publish"})
     assert response.status_code == 403
     assert "Shared?" in response.text
+
+
+async def test_journal_pages_through_every_entry(member_factory, login, monkeypatch):
+    """Nothing is out of reach: the journal shows a page of entries and "Older entries" goes on from the last one
+    until every entry has been shown once, in every view and filter; a search pages by rank."""
+    from community.reflections import actions
+
+    monkeypatch.setattr(actions, "JOURNAL_PAGE", 2)
+    author, other = await member_factory(), await member_factory()
+    me, them = await login(author), await login(other)
+    ids = [await write(me, title=f"Lantern {n}", body=f"Entry number {n} about the lantern.", visibility=v)
+           for n, v in enumerate(("private", "anonymous", "named", "private", "anonymous"))]
+    theirs = await write(them, body="Their own lantern entry.")
+    for params in ({}, {"view": "theme"}, {"visibility": "private"}, {"q": "lantern"}):
+        seen: list[int] = []
+        page = await me.get("/journal", params=params)
+        for _ in range(5):
+            assert page.status_code == 200
+            seen += [int(rid) for rid in re.findall(r'id="r-(\d+)-title"', page.text)]
+            more = re.search(r'<nav class="pager" aria-label="More of your journal"><a href="([^"]+)"', page.text)
+            if not more:
+                break
+            page = await me.get(more.group(1).replace("&amp;", "&"))
+        expected = [i for n, i in enumerate(ids) if params != {"visibility": "private"} or n in (0, 3)]
+        assert sorted(seen) == sorted(expected), params
+        assert theirs not in seen
+    # A page holds JOURNAL_PAGE entries; the replies and the prompt of the week are on the first page only.
+    first = (await me.get("/journal")).text
+    assert len(re.findall(r'id="r-(\d+)-title"', first)) == 2 and 'id="my-replies"' in first
+    older = re.search(r'href="(/journal\?view=date(?:&amp;|&)before=\d+)"', first).group(1).replace("&amp;", "&")
+    assert 'id="my-replies"' not in (await me.get(older)).text
+    # Another member's entry as the cursor shows nothing (and nothing of theirs).
+    cursor = await me.get("/journal", params={"before": str(theirs)})
+    assert cursor.status_code == 200 and "There are no older entries." in cursor.text
+    assert not re.findall(r'id="r-(\d+)-title"', cursor.text)
+    # Nonsense cursors are ignored, never a 500.
+    for bad in ("-1", "abc", "9" * 40, "1e9"):
+        assert (await me.get("/journal", params={"before": bad, "start": bad})).status_code == 200
+
+
+def test_journal_page_sizes_are_stated():
+    from community.reflections import actions, replies
+
+    assert actions.JOURNAL_PAGE == 50 and replies.MY_REPLIES_ON_JOURNAL == 20 and replies.MY_REPLIES_PAGE == 50

@@ -232,6 +232,7 @@ POST  /reflections/replies/{reply_id:dbid}/edit                  in   404  404  
 POST  /reflections/replies/{reply_id:dbid}/delete                in   404  404  404  404
 POST  /reflections/drafts                                        401  400  400  400  400  # JSON: 401 signed out
 GET   /journal                                                   in   200  200  200  200
+GET   /journal/replies                                           in   200  200  200  200
 GET   /prompts                                                   in   200  200  200  200
 GET   /prompts/new                                               in   403  403  200  200
 POST  /prompts/new                                               in   403  403  400  400

@@ -14,6 +14,7 @@ from community.reflections import actions
 from community.reflections import prompts as prompt_actions
 from community.reflections import replies as reply_actions
 from community.reflections.models import VISIBILITIES
+from community.reflections.web.pages import int_param
 
 
 async def journal(request: Request) -> Response:
@@ -27,14 +28,21 @@ async def journal(request: Request) -> Response:
     visibility = visibility if visibility in VISIBILITIES else ""
     # The filters are about reflections; the replies are listed on the unfiltered page.
     filtered = bool(q or theme or visibility)
+    before = None if q else int_param(request, "before")
+    start = (int_param(request, "start") or 0) if q else 0
     # Prepared statements on a bare asyncpg connection: the keyring (once, for both lists), the cards, the
-    # replies, and the prompt of the week only when the page shows it (an empty journal, no search).
+    # newest replies (first page only), and the prompt of the week only when the page shows it (an empty journal,
+    # no search).
+    first = before is None and not start
     async with db_of(request).raw() as connection:
         tags = await scopes.raw_tags_of(connection, anonymity, viewer.id)
-        cards = await actions.journal_cards(connection, viewer, anonymity, tags, q=q, theme=theme,
-                                            visibility=visibility)
-        my_replies = [] if filtered else await reply_actions.list_my_replies(connection, viewer, anonymity, tags)
-        weekly = None if cards or q else await prompt_actions.prompt_of_week_row(connection)
+        page = await actions.journal_cards(connection, viewer, anonymity, tags, q=q, theme=theme,
+                                           visibility=visibility, before=before, offset=start,
+                                           limit=actions.JOURNAL_PAGE)
+        my_replies, more_replies = (([], False) if filtered or not first else await reply_actions.list_my_replies(
+            connection, viewer, anonymity, tags, limit=reply_actions.MY_REPLIES_ON_JOURNAL))
+        weekly = None if page.cards or q or not first else await prompt_actions.prompt_of_week_row(connection)
+    cards = page.cards
     groups: dict[str, list[actions.Card]] = {}
     if view == "theme":
         for card in cards:
@@ -42,7 +50,20 @@ async def journal(request: Request) -> Response:
     return render(request, "reflections/journal.html", {
         "cards": cards, "groups": groups, "q": q, "theme": theme, "view": view, "visibility": visibility,
         "themes": prompt_actions.THEMES, "weekly": weekly, "visibility_labels": actions.VISIBILITY_LABELS,
-        "my_replies": my_replies, "filtered": filtered})
+        "my_replies": my_replies, "more_replies": more_replies, "filtered": filtered, "first": first,
+        "more": page.more, "start": start, "page_size": actions.JOURNAL_PAGE})
 
 
-routes = [Route("/journal", journal)]
+async def my_replies(request: Request) -> Response:
+    """Every reply the member wrote on reflections, newest first, fifty a page: the journal shows the newest."""
+    viewer = viewer_of(request)
+    anonymity = anonymity_of(request)
+    before = int_param(request, "before")
+    async with db_of(request).raw() as connection:
+        tags = await scopes.raw_tags_of(connection, anonymity, viewer.id)
+        replies, more = await reply_actions.list_my_replies(connection, viewer, anonymity, tags, before=before,
+                                                            limit=reply_actions.MY_REPLIES_PAGE)
+    return render(request, "reflections/my_replies.html", {"my_replies": replies, "more": more, "before": before})
+
+
+routes = [Route("/journal", journal), Route("/journal/replies", my_replies)]

@@ -145,11 +145,13 @@ async def reply(request: Request) -> Response:
 
 async def delete_reply(request: Request) -> Response:
     viewer = viewer_of(request)
-    # Only a fixed place to return to (the journal's list of replies), never a URL from the form.
-    back_to_journal = (await read_form(request)).get("next") == "journal"
+    # Only a fixed place to return to (the journal's list of replies, or the page of them all), never a URL from
+    # the form.
+    back_to = {"journal": "/journal#my-replies", "replies": "/journal/replies"}.get(
+        (await read_form(request)).get("next"))
     async with db_of(request).transaction() as session:
         reflection_id = await replies.delete_reply(session, viewer, key_of(request), request.path_params["reply_id"])
-    return redirect(request, "/journal#my-replies" if back_to_journal else f"/reflections/{reflection_id}",
+    return redirect(request, back_to or f"/reflections/{reflection_id}",
                     flash="Your reply is deleted.")
 
 

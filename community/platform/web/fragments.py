@@ -113,9 +113,12 @@ def render_each(template: Any, contexts: Iterable[dict[str, Any]]) -> Iterator[s
         yield html
 
 
-def render_items(template: Any, items: Iterable[tuple[Any, dict[str, Any]]]) -> Spliced:
+def render_items(template: Any, items: Iterable[tuple[Any, dict[str, Any]]],
+                 render: Callable[[dict[str, Any]], str] | None = None) -> Spliced:
     """The concatenated HTML of `items`: (key, template context) pairs; the key holds every input of the
-    context, and the template is rendered (and encoded) only on a miss. Items hold no CSRF token."""
+    context, and the template is rendered (and encoded) only on a miss. Items hold no CSRF token. `render`: a
+    function from one context to its HTML, used instead of a template (`template` is then only the items'
+    namespace in the cache: an object that lives as long as the process)."""
     out: list[bytes | None] = []
     missed: list[tuple[int, Any, dict[str, Any]]] = []
     for key, context in items:
@@ -124,7 +127,9 @@ def render_items(template: Any, items: Iterable[tuple[Any, dict[str, Any]]]) -> 
             missed.append((len(out), key, context))
         out.append(data)
     if missed:
-        for (at, key, _), html in zip(missed, render_each(template, (m[2] for m in missed)), strict=True):
+        contexts = (m[2] for m in missed)
+        htmls = map(render, contexts) if render else render_each(template, contexts)
+        for (at, key, _), html in zip(missed, htmls, strict=True):
             out[at] = data = html.encode()
             store(template, ("utf-8", key), data)
     return Spliced((b"".join(out),))  # type: ignore[arg-type]

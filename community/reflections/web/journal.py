@@ -3,17 +3,20 @@ the replies they wrote on others' reflections (anonymous and named), to edit or 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from community.platform.accounts import scopes
 from community.platform.web.common import anonymity_of, db_of, viewer_of
-from community.platform.web.templates import render
+from community.platform.web.templates import coarse_time, render
 from community.reflections import actions
 from community.reflections import prompts as prompt_actions
 from community.reflections import replies as reply_actions
 from community.reflections.models import VISIBILITIES
+from community.reflections.web.cards import render_cards
 from community.reflections.web.pages import int_param
 
 
@@ -43,12 +46,16 @@ async def journal(request: Request) -> Response:
             connection, viewer, anonymity, tags, limit=reply_actions.MY_REPLIES_ON_JOURNAL))
         weekly = None if page.cards or q or not first else await prompt_actions.prompt_of_week_row(connection)
     cards = page.cards
-    groups: dict[str, list[actions.Card]] = {}
+    now = datetime.now(UTC)
+    dated = [(card, coarse_time(card.created_at, now)) for card in cards]
+    groups: dict[str, list[tuple[actions.Card, str]]] = {}
     if view == "theme":
-        for card in cards:
-            groups.setdefault(card.theme_label or "No theme", []).append(card)
+        for item in dated:
+            groups.setdefault(item[0].theme_label or "No theme", []).append(item)
     return render(request, "reflections/journal.html", {
-        "cards": cards, "groups": groups, "q": q, "theme": theme, "view": view, "visibility": visibility,
+        "cards": cards, "groups": {label: render_cards(items, heading="h3", journal=True)
+                                   for label, items in groups.items()},
+        "cards_html": None if groups else render_cards(dated, heading="h2", journal=True), "q": q, "theme": theme, "view": view, "visibility": visibility,
         "themes": prompt_actions.THEMES, "weekly": weekly, "visibility_labels": actions.VISIBILITY_LABELS,
         "my_replies": my_replies, "more_replies": more_replies, "filtered": filtered, "first": first,
         "more": page.more, "start": start, "page_size": actions.JOURNAL_PAGE})

@@ -35,6 +35,7 @@ from community.reflections import actions, drafts, policy, replies
 from community.reflections import prompts as prompt_actions
 from community.reflections.models import BODY_MAX, REPLY_MAX, TITLE_MAX
 from community.reflections.page_moderation import DECISIONS
+from community.reflections.web.cards import render_card
 
 FIELDS = ("title", "body", "visibility", "prompt_id", "theme")
 PROMPT_SQL = "SELECT id, theme, title, text, minutes FROM prompts WHERE id = $1::bigint"
@@ -56,6 +57,13 @@ def int_param(request: Request, name: str) -> int | None:
 
 # ---- the wall ---------------------------------------------------------------------------------------------
 
+_WALL_CARDS = object()  # the wall's cards' namespace in web.fragments' cache
+
+
+def _wall_card(context: dict[str, Any]) -> str:
+    return render_card(context["card"], heading="h3", when=context["when"])
+
+
 async def wall(request: Request) -> Response:
     viewer = viewer_of(request)
     theme = request.query_params.get("theme", "")
@@ -71,14 +79,13 @@ async def wall(request: Request) -> Response:
         prompt = await connection.fetchrow(PROMPT_SQL, prompt_id) if prompt_id else None
     cards, weekly = page.cards, page.weekly
     # Each card's HTML is cached by its row (the same for every viewer) and its coarse time.
-    card_template = request.app.state.templates.env.get_template("reflections/_wall_card.html")
     now = datetime.now(UTC)
     items = []
     for card in cards:
         when = coarse_time(card.created_at, now)
         items.append(((card.row, when), {"card": card, "when": when}))
     return render(request, "reflections/wall.html", {
-        "cards": cards, "cards_html": fragments.render_items(card_template, items), "theme": theme,
+        "cards": cards, "cards_html": fragments.render_items(_WALL_CARDS, items, _wall_card), "theme": theme,
         "themes": prompt_actions.THEMES, "prompt": prompt, "q": q, "weekly": weekly,
         "more": len(cards) == actions.WALL_PAGE, "before": before})
 

@@ -51,7 +51,7 @@ def cases(embedder: semantic.Embedder) -> tuple[list[Case], dict[str, np.ndarray
             parts = tuple(p for p in probe.scores if isinstance(p, str)) + ((probe.whole,) if probe.whole else ())
             out.append(Case(row, split, *theme_and_writer(row.category), probe, parts))
     texts = sorted({t for c in out for t in c.parts} | {train.training_text(c.row.text) for c in out})
-    return out, dict(zip(texts, embedder.embed(texts), strict=True))
+    return out, dict(zip(texts, embedder.features(texts), strict=True))
 
 
 class _Probe:

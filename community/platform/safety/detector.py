@@ -21,11 +21,15 @@ from community.platform.safety.crisis import RISK, CrisisResult, Span
 SEMANTIC = "semantic"
 SEMANTIC_WHOLE = "semantic:whole"
 # A mean of a few token rows is noise, not meaning: a title like "Ordinary" scored 0.58, and short benign
-# fragments of the app's own seed prompts ("Where your time goes", "One breath between rooms") fired. The
-# classifier reads sentences of at least this many words (3 let 15 of 171 seed sentences fire, 5 lets 9; dev
-# recall and precision were the same). Shorter ones are left to the rules, and to the whole-post score; the cost
-# is short misspelt cries ("i wnat to die") that no rule knows.
-MIN_WORDS = 5
+# fragments of the app's own seed prompts ("Where your time goes", "One breath between rooms") fired, so until
+# round 9 the classifier read only sentences of five words or more, and short plans ("picked the date. sunday")
+# reached neither it nor the rules. With the sentence's words beside the embedding (semantic.words), three words
+# are enough: writer-grouped cross-validation 0.893 / 0.815 against 0.893 / 0.806 with five, and on five new
+# writers' rows that no choice was made on 0.883 / 0.847 against 0.868 / 0.838 (their short lines: recall 0.644
+# -> 0.712 at precision 0.94). Of the seed content's 156 strings, 3 fire with three words, 1 with five (two short
+# titles, "What really counts", "Turning kindness inward"). Shorter sentences are left to the rules and to the
+# whole-post score.
+MIN_WORDS = 3
 # The maximum over a long post's sentences of a noisy score finds a stray high one ("I've read everything by Atul
 # Gawande and need something completely different for my annual leave." scored 0.91 in a benign book request),
 # so where the whole post was scored, a sentence's classifier hit also needs the whole post's score to be at least

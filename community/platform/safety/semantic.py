@@ -1,13 +1,20 @@
-"""The semantic crisis classifier: a logistic-regression head over sentence embeddings of all-MiniLM-L6-v2.
+"""The semantic crisis classifier: a logistic-regression head over sentence embeddings of all-MiniLM-L6-v2 and
+the sentence's words.
 
 A sentence is embedded from its WordPiece tokens' rows in the static table distilled from the model
 (`distill.py`): the mean of the rows, their elementwise maximum and their elementwise minimum, each scaled to unit
-length and set side by side (1,152 numbers), then scored by the head trained by `train.py`
-(`model/crisis_head.json`). The mean alone dilutes one telling word among ordinary ones ("I want to be that" sat
-near "I want to die"); the maximum and minimum keep a strong token's trace. Writer-grouped cross-validation at
-equal recall (about 0.89): precision 0.70 with the mean alone, 0.74 with all three. The table is opened
-memory-mapped and read as float16, so a process holds only the rows it has touched (at most 23 MB); the
-tokenizer comes from the installed model package. Both are loaded once per process, on first use.
+length and set side by side (1,152 numbers). The mean alone dilutes one telling word among ordinary ones ("I want
+to be that" sat near "I want to die"); the maximum and minimum keep a strong token's trace. Writer-grouped
+cross-validation at equal recall (about 0.89): precision 0.70 with the mean alone, 0.74 with all three.
+
+Beside the embedding the head reads the sentence's words (`words`): its lowercase word unigrams and bigrams,
+hashed into LEXICAL_DIM slots, present or not, scaled to length LEXICAL_SCALE. A token's static row knows what the
+word means alone, never what follows it; a bigram keeps "my meds" apart from "her meds" and "ending my" from
+"ending it". The small scale is the words' regularisation: the same L2 penalty on smaller features weighs the word
+weights more, so the embedding leads and the words correct it (writer-grouped cross-validation: see train.py).
+
+The table is opened memory-mapped and read as float16, so a process holds only the rows it has touched (at most
+23 MB); the tokenizer comes from the installed model package. Both are loaded once per process, on first use.
 
 Scores are cached by sentence text, so the composer's live check, which sends the whole draft on every pause,
 re-embeds only the sentences that changed.
@@ -17,7 +24,9 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +40,15 @@ TABLE = MODEL_DIR / "static_table.npy"
 HEAD = MODEL_DIR / "crisis_head.json"
 SENTENCE_CACHE = 8192  # distinct sentences kept per process (a few hundred bytes each)
 MAX_TOKENS = 256  # what the model reads of one sentence
+EMBEDDING_DIM = 3 * 384  # mean, maximum, minimum
+LEXICAL_DIM = 8192  # hashed word unigram and bigram slots
+LEXICAL_SCALE = 0.5  # the length of a sentence's word vector (see the module's docstring)
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
 @dataclass(frozen=True)
 class Head:
-    weights: np.ndarray  # (3 * 384,): mean, maximum, minimum
+    weights: np.ndarray  # (EMBEDDING_DIM + LEXICAL_DIM,): the embedding's (mean, maximum, minimum), then the words'
     bias: float
     threshold: float  # chosen on the dev split by train.py
 
@@ -72,6 +85,24 @@ class Embedder:
         return out
 
 
+    def features(self, sentences: list[str]) -> np.ndarray:
+        """What the head reads of each sentence: its embedding, then its words."""
+        return np.hstack([self.embed(sentences), words(sentences)])
+
+
+def words(sentences: list[str]) -> np.ndarray:
+    """Each sentence's lowercase word unigrams and bigrams, hashed (CRC-32) into LEXICAL_DIM slots, each present
+    once, the vector scaled to length LEXICAL_SCALE (zero for a sentence with no words)."""
+    out = np.zeros((len(sentences), LEXICAL_DIM), np.float64)
+    for row, sentence in enumerate(sentences):
+        found = _WORD.findall(sentence.lower())
+        grams = {*found, *(f"{a} {b}" for a, b in zip(found, found[1:], strict=False))}
+        if grams:
+            slots = {zlib.crc32(gram.encode()) % LEXICAL_DIM for gram in grams}
+            out[row, list(slots)] = LEXICAL_SCALE / len(slots) ** 0.5
+    return out
+
+
 def load_embedder() -> Embedder:
     if not TABLE.is_file():
         raise FileNotFoundError(f"{TABLE} is missing: python -m community.platform.safety.distill builds it")
@@ -85,6 +116,9 @@ def load_head() -> Head:
 
 class Classifier:
     def __init__(self, embedder: Embedder, head: Head) -> None:
+        if head.weights.shape != (EMBEDDING_DIM + LEXICAL_DIM,):
+            raise ValueError(f"the head has {head.weights.shape[0]} weights, the features "
+                             f"{EMBEDDING_DIM + LEXICAL_DIM}: python -m community.platform.safety.train rebuilds it")
         self.embedder = embedder
         self.head = head
         self.score = functools.lru_cache(maxsize=SENTENCE_CACHE)(self._score)
@@ -95,7 +129,7 @@ class Classifier:
 
     def scores(self, sentences: list[str]) -> list[float]:
         """P(crisis) for each of sentences, uncached."""
-        logits = self.embedder.embed(sentences) @ self.head.weights + self.head.bias
+        logits = self.embedder.features(sentences) @ self.head.weights + self.head.bias
         return [float(p) for p in 1.0 / (1.0 + np.exp(-logits))]
 
     def fires(self, sentence: str) -> bool:

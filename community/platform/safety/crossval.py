@@ -1,12 +1,12 @@
 """Grouped cross-validation of the hybrid detector: `python -m community.platform.safety.crossval [--writers]`.
 
 Reads only the train and dev splits (`train.rows`, which refuses "test"). A theme is a row's category without a
-writer's suffix (`_b` to `_z`, then `_2a` to `_2h`); each theme is left out in turn: the head is fitted on the rest of
-train as `train.fit` does, the threshold picked on the rest of dev as `train.pick_threshold` does, and the left-out
-rows are decided by `detector.decide`, so what is measured is the detector as it runs. `--writers` leaves out
-each writer's rows (a suffix) in turn instead: the estimate for wording nobody here has seen (`--only _o _p`
-pools just those writers: the README's figure for the newest sittings). Every distinct
-text is embedded once; a fold only re-scores.
+writer's suffix (`_b` to `_z`, then `_2a` to `_2h`, then `_3b` to `_3g`); each theme is left out in turn: the head
+is fitted on the rest of train as `train.fit` does, the threshold picked on the rest of dev as
+`train.pick_threshold` does, and the left-out rows are decided by `detector.decide`, so what is measured is the
+detector as it runs. `--writers` leaves out each writer's rows (a suffix) in turn instead: the estimate for
+wording nobody here has seen (`--only _o _p` pools just those writers: the README's figure for the newest
+sittings). Every distinct text is embedded once; a fold only re-scores.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import numpy as np
 
 from community.platform.safety import detector, semantic, train
 
-# One sitting each: _b to _z, then the eighth round's _2a to _2h.
+# One sitting each: _b to _z, then the eighth round's _2a to _2h, then the ninth's _3b to _3g.
 WRITER_SUFFIXES = (tuple(f"_{letter}" for letter in "bcdefghijklmnopqrstuvwxyz")
-                   + tuple(f"_2{letter}" for letter in "abcdefgh"))
+                   + tuple(f"_2{letter}" for letter in "abcdefgh") + tuple(f"_3{letter}" for letter in "bcefg"))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from community.safety import detect_crisis
 from tests.safety.test_crisis_data import load
 
 ROOT = Path(__file__).resolve().parents[2]
-# The issue's targets on the frozen split are recall >= 0.95 and precision >= 0.90; they are NOT met. Measured
+# The issue's targets on the frozen split are recall >= 0.95 and precision >= 0.90; met since round 9. Measured
 # after every choice was made on train and dev, four times in all, each after a change that other tests or
 # held-out benign text called for, never this split: 0.936 / 0.850 first; the same once sentences under three
 # words were left to the rules; 0.924 / 0.853 once supportive replies ("You are not alone.") joined the training
@@ -37,10 +37,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # frozen split, so they went down with it. Round 8, measured once after the choices were made by writer-grouped
 # cross-validation (1,970 rows from eight new sittings, dev recall target 0.91, two rule context fixes): 0.955 /
 # 0.888 (3 more crises caught, 5 more false alarms): recall meets its target; precision went down by 0.008.
+# Round 9, measured once after the choices were made by writer-grouped cross-validation and on five new writers'
+# rows (the sentence's hashed words beside its embedding, sentences of three words, 1,153 rows from five new
+# sittings): 0.975 / 0.927 (153 of 157 crises, 12 false alarms): both targets met.
 # The floors are today's figures, so any regression fails; raise them as the detector improves.
 TARGET_RECALL, TARGET_PRECISION = 0.95, 0.90
-FROZEN_RECALL_FLOOR = 150 / 157
-FROZEN_PRECISION_FLOOR = 150 / 169
+FROZEN_RECALL_FLOOR = 153 / 157
+FROZEN_PRECISION_FLOOR = 153 / 165
 
 
 def frozen_scores() -> tuple[float, float, list[str], list[str]]:
@@ -65,6 +68,7 @@ def test_floors_on_the_frozen_split():
     print("false alarms:", *alarms, sep="\n  ")
     assert recall >= FROZEN_RECALL_FLOOR - 1e-9
     assert precision >= FROZEN_PRECISION_FLOOR - 1e-9
+    assert recall >= TARGET_RECALL and precision >= TARGET_PRECISION  # the issue's targets
 
 
 def test_the_committed_head_is_what_training_produces():
@@ -207,3 +211,22 @@ def test_the_training_command_is_wired():
     args = cli.build_parser().parse_args(["safety", "train"])
     assert args.func is cli.cmd_safety_train
     assert cli.build_parser().parse_args(["safety", "distill"]).func is cli.cmd_safety_distill
+
+
+def test_the_words_beside_the_embedding():
+    """semantic.words: lowercase word unigrams and bigrams, hashed, present once, of length LEXICAL_SCALE."""
+    mine, hers, again, empty = semantic.words(["I counted my meds.", "I counted her meds.", "i COUNTED my meds!!",
+                                               "..."])
+    assert np.linalg.norm(mine) == pytest.approx(semantic.LEXICAL_SCALE)
+    assert np.array_equal(mine, again)  # case and punctuation are not words
+    assert not np.array_equal(mine, hers) and not empty.any()
+    # "i", "counted", "my", "meds" and three bigrams: at most seven slots.
+    assert 0 < np.count_nonzero(mine) <= 7
+    assert semantic.classifier().embedder.features(["I counted my meds."]).shape == (
+        1, semantic.EMBEDDING_DIM + semantic.LEXICAL_DIM)
+
+
+def test_a_head_of_the_wrong_size_is_refused():
+    head = semantic.load_head()
+    with pytest.raises(ValueError, match="rebuilds it"):
+        semantic.Classifier(semantic.classifier().embedder, semantic.Head(head.weights[:1152], head.bias, 0.5))

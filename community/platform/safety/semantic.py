@@ -84,7 +84,6 @@ class Embedder:
             out[row, 2 * width:] = _unit(rows.min(axis=0))
         return out
 
-
     def features(self, sentences: list[str]) -> np.ndarray:
         """What the head reads of each sentence: its embedding, then its words."""
         return np.hstack([self.embed(sentences), words(sentences)])

@@ -23,7 +23,7 @@ L2 = 0.03
 NEWTON_STEPS = 30
 GRADIENT_TOLERANCE = 1e-11  # Newton stops when the gradient is this small (the weights are then within ~1e-9)
 CG_STEPS = 2000
-# Grouped cross-validation of round 9's classifier (embedding and words) on round 8's train + dev (8,819 rows, 33
+# Grouped cross-validation of round 9's classifier (embedding and words) on round 8's train + dev (8,819 rows, 29
 # writers, each left out in turn): a dev recall target of 0.90 gives 0.877 / 0.825, 0.91 gives 0.893 / 0.815,
 # 0.92 gives 0.907 / 0.796, 0.93 gives 0.916 / 0.783. The embedding alone gave 0.881 / 0.772, 0.894 / 0.756,
 # 0.905 / 0.736, 0.914 / 0.711: the words add about 0.05 of precision at every recall.

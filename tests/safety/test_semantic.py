@@ -39,11 +39,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # 0.888 (3 more crises caught, 5 more false alarms): recall meets its target; precision went down by 0.008.
 # Round 9, measured once after the choices were made by writer-grouped cross-validation and on five new writers'
 # rows (the sentence's hashed words beside its embedding, sentences of three words, 1,153 rows from five new
-# sittings): 0.975 / 0.927 (153 of 157 crises, 12 false alarms): both targets met.
+# sittings): 0.975 / 0.927 (153 of 157 crises, 12 false alarms); read a second time after two tests' three-word
+# messages fired and the minimum became four words: 0.975 / 0.916 (14 false alarms). Both targets met.
 # The floors are today's figures, so any regression fails; raise them as the detector improves.
 TARGET_RECALL, TARGET_PRECISION = 0.95, 0.90
 FROZEN_RECALL_FLOOR = 153 / 157
-FROZEN_PRECISION_FLOOR = 153 / 165
+FROZEN_PRECISION_FLOOR = 153 / 167
 
 
 def frozen_scores() -> tuple[float, float, list[str], list[str]]:

@@ -531,7 +531,7 @@ _RULES: tuple[_Rule, ...] = (
            r"hit|hit|will hit) me|(?:the|my) (?:car|plane|helicopter|flight) (?:crashes|would crash|goes down|would "
            r"go down)|(?:a|an|some) (?:fatal )?(?:car )?(?:accident|crash)\b|getting hit by|my (?:car|plane) "
            r"(?:crashes|would crash|goes off|would go off)|not making it home)",
-           "hit|accident|crash|crashes|down|home|die|fatal & hope|hopes|hoping|pray|prays|praying|wish|wishes"
+           "hit|hits|accident|crash|crashes|down|home|die|fatal & hope|hopes|hoping|pray|prays|praying|wish|wishes"
            "|wishing|fantasize|fantasise|fantasizing|fantasising|dream|dreaming|imagine|imagining|welcome|"
            "welcoming|secretly")),
     _rule("method", RISK,

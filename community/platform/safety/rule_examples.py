@@ -329,6 +329,7 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             'Sometimes I hope the plane crashes.',
             'Sometimes I hope the plane crashes on the way to my interview.',
             'Some part of me hopes I get into an accident so I can finally rest.',
+            'Most mornings I keep hoping a car hits me on my bike ride.',
         ),
         (
             "I hope I don't wake up the baby when I get home post-call.",

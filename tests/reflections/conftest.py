@@ -25,6 +25,22 @@ async def write(client, *, body: str = "A quiet shift; I sat with a family for a
     return int(match.group(1))
 
 
+async def follow_pages(client, url: str, item: str, more: str, params: dict | None = None,
+                       most: int = 5) -> list[int]:
+    """The ids (regex `item`'s group) on a paged list and on each page its `more` link (a regex whose group is the
+    next page's address) leads to, at most `most` pages; every page must answer 200."""
+    seen: list[int] = []
+    page = await client.get(url, params=params or {})
+    for _ in range(most):
+        assert page.status_code == 200
+        seen += [int(found) for found in re.findall(item, page.text)]
+        link = re.search(more, page.text)
+        if not link:
+            break
+        page = await client.get(link.group(1).replace("&amp;", "&"))
+    return seen
+
+
 @pytest.fixture
 def settings(database_urls, tmp_path):
     """The posting rate limit is lifted by default here (the wall tests share many pieces in a row); tests of it

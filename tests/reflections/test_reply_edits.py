@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from community.platform.review.models import ReviewItem
 from community.reflections.models import ReflectionReply
-from tests.reflections.conftest import write
+from tests.reflections.conftest import follow_pages, write
 from tests.reflections.test_anonymity import author_marks
 from tests.reflections.test_safety import CRISIS, PHI
 
@@ -299,15 +299,8 @@ async def test_every_reply_is_reachable_from_the_journal(member_factory, login, 
     theirs = await _reply(await login(s["other"]), db, s["rid"], "Someone else's reply.")
     journal = (await s["w"].get("/journal")).text
     assert len(re.findall(r'id="my-reply-\d+"', journal)) == 2 and 'href="/journal/replies"' in journal
-    seen: list[int] = []
-    page = await s["w"].get("/journal/replies")
-    for _ in range(4):
-        assert page.status_code == 200
-        seen += [int(r) for r in re.findall(r'id="my-reply-(\d+)"', page.text)]
-        more = re.search(r'href="(/journal/replies\?before=\d+)">Older replies', page.text)
-        if not more:
-            break
-        page = await s["w"].get(more.group(1))
+    seen = await follow_pages(s["w"], "/journal/replies", r'id="my-reply-(\d+)"',
+                              r'href="(/journal/replies\?before=\d+)">Older replies', most=4)
     assert sorted(seen) == sorted([s["anon"], s["named"], third]) and theirs not in seen
     # Deleting from that page comes back to it.
     gone = await s["w"].post_form(f"/reflections/replies/{third}/delete", {"next": "replies"})

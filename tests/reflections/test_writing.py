@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from community.platform.anonymity import author_tag
-from tests.reflections.conftest import load, write
+from tests.reflections.conftest import follow_pages, load, write
 
 
 async def test_private_reflection_is_only_for_the_author(member_factory, login, db):
@@ -143,15 +143,8 @@ async def test_journal_pages_through_every_entry(member_factory, login, monkeypa
            for n, v in enumerate(("private", "anonymous", "named", "private", "anonymous"))]
     theirs = await write(them, body="Their own lantern entry.")
     for params in ({}, {"view": "theme"}, {"visibility": "private"}, {"q": "lantern"}):
-        seen: list[int] = []
-        page = await me.get("/journal", params=params)
-        for _ in range(5):
-            assert page.status_code == 200
-            seen += [int(rid) for rid in re.findall(r'id="r-(\d+)-title"', page.text)]
-            more = re.search(r'<nav class="pager" aria-label="More of your journal"><a href="([^"]+)"', page.text)
-            if not more:
-                break
-            page = await me.get(more.group(1).replace("&amp;", "&"))
+        seen = await follow_pages(me, "/journal", r'id="r-(\d+)-title"',
+                                  r'<nav class="pager" aria-label="More of your journal"><a href="([^"]+)"', params)
         expected = [i for n, i in enumerate(ids) if params != {"visibility": "private"} or n in (0, 3)]
         assert sorted(seen) == sorted(expected), params
         assert theirs not in seen

@@ -1,8 +1,8 @@
 """Rebuilds the crisis classifier head from the labelled data: `python -m community.platform.safety.train`.
 
 Trains a logistic regression (L2, Newton's method from zero: deterministic) on the train split of
-tests/data/crisis.jsonl, each row's features taken as the detector takes a sentence's (quotes masked), then picks the
-threshold on the dev split for the whole hybrid detector (rules + classifier): the highest dev precision among
+tests/data/crisis.jsonl, each row's features taken as the detector takes a sentence's (quotes masked), then picks
+the threshold on the dev split for the whole hybrid detector (rules + classifier): the highest dev precision among
 thresholds whose dev recall reaches RECALL_TARGET (or, when none does, the best recall). The frozen test split is
 never read here. `tests/safety/test_semantic.py` checks that the committed head is what this produces.
 """
@@ -59,7 +59,7 @@ def training_text(text: str) -> str:
 def fit(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, float]:
     """L2-regularised logistic regression by Newton's method (the bias is not regularised), from zero, until the
     gradient vanishes: deterministic. Each Newton step is solved by conjugate gradients on Hessian-vector
-    products: the Hessian of 3,200 features is never formed (building it took minutes)."""
+    products: the Hessian of 9,345 weights is never formed (building it took minutes)."""
     x = np.hstack([features, np.ones((len(features), 1))])
     penalty = np.r_[np.full(features.shape[1], L2), 0.0]
     w = np.zeros(x.shape[1])

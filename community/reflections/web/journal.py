@@ -55,7 +55,8 @@ async def journal(request: Request) -> Response:
     return render(request, "reflections/journal.html", {
         "cards": cards, "groups": {label: render_cards(items, heading="h3", journal=True)
                                    for label, items in groups.items()},
-        "cards_html": None if groups else render_cards(dated, heading="h2", journal=True), "q": q, "theme": theme, "view": view, "visibility": visibility,
+        "cards_html": None if groups else render_cards(dated, heading="h2", journal=True),
+        "q": q, "theme": theme, "view": view, "visibility": visibility,
         "themes": prompt_actions.THEMES, "weekly": weekly, "visibility_labels": actions.VISIBILITY_LABELS,
         "my_replies": my_replies, "more_replies": more_replies, "filtered": filtered, "first": first,
         "more": page.more, "start": start, "page_size": actions.JOURNAL_PAGE})

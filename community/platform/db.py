@@ -39,8 +39,18 @@ def plain_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def asyncpg_args(url: str) -> dict[str, Any]:
-    """Keyword arguments for asyncpg.connect; handles unix-socket URLs (?host=/path)."""
+# Settings for every session the app opens. JIT compilation is off: PostgreSQL compiles a statement with LLVM
+# when its estimated cost passes jit_above_cost, and estimates are upper bounds. The search statement is
+# estimated at ~200,000 for the branch that looks further back, which it almost never runs. With JIT on, as in
+# the postgres:17 image the deploy uses, each search paid ~27 ms of compilation for ~3 ms of work. The embedded
+# server has no LLVM, so benchmarks on it never showed this. Every statement here is a short OLTP one, which
+# JIT does not speed up.
+SERVER_SETTINGS = {"jit": "off"}
+
+
+def asyncpg_args(url: str, application_name: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for asyncpg.connect and create_pool; handles unix-socket URLs (?host=/path). Carries
+    SERVER_SETTINGS, and `application_name` when given (it names the session in pg_stat_activity)."""
     parsed = make_url(url)
     args: dict[str, Any] = {
         "user": parsed.username,
@@ -48,6 +58,7 @@ def asyncpg_args(url: str) -> dict[str, Any]:
         "database": parsed.database,
         "host": parsed.query.get("host") or parsed.host,
         "port": parsed.port,
+        "server_settings": {**SERVER_SETTINGS, **({"application_name": application_name} if application_name else {})},
     }
     return {k: v for k, v in args.items() if v is not None}
 
@@ -75,6 +86,7 @@ class Database:
             # and one that the server closed is discarded by SQLAlchemy on its first error.
             pool_pre_ping=False,
             pool_recycle=1800,
+            connect_args={"server_settings": dict(SERVER_SETTINGS)},
         )
         self._bound = bind is not None
         self._bind = bind

@@ -44,8 +44,7 @@ class Listener:
             lost = asyncio.Event()
             conn = None
             try:
-                conn = await asyncpg.connect(**asyncpg_args(self.url), timeout=10,
-                                             server_settings={"application_name": self.application_name})
+                conn = await asyncpg.connect(**asyncpg_args(self.url, self.application_name), timeout=10)
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(self.channel, self._received)
                 self.conn = conn

@@ -200,9 +200,9 @@ class Hub:
             async with self._pool_lock:
                 if self.pool is None:
                     self.pool = await asyncpg.create_pool(
-                        **asyncpg_args(self.url), min_size=1, max_size=self.io_connections, timeout=10,
-                        max_inactive_connection_lifetime=300, init=_init_connection, reset=_keep_connection,
-                        server_settings={"application_name": IO_APPLICATION_NAME})
+                        **asyncpg_args(self.url, IO_APPLICATION_NAME), min_size=1, max_size=self.io_connections,
+                        timeout=10, max_inactive_connection_lifetime=300, init=_init_connection,
+                        reset=_keep_connection)
         return self.pool
 
     def going_away(self, reason: str = "the server is restarting") -> None:

@@ -61,6 +61,11 @@ WRITES = {"reply": 1.5, "reaction": 1.2, "edit": 0.8, "reflection_new": 0.6, "re
 WRITE_KEYS = {"reply": "write.reply", "reflection_new": "write.reflection"}
 SEARCH_WORDS = ("compassion", "mentor", "burnout", "night call", "family", "rest", "coffee", "kindness",
                 "hidden curriculum", "grateful")
+# The generated posts use a small vocabulary, so every word above is in about half of them. Members also search
+# for what is rare (a drug, a place, a name) and for quoted phrases, which take other plans: a fifth of searches
+# are a word no post holds, and a tenth a quoted pair of common words.
+RARE_WORDS = ("naloxone", "pager", "chaplain", "telemetry", "sepsis", "ketamine", "ombudsman", "locum")
+SEARCH_SHAPES = (("words", 0.7), ("rare", 0.2), ("phrase", 0.1))
 TOPOLOGIES = {False: "rooms on their own process (app-day-rooms, one worker; pages on app-day, one worker)",
               True: "rooms shared: sockets and pages on one process (app-day, one worker)"}
 ROOM_PROCESS_KEYS = ("day.rooms.cpu_ms_per_msg", "day.rooms.rss_mb", "day.rooms.rss_peak_mb")
@@ -219,7 +224,7 @@ class Planner:
         if group == "reflection":
             return f"/reflections/{self.c.reflections[self.reflections.draw(rng)]}"
         if group == "search":
-            return "/search?q=" + quote_plus(" ".join(rng.sample(SEARCH_WORDS, rng.randint(1, 2))))
+            return "/search?q=" + quote_plus(search_query(rng))
         return {"home": "/", "notifications": "/notifications", "prompts": "/prompts", "journal": "/journal"}[group]
 
     def write(self, group: str, member: int, csrf: str) -> tuple[str, dict[str, str]]:
@@ -272,6 +277,16 @@ def mix_of(groups: tuple[str, ...] = ()) -> dict[str, float]:
     if unknown:
         raise ValueError(f"unknown day groups {', '.join(unknown)}; the groups are {', '.join(mix)}")
     return {g: w for g, w in mix.items() if g in groups} if groups else mix
+
+
+def search_query(rng: random.Random) -> str:
+    """One search of the mix, in the shares of SEARCH_SHAPES."""
+    shape = rng.choices([name for name, _ in SEARCH_SHAPES], [share for _, share in SEARCH_SHAPES])[0]
+    if shape == "rare":
+        return rng.choice(RARE_WORDS)
+    if shape == "phrase":
+        return '"' + " ".join(rng.sample([w for w in SEARCH_WORDS if " " not in w], 2)) + '"'
+    return " ".join(rng.sample(SEARCH_WORDS, rng.randint(1, 2)))
 
 
 def make_plan(community: Community, size: int, seed: int = 1, groups: tuple[str, ...] = ()) -> list[str]:

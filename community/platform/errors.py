@@ -30,6 +30,14 @@ class Invalid(ActionError):
         self.fields = fields or {}
 
 
+class SearchTooBroad(Invalid):
+    """A word search that could not finish in time (db.custom_plans): the member is asked for a narrower one."""
+
+    def __init__(self) -> None:
+        super().__init__("That search would take too long to finish. Please add a less common word, or remove "
+                         "the quotes around a phrase.", fields={"q": "Try a narrower search."})
+
+
 class Conflict(ActionError):
     status_code = 409
 

@@ -29,3 +29,41 @@ async def test_hidden_and_removed_never_found_by_others(resident, attending, mod
         assert "Nothing found" in (await b.get(f"/search?q={word}")).text
     found = await mod.get("/search?q=zebrafish")
     assert "<mark>Zebrafish</mark> hidden title" in found.text
+
+
+async def test_a_search_too_broad_to_finish_asks_for_a_narrower_one(resident, login, monkeypatch):
+    """A statement past db.SEARCH_TIMEOUT_MS is cancelled: 400, the words kept in the box, and the next search works.
+    The slow statement stands in for a quoted phrase of very common words at 1,000,000 posts (~0.5 s)."""
+    from community.discussions import search
+    from community.platform import db as db_module
+
+    a = await login(resident)
+    await start_thread(a, "Night call", "The night call went long.")
+    monkeypatch.setattr(db_module, "SEARCH_TIMEOUT_MS", 50)
+    real = search.SEARCH_SQL[False]
+    monkeypatch.setitem(search.SEARCH_SQL, False, "SELECT pg_sleep(2), $1::text, $2::int, $3::int, $4::int, "
+                                                   "$5::int, $6::int")
+    page = await a.get('/search?q="night call"')
+    assert page.status_code == 400
+    assert "would take too long" in page.text
+    assert 'value="&#34;night call&#34;"' in page.text or 'value="&quot;night call&quot;"' in page.text
+    monkeypatch.setitem(search.SEARCH_SQL, False, real)
+    again = await a.get("/search?q=night")
+    assert again.status_code == 200 and "call went long" in again.text
+
+
+async def test_a_reflection_search_too_broad_keeps_the_wall_and_its_words(resident, login, monkeypatch):
+    from community.platform import db as db_module
+    from community.reflections import actions
+
+    a = await login(resident)
+    response = await a.post_form("/reflections/new", {"title": "A long night", "body": "The night was long.",
+                                                      "visibility": "named"})
+    assert response.status_code == 303
+    monkeypatch.setattr(db_module, "SEARCH_TIMEOUT_MS", 50)
+    monkeypatch.setitem(actions._WALL_FILTERS, "q", " AND r.search @@ websearch_to_tsquery('english', ${n}::text)"
+                                                    " AND pg_sleep(1)::text = ''")
+    page = await a.get("/reflections?q=night")
+    assert page.status_code == 400
+    assert "would take too long" in page.text and 'value="night"' in page.text
+    assert "Reflection wall" in page.text

@@ -309,11 +309,11 @@ async def search_page(request: Request) -> Response:
     query = request.query_params.get("q", "")
     page = _page_param(request)
     async with db_of(request).raw() as connection:
-        try:
+        try:  # Invalid: a query too long, or one too broad to finish in time (errors.SearchTooBroad)
             results = await search.search(connection, viewer, query, page)
+            sections = await _other_sections(request, connection, results.query, page)
         except Invalid as exc:
             return form_error(request, "discussions/search.html", exc, {"q": query[:200]}, {"results": None})
-        sections = await _other_sections(request, connection, results.query, page)
     return render(request, "discussions/search.html", {"results": results, "form": {"q": results.query},
                                                        "sections": sections})
 

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 import community.platform.web.ids  # noqa: F401  (registers the dbid path convertor)
 from community.platform.drafts import web as drafts_web
-from community.platform.errors import ActionError, Invalid, NotFound
+from community.platform.errors import ActionError, Invalid, NotFound, SearchTooBroad
 from community.platform.numbers import parse_int
 from community.platform.publishing import NeedsConfirmation
 from community.platform.web import fragments
@@ -73,9 +73,15 @@ async def wall(request: Request) -> Response:
     before = int_param(request, "before")
     # Prepared statements on a bare asyncpg connection: the cards with their counts and the prompt of the week
     # in one, and the prompt filtered by (when there is one).
+    error, status = None, 200
     async with db_of(request).raw() as connection:
-        page = await actions.wall_page(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id, q=q,
-                                       before=before)
+        try:
+            page = await actions.wall_page(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id,
+                                           q=q, before=before)
+        except SearchTooBroad as exc:  # the words are kept in the search box
+            error, status = exc.message, exc.status_code
+            page = await actions.wall_page(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id,
+                                           limit=0)
         prompt = await connection.fetchrow(PROMPT_SQL, prompt_id) if prompt_id else None
     cards, weekly = page.cards, page.weekly
     # Each card's HTML is cached by its row (the same for every viewer) and its coarse time.
@@ -87,7 +93,7 @@ async def wall(request: Request) -> Response:
     return render(request, "reflections/wall.html", {
         "cards": cards, "cards_html": fragments.render_items(_WALL_CARDS, items, _wall_card), "theme": theme,
         "themes": prompt_actions.THEMES, "prompt": prompt, "q": q, "weekly": weekly,
-        "more": len(cards) == actions.WALL_PAGE, "before": before})
+        "more": len(cards) == actions.WALL_PAGE, "before": before, "error": error}, status_code=status)
 
 
 # ---- one reflection ---------------------------------------------------------------------------------------

@@ -181,6 +181,8 @@ async def custom_plans(connection: Any) -> AsyncIterator[Any]:
             if nested:
                 await connection.execute("SET LOCAL plan_cache_mode = DEFAULT; SET LOCAL statement_timeout = DEFAULT")
     except asyncpg.QueryCanceledError as exc:
+        # Operators see how often it happens (never the words: a search can say more than a member means to).
+        log.warning("a search was stopped after %d ms and the member asked for a narrower one", SEARCH_TIMEOUT_MS)
         raise SearchTooBroad() from exc
 
 

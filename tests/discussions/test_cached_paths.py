@@ -47,3 +47,18 @@ async def test_rare_words_are_found_beyond_the_window(resident, attending, moder
     assert "An older piece" in found
     assert "Hidden piece" not in found
     assert "Hidden piece" in (await mod.get("/search?q=quokka")).text
+
+
+async def test_beyond_the_window_the_newest_older_matches_are_kept(resident, attending, login, monkeypatch):
+    """Beyond the window, the newest CANDIDATES older matches are the ones ranked."""
+    monkeypatch.setattr(search, "WINDOW", 1)
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    monkeypatch.setattr(search, "TITLE_CANDIDATES", 1)
+    a, b = await login(resident), await login(attending)
+    for n in range(4):
+        await start_thread(a, f"Piece number {n}", f"A wombat story, part {n}.")
+    await start_thread(a, "The newest piece", "Nothing special in here.")
+    found = (await b.get("/search?q=wombat")).text
+    # Titles match nothing ("wombat" is only in the bodies): the two newest of the four body matches are ranked.
+    assert "Piece number 3" in found and "Piece number 2" in found
+    assert "Piece number 1" not in found and "Piece number 0" not in found

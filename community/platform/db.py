@@ -54,13 +54,16 @@ def asyncpg_args(url: str, application_name: str | None = None) -> dict[str, Any
     """Keyword arguments for asyncpg.connect and create_pool; handles unix-socket URLs (?host=/path). Carries
     SERVER_SETTINGS, and `application_name` when given (it names the session in pg_stat_activity)."""
     parsed = make_url(url)
+    server_settings = dict(SERVER_SETTINGS)
+    if application_name:
+        server_settings["application_name"] = application_name
     args: dict[str, Any] = {
         "user": parsed.username,
         "password": parsed.password or None,
         "database": parsed.database,
         "host": parsed.query.get("host") or parsed.host,
         "port": parsed.port,
-        "server_settings": {**SERVER_SETTINGS, **({"application_name": application_name} if application_name else {})},
+        "server_settings": server_settings,
     }
     return {k: v for k, v in args.items() if v is not None}
 
@@ -179,7 +182,8 @@ async def custom_plans(connection: Any) -> AsyncIterator[Any]:
                                      f"SET LOCAL statement_timeout = {int(SEARCH_TIMEOUT_MS):d}")
             yield connection
             if nested:
-                await connection.execute("SET LOCAL plan_cache_mode = DEFAULT; SET LOCAL statement_timeout = DEFAULT")
+                await connection.execute("SET LOCAL plan_cache_mode = DEFAULT; "
+                                         "SET LOCAL statement_timeout = DEFAULT")
     except asyncpg.QueryCanceledError as exc:
         # Operators see how often it happens (never the words: a search can say more than a member means to).
         log.warning("a search was stopped after %d ms and the member asked for a narrower one", SEARCH_TIMEOUT_MS)

@@ -58,8 +58,8 @@ WITH recent AS MATERIALIZED (
 ), older_titles AS MATERIALIZED (
   SELECT id, first_post_id, search FROM threads
   WHERE (SELECT count(*) FROM recent_titles) < $3::int
-    AND id < (SELECT id FROM threads ORDER BY id DESC OFFSET $4::int - 1 LIMIT 1)
     AND search @@ websearch_to_tsquery('english', $1::text) AND first_post_id IS NOT NULL {thread_visible}
+    AND id NOT IN (SELECT id FROM recent_titles)
   ORDER BY id DESC LIMIT $3::int
 ), hits AS (
   SELECT p.id AS post_id, p.thread_id, ts_rank(p.search, websearch_to_tsquery('english', $1::text)) AS rank,

@@ -38,6 +38,7 @@ function setUp(form) {
   const values = () => ({ slot, body: body.value, title: title ? title.value : "" });
 
   let lastSent = JSON.stringify(values());
+  const loaded = lastSent; // what the page came with: a stored draft only replaces that, never the member's typing
   let submitted = false;
   let quiet = null;
   let firstUnsaved = 0;
@@ -79,6 +80,8 @@ function setUp(form) {
     const response = await fetch(`/drafts/one?slot=${encodeURIComponent(slot)}`, { credentials: "same-origin" });
     if (!response.ok) return;
     const { draft } = await response.json();
+    // Typed into since the page loaded (before this answer came): the member's text stays, and is saved as the draft.
+    if (JSON.stringify(values()) !== loaded) return;
     if (!draft || (draft.body === body.value && (!title || draft.title === title.value))) return;
     if (!draft.body.trim() && !draft.title) return;
     const before = { body: body.value, title: title ? title.value : "" };

@@ -117,3 +117,27 @@ async def test_a_failed_submit_keeps_the_draft_after_the_page_closes(new_page, s
     page = await context.new_page()
     await page.goto(f"{server.url}/c/{CATEGORY}/new")
     await expect(page.get_by_label("Your post")).to_have_value("Kept after a refusal.")
+
+
+async def test_a_stored_draft_never_replaces_what_the_member_typed_after_the_page_loaded(new_page, server):
+    """The stored draft arrives after the member has started typing (its answer held back here): their text stays."""
+    page = await member_page(new_page, server, "resident", "Quick Typer")
+    await page.goto(f"{server.url}/c/{CATEGORY}/new")
+    box = page.get_by_label("Your post")
+    await _type_and_close(page, box, "An older draft that was saved.")
+    page = await page.context.new_page()
+    release = []
+
+    async def hold(route):
+        while not release:
+            await page.wait_for_timeout(50)
+        await route.continue_()
+
+    await page.route("**/drafts/one*", hold)
+    await page.goto(f"{server.url}/c/{CATEGORY}/new")
+    box = page.get_by_label("Your post")
+    await box.fill("What I am writing now.")
+    release.append(True)
+    await page.wait_for_load_state("networkidle")
+    await expect(box).to_have_value("What I am writing now.")
+    await expect(page.locator("[data-draft-status]")).not_to_contain_text("is back in the box")

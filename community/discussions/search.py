@@ -59,6 +59,8 @@ WITH recent AS MATERIALIZED (
   SELECT id, first_post_id, search FROM threads
   WHERE (SELECT count(*) FROM recent_titles) < $3::int
     AND search @@ websearch_to_tsquery('english', $1::text) AND first_post_id IS NOT NULL {thread_visible}
+    -- Past the titles already found, not below an id floor as for posts: with a floor the planner ANDed the GIN
+    -- bitmap with a primary-key range of most of the threads (2 ms at 20,000 threads).
     AND id NOT IN (SELECT id FROM recent_titles)
   ORDER BY id DESC LIMIT $3::int
 ), hits AS (

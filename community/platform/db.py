@@ -181,7 +181,7 @@ async def custom_plans(connection: Any) -> AsyncIterator[Any]:
     try:
         async with connection.transaction():
             await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan; "
-                                     f"SET LOCAL statement_timeout = {int(SEARCH_TIMEOUT_MS):d}")
+                                     f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS:d}")
             yield connection
             if nested:
                 await connection.execute("SET LOCAL plan_cache_mode = DEFAULT; "

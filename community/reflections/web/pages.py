@@ -78,10 +78,9 @@ async def wall(request: Request) -> Response:
         try:
             page = await actions.wall_page(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id,
                                            q=q, before=before)
-        except SearchTooBroad as exc:  # the words are kept in the search box
+        except SearchTooBroad as exc:  # no cards, the prompt of the week, and the words kept in the search box
             error, status = exc.message, exc.status_code
-            page = await actions.wall_page(connection, viewer, key_of(request), theme=theme, prompt_id=prompt_id,
-                                           limit=0)
+            page = actions.WallPage([], await prompt_actions.prompt_of_week_row(connection))
         prompt = await connection.fetchrow(PROMPT_SQL, prompt_id) if prompt_id else None
     cards, weekly = page.cards, page.weekly
     # Each card's HTML is cached by its row (the same for every viewer) and its coarse time.

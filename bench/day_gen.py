@@ -27,6 +27,7 @@ from bench.baselines import create_fortunes
 from community.platform.accounts.security import new_token, token_hash
 from community.platform.anonymity import Anonymity
 from community.platform.db import asyncpg_args, with_database
+from community.platform.migrate import upgrade
 from community.reflections.actions import reflection_tag
 from community.reflections.models import ANON_SEQUENCES
 from community.rooms.actions import member_tag
@@ -122,6 +123,9 @@ async def ensure(server: str, scale: float, *, quiet: bool = False) -> tuple[str
     name = database_name(scale)
     url = with_database(server, name)
     if await cached(url, scale):
+        # A cached community follows the schema: a migration added since it was generated (an index, say)
+        # would otherwise be measured only by fresh clones. A no-op when it is at the head already.
+        await upgrade(url)
         conn = await asyncpg.connect(**asyncpg_args(url))
         try:
             await conn.execute("UPDATE sessions SET expires_at = now() + interval '2 days' "

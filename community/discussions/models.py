@@ -61,6 +61,8 @@ class Thread(Base):
         # without it every home page read and sorted every thread.
         Index("ix_threads_recent_activity", "last_activity_at", "id",
               postgresql_where=text("state = 'visible' AND NOT pinned")),
+        # The few threads members may not see: search asks "is this one of them?" of each hit (see search.py).
+        Index("ix_threads_not_visible", "id", postgresql_where=text("state <> 'visible'")),
     )
 
     id: Mapped[int] = pk()
@@ -103,6 +105,8 @@ class Post(Base):
         Index("ix_posts_author_at", "author_id", "created_at"),
         Index("ix_posts_reply_to", "reply_to_id", postgresql_where=text("reply_to_id IS NOT NULL")),
         Index("ix_posts_search", "search", postgresql_using="gin"),
+        # The posts members may not see (hidden, pending, removed, deleted): see Thread's ix_threads_not_visible.
+        Index("ix_posts_not_visible", "id", postgresql_where=text("state <> 'visible'")),
     )
 
     id: Mapped[int] = pk()

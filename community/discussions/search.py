@@ -91,9 +91,14 @@ JOIN categories c ON c.id = t.category_id LEFT JOIN users u ON u.id = p.author_i
 ORDER BY top.rank DESC, p.id DESC
 """
 # Members find visible posts in visible threads; moderators find everything. A post hit is known to be visible
-# and a title hit to be in a visible thread, so only the other half is looked up.
-_MEMBERS_ONLY = """WHERE (best.post_ok OR (SELECT v.state FROM posts v WHERE v.id = best.post_id) = 'visible')
-    AND (best.thread_ok OR (SELECT v.state FROM threads v WHERE v.id = best.thread_id) = 'visible')"""
+# and a title hit to be in a visible thread, so only the other half is looked up: not by reading each hit's row
+# (400 look-ups into the threads' heap for a common word, ~0.5 ms of a 2.5 ms search at 1,000,000 posts) but by
+# asking the partial indexes of what members may not see (migration 0029), which hold few entries and mostly
+# answer without a heap visit. Every post has its thread and every title hit its first post, so "not among the
+# hidden" is "visible" here.
+_MEMBERS_ONLY = """WHERE (best.post_ok OR NOT EXISTS (SELECT 1 FROM posts v WHERE v.id = best.post_id AND v.state <> 'visible'))
+    AND (best.thread_ok
+         OR NOT EXISTS (SELECT 1 FROM threads v WHERE v.id = best.thread_id AND v.state <> 'visible'))"""
 SEARCH_SQL = {
     False: _SEARCH_SQL.format(post_visible="AND state = 'visible'", thread_visible="AND state = 'visible'",
                               both_visible=_MEMBERS_ONLY),

@@ -1,6 +1,6 @@
 """Search: ranked, highlighted, escaped, and blind to what the searcher may not see."""
 
-from tests.discussions.conftest import post_ids, start_thread
+from tests.discussions.conftest import post_ids, reply_to, start_thread
 
 
 async def test_search_ranks_and_highlights_safely(resident, attending, login):
@@ -67,3 +67,28 @@ async def test_a_reflection_search_too_broad_keeps_the_wall_and_its_words(reside
     assert page.status_code == 400
     assert "would take too long" in page.text and 'value="night"' in page.text
     assert "Reflection wall" in page.text
+
+
+async def test_each_half_of_a_hit_is_checked_for_members(resident, attending, moderator, login, db):
+    """A post hit in a thread members may not see, and a title hit whose opening post they may not see: the
+    half the hit did not come from is looked up (search._MEMBERS_ONLY), for every state but 'visible'."""
+    from sqlalchemy import text
+
+    a, b, mod = await login(resident), await login(attending), await login(moderator)
+    for state in ("hidden", "pending", "removed"):
+        word = f"okapi{state}"
+        # Only the reply holds the word: a post hit, whose thread is then made non-visible.
+        thread_of_reply, _ = await start_thread(a, f"A calm title {state}", "An opening without the word.")
+        await reply_to(b, thread_of_reply, f"A reply about the {word} shift.")
+        # Only the title holds the other word: a title hit, whose opening post is then made non-visible.
+        titled, _ = await start_thread(a, f"Narwhal{state} rounds", "An opening without it either.")
+        assert f"{word}" in (await b.get(f"/search?q={word}")).text.lower()
+        assert f"narwhal{state}" in (await b.get(f"/search?q=narwhal{state}")).text.lower()
+        async with db.transaction() as session:
+            await session.execute(text("UPDATE threads SET state = :s WHERE id = :t"),
+                                  {"s": state, "t": thread_of_reply})
+            await session.execute(text("UPDATE posts SET state = :s WHERE thread_id = :t AND position = 1"),
+                                  {"s": state, "t": titled})
+        for query in (word, f"narwhal{state}"):
+            assert "Nothing found" in (await b.get(f"/search?q={query}")).text, (state, query)
+            assert "Nothing found" not in (await mod.get(f"/search?q={query}")).text, (state, query)

@@ -105,7 +105,7 @@ class Post(Base):
         Index("ix_posts_author_at", "author_id", "created_at"),
         Index("ix_posts_reply_to", "reply_to_id", postgresql_where=text("reply_to_id IS NOT NULL")),
         Index("ix_posts_search", "search", postgresql_using="gin"),
-        # The posts members may not see (hidden, pending, removed, deleted): see Thread's ix_threads_not_visible.
+        # The posts members may not see (hidden, pending, removed): see Thread's ix_threads_not_visible.
         Index("ix_posts_not_visible", "id", postgresql_where=text("state <> 'visible'")),
     )
 

@@ -96,7 +96,8 @@ ORDER BY top.rank DESC, p.id DESC
 # asking the partial indexes of what members may not see (migration 0029), which hold few entries and mostly
 # answer without a heap visit. Every post has its thread and every title hit its first post, so "not among the
 # hidden" is "visible" here.
-_MEMBERS_ONLY = """WHERE (best.post_ok OR NOT EXISTS (SELECT 1 FROM posts v WHERE v.id = best.post_id AND v.state <> 'visible'))
+_MEMBERS_ONLY = """WHERE (best.post_ok
+           OR NOT EXISTS (SELECT 1 FROM posts v WHERE v.id = best.post_id AND v.state <> 'visible'))
     AND (best.thread_ok
          OR NOT EXISTS (SELECT 1 FROM threads v WHERE v.id = best.thread_id AND v.state <> 'visible'))"""
 SEARCH_SQL = {

@@ -72,7 +72,7 @@ def http_options(args: argparse.Namespace) -> http_bench.Options:
 
 def day_options(args: argparse.Namespace) -> day_bench.DayOptions:
     options = day_bench.DayOptions(scale=args.scale, peers=not args.no_peers, groups=tuple(args.day_groups),
-                                   rooms_shared=args.rooms_shared)
+                                   rooms_shared=args.rooms_shared, keep=args.keep)
     day_bench.mix_of(options.groups)
     if args.quick:
         options.duration, options.warmup, options.peer_duration, options.rounds = 10.0, 3.0, 3.0, 1

@@ -87,6 +87,7 @@ class DayOptions:
     peers: bool = True
     groups: tuple[str, ...] = ()  # only these groups of the mix (weights kept), to profile them; () = all
     rooms_shared: bool = False    # the room sockets on the page process (the topology before `realtime`)
+    keep: bool = False            # keep the run's copy of the community (bench_day_<scale>_run) afterwards
 
 
 @dataclass
@@ -599,8 +600,10 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
     load = LoadSampler()
     server = http_bench.server_url()
     started = time.monotonic()
-    url, generated = asyncio.run(day_gen.ensure(server, options.scale))
-    SETTINGS.update({**asdict(options), "database": day_gen.database_name(options.scale),
+    _, generated = asyncio.run(day_gen.ensure(server, options.scale))
+    url = asyncio.run(day_gen.run_copy(server, options.scale))
+    SETTINGS.update({**asdict(options), "database": day_gen.run_database_name(options.scale),
+                     "template": day_gen.database_name(options.scale),
                      "topology": TOPOLOGIES[options.rooms_shared],
                      "generator_version": day_gen.GEN_VERSION, "generated_now": generated,
                      "prepare_seconds": round(time.monotonic() - started, 1), "mix_percent": mix_of(options.groups),
@@ -625,6 +628,8 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
     finally:
         for s in reversed(servers):
             s.stop()
+        if not options.keep:
+            asyncio.run(day_gen.drop_run_copy(server, options.scale))
     if servers:
         results.update(cache_rates(servers[0].log_path))
     results.update(load.stop())

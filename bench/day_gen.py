@@ -3,7 +3,8 @@
 
 The database is named after the scale (`bench_day_1`, `bench_day_0p02`) and carries a `bench_day_meta` row with
 GEN_VERSION: a rerun whose version and scale match reuses it (minutes saved); any change to what is generated
-must bump GEN_VERSION. The signed-in sessions' tokens are kept in `bench_day_sessions` (a bench-only table, like
+must bump GEN_VERSION. It is a template: each run works on its own copy (`bench_day_1_run`, `run_copy`), so
+every run starts from the generated rows, whatever earlier runs wrote. The signed-in sessions' tokens are kept in `bench_day_sessions` (a bench-only table, like
 b1's `bench_fortunes`), so the driver finds them again on a rerun.
 
 Bulk inserts run with `session_replication_role = replica` (no triggers, no foreign-key checks: the generator
@@ -118,24 +119,49 @@ async def cached(url: str, scale: float) -> bool:
 
 
 async def ensure(server: str, scale: float, *, quiet: bool = False) -> tuple[str, bool]:
-    """The day database for `scale`: reused when cached, else created, migrated, seeded and generated.
-    Returns (url, generated_now)."""
+    """The generated community for `scale`, kept as a template: reused when cached (migrated to the head
+    first), else created, migrated, seeded and generated. Returns (url, generated_now). Runs never write to
+    it: they use `run_copy`."""
     name = database_name(scale)
     url = with_database(server, name)
     if await cached(url, scale):
         # A cached community follows the schema: a migration added since it was generated (an index, say)
         # would otherwise be measured only by fresh clones. A no-op when it is at the head already.
         await upgrade(url)
-        conn = await asyncpg.connect(**asyncpg_args(url))
-        try:
-            await conn.execute("UPDATE sessions SET expires_at = now() + interval '2 days' "
-                               "WHERE user_id IN (SELECT user_id FROM bench_day_sessions)")
-        finally:
-            await conn.close()
         return url, False
     await http_bench.create_database(server, name)
     await generate(url, scale, quiet=quiet)
     return url, True
+
+
+def run_database_name(scale: float) -> str:
+    return database_name(scale) + "_run"
+
+
+async def run_copy(server: str, scale: float) -> str:
+    """A fresh copy of the generated community for one run, so every run starts from the same rows: a run's
+    replies, reflections and edits would otherwise stay, newest, where search and the wall look first, and
+    slow every later run. Returns its url; `drop_run_copy` ends it."""
+    return await copy_community(server, database_name(scale), run_database_name(scale))
+
+
+async def copy_community(server: str, template: str, name: str) -> str:
+    """`name` made anew as a copy of `template` (`CREATE DATABASE ... TEMPLATE`, file by file), with the
+    signed-in sessions' expiry moved on."""
+    await http_bench._admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                            f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    url = with_database(server, name)
+    conn = await asyncpg.connect(**asyncpg_args(url))
+    try:
+        await conn.execute("UPDATE sessions SET expires_at = now() + interval '2 days' "
+                           "WHERE user_id IN (SELECT user_id FROM bench_day_sessions)")
+    finally:
+        await conn.close()
+    return url
+
+
+async def drop_run_copy(server: str, scale: float) -> None:
+    await http_bench.drop_database(server, run_database_name(scale))
 
 
 def log(quiet: bool, started: float, message: str) -> None:

@@ -27,7 +27,7 @@ def test_thread_lengths_sum_exactly_and_stay_in_bounds():
     assert sorted(lengths)[100] < 50 < max(lengths)  # heavy-tailed: a short median, some long threads
 
 
-async def test_generator_at_a_tiny_scale_is_consistent(live_database):
+async def test_generator_at_a_tiny_scale_is_consistent(live_database, server_url):
     counts = await day_gen.generate(live_database, 0.001, quiet=True)
     conn = await asyncpg.connect(**asyncpg_args(live_database))
     try:
@@ -55,6 +55,34 @@ async def test_generator_at_a_tiny_scale_is_consistent(live_database):
                for r in anonymous)
     assert len(sessions) == counts.sessions and seated == counts.sessions
     assert await day_gen.cached(live_database, 0.001) and not await day_gen.cached(live_database, 0.002)
+    await each_run_starts_from_the_generated_rows(server_url, live_database)
+
+
+async def each_run_starts_from_the_generated_rows(server: str, generated: str) -> None:
+    """A run works on a copy of the community; what it writes is gone by the next run's copy, and the
+    generated database keeps its rows."""
+    name = urlsplit(generated).path.lstrip("/")
+    copy_name = f"{name}_run"
+    for run in range(2):
+        url = await day_gen.copy_community(server, name, copy_name)
+        conn = await asyncpg.connect(**asyncpg_args(url))
+        try:
+            left_over = await conn.fetchval("SELECT count(*) FROM posts WHERE body_md = 'written by a run'")
+            seconds_left = await conn.fetchval(
+                "SELECT min(extract(epoch FROM s.expires_at - now())) FROM sessions s JOIN bench_day_sessions b "
+                "ON b.user_id = s.user_id")
+            await conn.execute("UPDATE sessions SET expires_at = now() - interval '1 day'")
+            await conn.execute("UPDATE posts SET body_md = 'written by a run' WHERE id = (SELECT min(id) FROM posts)")
+        finally:
+            await conn.close()
+        assert left_over == 0, f"run {run} saw the earlier run's write"
+        assert seconds_left > 86_400, f"run {run}'s sessions are not signed in for the run"
+    conn = await asyncpg.connect(**asyncpg_args(generated))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM posts WHERE body_md = 'written by a run'") == 0
+    finally:
+        await conn.close()
+    await day_gen.http_bench._admin(server, f'DROP DATABASE "{copy_name}" WITH (FORCE)')
 
 
 def fake_community() -> day_bench.Community:

@@ -601,15 +601,19 @@ def run(options: DayOptions | None = None) -> dict[str, float]:
     server = http_bench.server_url()
     started = time.monotonic()
     _, generated = asyncio.run(day_gen.ensure(server, options.scale))
+    ready = time.monotonic()
     url = asyncio.run(day_gen.run_copy(server, options.scale))
+    copied = time.monotonic() - ready
     SETTINGS.update({**asdict(options), "database": day_gen.run_database_name(options.scale),
                      "template": day_gen.database_name(options.scale),
                      "topology": TOPOLOGIES[options.rooms_shared],
                      "generator_version": day_gen.GEN_VERSION, "generated_now": generated,
-                     "prepare_seconds": round(time.monotonic() - started, 1), "mix_percent": mix_of(options.groups),
+                     "prepare_seconds": round(time.monotonic() - started, 1), "copy_seconds": round(copied, 1),
+                     "mix_percent": mix_of(options.groups),
                      "counts": asdict(day_gen.counts_for(options.scale))})
     print(f"day: database {day_gen.database_name(options.scale)} "
-          f"({'generated' if generated else 'cached'}, {time.monotonic() - started:.0f}s)", flush=True)
+          f"({'generated' if generated else 'cached'}, {ready - started:.0f}s), run on a copy "
+          f"({day_gen.run_database_name(options.scale)}, {copied:.0f}s)", flush=True)
     community = asyncio.run(load_community(url))
     servers: list[Any] = []
     results: dict[str, float] = {}

@@ -29,7 +29,7 @@ from community.platform.accounts.security import new_token, token_hash
 from community.platform.anonymity import Anonymity
 from community.platform.db import asyncpg_args, with_database
 from community.platform.migrate import upgrade
-from community.reflections.actions import reflection_tag
+from community.reflections.actions import excerpt_of, reflection_tag
 from community.reflections.models import ANON_SEQUENCES
 from community.rooms.actions import member_tag
 
@@ -299,13 +299,14 @@ def reflection_rows(rng: random.Random, anonymity: Anonymity, counts: Counts, me
         title = sentence(rng, 3, 8)[:200]
         if visibility == "named":
             rid, named_id = named_id, named_id + 1
-            rows.append((rid, author, None, None, visibility, True, prompt, theme, title, body, html, at, at))
+            rows.append((rid, author, None, None, visibility, True, prompt, theme, title, body, html,
+                         excerpt_of(body), at, at))
         else:
             rid, anon_id = anon_id, anon_id + 1
             day = at.replace(hour=0, minute=0, second=0, microsecond=0)
             sealed = anonymity.seal(str(author)) if visibility == "anonymous" else None
             rows.append((rid, None, reflection_tag(anonymity, author, rid), sealed, visibility, False, prompt,
-                         theme, title, body, html, day, day))
+                         theme, title, body, html, excerpt_of(body), day, day))
     return rows
 
 
@@ -319,7 +320,7 @@ async def gen_reflections(conn: asyncpg.Connection, rng: random.Random, anonymit
     await conn.copy_records_to_table(
         "reflections", records=rows,
         columns=["id", "author_id", "author_tag", "sealed_author", "visibility", "shown_named", "prompt_id",
-                 "theme", "title", "body", "body_html", "created_at", "updated_at"])
+                 "theme", "title", "body", "body_html", "excerpt", "created_at", "updated_at"])
     # Named replies by members on shared pieces, a few minutes to days after the piece.
     await conn.execute(
         """WITH shared AS (SELECT array_agg(id ORDER BY id) AS ids FROM reflections WHERE visibility <> 'private')

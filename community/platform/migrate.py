@@ -23,18 +23,19 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _upgrade_sync(config: Config, connection) -> None:  # type: ignore[no-untyped-def]
+def _upgrade_sync(config: Config, target: str, connection) -> None:  # type: ignore[no-untyped-def]
     config.attributes["connection"] = connection
-    command.upgrade(config, "heads")
+    command.upgrade(config, target)
 
 
-async def upgrade(url: str) -> None:
-    """Brings the database to the newest revision of every branch."""
+async def upgrade(url: str, target: str = "heads") -> None:
+    """Brings the database to the newest revision of every branch (or to `target`, a revision: for the tests of
+    a migration that changes rows)."""
     config = alembic_config(url)
     engine = create_async_engine(async_url(url))
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(partial(_upgrade_sync, config))
+            await connection.run_sync(partial(_upgrade_sync, config, target))
     finally:
         await engine.dispose()
 

@@ -221,7 +221,7 @@ async def create_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
         rate=lambda: check_rate(session, viewer, settings, draft.visibility),
         anonymous=draft.visibility == Visibility.ANONYMOUS, new_piece=settings.new_member_approval_posts)
     body_html, mentioned = await mentions.render_signed(session, draft.body, draft.visibility == Visibility.NAMED)
-    reflection = Reflection(title=draft.title, body=draft.body, body_html=body_html,
+    reflection = Reflection(title=draft.title, body=draft.body, body_html=body_html, excerpt=excerpt_of(draft.body),
                             prompt_id=draft.prompt_id, theme=draft.theme)
     if draft.visibility != Visibility.NAMED:
         reflection.id = await next_anon_id(session, "reflections")
@@ -294,7 +294,7 @@ async def update_reflection(session: AsyncSession, viewer: Viewer, anonymity: An
     if was_shared and changed:  # others may have read (or flagged) the wording being replaced: moderators keep it
         session.add(ReflectionRevision(reflection_id=reflection.id, title=reflection.title, body=reflection.body,
                                        created_at=day_of(datetime.now(UTC))))
-    reflection.title, reflection.body = draft.title, draft.body
+    reflection.title, reflection.body, reflection.excerpt = draft.title, draft.body, excerpt_of(draft.body)
     reflection.body_html, mentioned = await mentions.render_signed(session, draft.body,
                                                                    draft.visibility == Visibility.NAMED)
     reflection.prompt_id, reflection.theme = draft.prompt_id, draft.theme
@@ -349,7 +349,7 @@ class Card:
     id: int
     title: str | None
     excerpt: str
-    body_html: str
+    body_html: str | None  # the whole piece, read only where it is shown (the reflection's page); None elsewhere
     visibility: str
     state: str
     author_name: str | None  # only for named pieces
@@ -372,11 +372,13 @@ class Card:
         return THEMES.get(self.theme or "", "")
 
 
-@lru_cache(maxsize=4096)
+EXCERPT_CHARS = 320
+
+
 def excerpt_of(body: str) -> str:
-    """The card excerpt: plain text of the Markdown, cut at 320 characters. A pure function of the body, so it
-    is computed once per distinct body per process (it was most of a wall page's time), not per request."""
-    return plain_text(body, 320)
+    """The card excerpt: plain text of the Markdown, cut at EXCERPT_CHARS. Stored with the piece when it is
+    written (`Reflection.excerpt`, migration 0030): parsing it per card was most of a wall page's time."""
+    return plain_text(body, EXCERPT_CHARS)
 
 
 def card_of(row: Any, viewer: Viewer | None, anonymity: Anonymity, replies: int, reactions: dict[str, int],
@@ -390,7 +392,7 @@ def card_of(row: Any, viewer: Viewer | None, anonymity: Anonymity, replies: int,
     else:
         mine = row["author_tag"] is not None and row["author_tag"] == reflection_tag(anonymity, viewer.id, row["id"])
     visibility = row["visibility"]
-    return Card(id=row["id"], title=row["title"], excerpt=excerpt_of(row["body"]), body_html=row["body_html"],
+    return Card(id=row["id"], title=row["title"], excerpt=row["excerpt"], body_html=row.get("body_html"),
                 visibility=visibility, state=row["state"],
                 author_name=row["display_name"] if visibility == Visibility.NAMED else None, theme=row["theme"],
                 prompt_id=row["prompt_id"], prompt_title=row["prompt_title"], created_at=row["created_at"],
@@ -404,7 +406,7 @@ def card_of(row: Any, viewer: Viewer | None, anonymity: Anonymity, replies: int,
 _WALL_SQL = """
 WITH weekly AS (""" + weekly_sql("$3") + """)
 SELECT (SELECT row_to_json(w)::text FROM weekly w) AS weekly,
-       r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
+       r.id, r.title, r.excerpt, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
        r.created_at, u.display_name, pr.title AS prompt_title,
        (SELECT count(*) FROM reflection_replies x WHERE x.reflection_id = r.id AND x.state = 'visible') AS replies,
        (SELECT json_object_agg(k.kind, k.n)::text FROM
@@ -474,7 +476,7 @@ def _weekly_of(raw: str) -> dict[str, Any]:
 # $1 the viewer's id, $2 their keyring's tags (accounts.scopes.raw_tags_of), $3 the limit, $4 the offset (search
 # pages only). The journal shows no counts, so none are read.
 _JOURNAL_SQL = """
-SELECT r.id, r.title, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
+SELECT r.id, r.title, r.excerpt, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
        r.created_at, u.display_name, pr.title AS prompt_title
 FROM reflections r
 LEFT JOIN users u ON u.id = r.author_id

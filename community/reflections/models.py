@@ -96,6 +96,8 @@ class Reflection(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, nullable=False)
     body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    # The card's excerpt (actions.excerpt_of), stored with the body so the wall and the journal parse nothing.
+    excerpt: Mapped[str] = mapped_column(Text, nullable=False)
     search: Mapped[str] = mapped_column(
         TSVECTOR, Computed("to_tsvector('english', coalesce(title, '') || ' ' || body)", persisted=True))
     # The day only on private and anonymous pieces (set by actions.set_times).

@@ -4,8 +4,8 @@
 The database is named after the scale (`bench_day_1`, `bench_day_0p02`) and carries a `bench_day_meta` row with
 GEN_VERSION: a rerun whose version and scale match reuses it (minutes saved); any change to what is generated
 must bump GEN_VERSION. It is a template: each run works on its own copy (`bench_day_1_run`, `run_copy`), so
-every run starts from the generated rows, whatever earlier runs wrote. The signed-in sessions' tokens are kept in `bench_day_sessions` (a bench-only table, like
-b1's `bench_fortunes`), so the driver finds them again on a rerun.
+every run starts from the generated rows, whatever earlier runs wrote. The signed-in sessions' tokens are kept in
+`bench_day_sessions` (a bench-only table, like b1's `bench_fortunes`), so the driver finds them again on a rerun.
 
 Bulk inserts run with `session_replication_role = replica` (no triggers, no foreign-key checks: the generator
 writes consistent rows itself) and with the posts' secondary indexes dropped and rebuilt afterwards; counters

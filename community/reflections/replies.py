@@ -292,8 +292,8 @@ class ReflectionPage:
 # $3 the viewer's reply tag in it, $4 the viewer is a moderator, $5 their reactor tag on it.
 _PAGE_SQL = """
 WITH r AS (
-  SELECT r.id, r.title, r.excerpt, r.body, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme, r.prompt_id,
-         r.created_at, u.display_name, pr.title AS prompt_title,
+  SELECT r.id, r.title, r.excerpt, r.body_html, r.visibility, r.state, r.author_id, r.author_tag, r.theme,
+         r.prompt_id, r.created_at, u.display_name, pr.title AS prompt_title,
          (SELECT count(*) FROM reflection_replies x WHERE x.reflection_id = r.id AND x.state = 'visible') AS replies,
          (SELECT json_object_agg(k.kind, k.n)::text FROM
             (SELECT x.kind, count(*) AS n FROM reflection_reactions x WHERE x.reflection_id = r.id GROUP BY x.kind) k)
